@@ -1,0 +1,7 @@
+//! The KYC credential's JSON-LD context and JSON Schema, embedded (their URLs are identifiers;
+//! nothing is fetched), and ssi's JSON-LD loader with the context registered.
+
+/// The JSON-LD context document served under [`crate::credential::KYC_CONTEXT`].
+pub const KYC_CONTEXT_DOCUMENT: &str = include_str!("../../schemas/kyc-credential-v1.jsonld");
+/// The JSON Schema identified by [`crate::credential::KYC_SCHEMA_ID`].
+pub const KYC_CREDENTIAL_SCHEMA: &str = include_str!("../../schemas/kyc-credential-v1.schema.json");

@@ -1,0 +1,528 @@
+//! The KYC credential (VC Data Model 2.0) and its `vc+jwt` securing (VC-JOSE-COSE §3.1.1).
+//!
+//! The shape is fixed by the design document; the JSON Schema and JSON-LD context in `schemas/`
+//! describe the same thing for other implementations. Verifiers ignore properties they do not
+//! know and never require `evidence`.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use ed25519_dalek::SigningKey;
+use serde::{Deserialize, Serialize};
+
+use crate::did::{DidKey, Resolver};
+use crate::error::{CryptoError, MalformedError, PolicyError, VerifyError};
+use crate::jws::{self, CompactJws};
+
+/// The VC Data Model 2.0 base context.
+pub const VC_V2_CONTEXT: &str = "https://www.w3.org/ns/credentials/v2";
+/// The KYC credential's own context (embedded, never fetched).
+pub const KYC_CONTEXT: &str = "https://w3id.org/kyc-credential/v1";
+/// The KYC credential's JSON Schema identifier (embedded, never fetched).
+pub const KYC_SCHEMA_ID: &str = "https://w3id.org/kyc-credential/v1/schema.json";
+/// `typ` of a credential secured as a JWT (VC-JOSE-COSE §3.1.1).
+pub const TYP_VC_JWT: &str = "vc+jwt";
+/// An older `typ` some libraries still emit for the same thing; accepted on input only.
+pub const TYP_VC_LD_JWT: &str = "vc-ld+jwt";
+
+/// KYC tier: what the issuer verified before signing (see DESIGN.md, "KYC tiers and risk").
+///
+/// On the wire an integer 0–3; anything else (4, -1, 2.0, "2") is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum KycTier {
+    /// Nothing verified.
+    Unverified = 0,
+    /// Identity data complete, ID numbers valid, screening clear (NIST IAL1, eIDAS low).
+    Basic = 1,
+    /// Tier 1 plus document, face match and liveness, low risk (NIST IAL2, eIDAS substantial).
+    Verified = 2,
+    /// Tier 2 plus proof of address and a reviewer's approval (eIDAS high, remote equivalent).
+    Enhanced = 3,
+}
+
+impl KycTier {
+    /// All tiers, lowest first.
+    pub const ALL: [KycTier; 4] = [
+        Self::Unverified,
+        Self::Basic,
+        Self::Verified,
+        Self::Enhanced,
+    ];
+
+    /// The tier's number on the wire.
+    pub fn as_u8(self) -> u8 {
+        self as u8
+    }
+
+    /// The eIDAS-style assurance level a tier corresponds to; none for tier 0.
+    pub fn assurance_level(self) -> Option<AssuranceLevel> {
+        match self {
+            Self::Unverified => None,
+            Self::Basic => Some(AssuranceLevel::Low),
+            Self::Verified => Some(AssuranceLevel::Substantial),
+            Self::Enhanced => Some(AssuranceLevel::High),
+        }
+    }
+}
+
+impl TryFrom<u64> for KycTier {
+    type Error = MalformedError;
+    fn try_from(n: u64) -> Result<Self, Self::Error> {
+        Self::ALL
+            .get(usize::try_from(n).unwrap_or(usize::MAX))
+            .copied()
+            .ok_or_else(|| MalformedError::Structure(format!("kycTier {n} is not 0–3")))
+    }
+}
+
+impl std::fmt::Display for KycTier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.as_u8())
+    }
+}
+
+impl Serialize for KycTier {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u8(self.as_u8())
+    }
+}
+
+impl<'de> Deserialize<'de> for KycTier {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // serde_json only calls visit_u64 for non-negative integer literals, so 2.0 and "2" fail.
+        let n = u64::deserialize(d)?;
+        Self::try_from(n).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Assurance level of the identity proofing (eIDAS terms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AssuranceLevel {
+    /// eIDAS low.
+    Low,
+    /// eIDAS substantial.
+    Substantial,
+    /// eIDAS high.
+    High,
+}
+
+/// An ISO 3166-1 alpha-2 country code: two upper-case ASCII letters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CountryCode([u8; 2]);
+
+impl CountryCode {
+    /// Parse `"DE"`; lower case, three letters and digits are refused.
+    pub fn parse(s: &str) -> Result<Self, MalformedError> {
+        match s.as_bytes() {
+            [a, b] if a.is_ascii_uppercase() && b.is_ascii_uppercase() => Ok(Self([*a, *b])),
+            _ => Err(MalformedError::Structure(
+                "country must be an ISO 3166-1 alpha-2 code".into(),
+            )),
+        }
+    }
+
+    /// The code as a string slice.
+    pub fn as_str(&self) -> &str {
+        // Both bytes are ASCII upper-case letters by construction.
+        std::str::from_utf8(&self.0).unwrap_or("??")
+    }
+}
+
+impl Serialize for CountryCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for CountryCode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Self::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Outcome of one KYC check, as compliance teams know them from the large vendors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckOutcome {
+    /// Ran and found nothing of concern.
+    Clear,
+    /// Ran and found something a person should look at.
+    Consider,
+    /// Ran and failed.
+    Rejected,
+    /// Could not run (no provider configured); never counts as passed.
+    NotPerformed,
+}
+
+/// The kinds of check a credential's evidence may name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckKind {
+    /// Identity document (MRZ, expiry, consistency).
+    Document,
+    /// Face match and liveness.
+    Biometric,
+    /// Sanctions and PEP screening.
+    Screening,
+    /// Risk assessment.
+    Risk,
+}
+
+/// One `evidence` entry: which check ran, with what outcome, when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Evidence {
+    /// Always `["KycEvidence"]`.
+    #[serde(rename = "type")]
+    pub types: Vec<String>,
+    /// The check.
+    pub check: CheckKind,
+    /// Its outcome.
+    pub outcome: CheckOutcome,
+    /// When it completed.
+    pub performed_at: DateTime<Utc>,
+}
+
+impl Evidence {
+    /// Evidence for `check` with `outcome` at `performed_at`.
+    pub fn new(check: CheckKind, outcome: CheckOutcome, performed_at: DateTime<Utc>) -> Self {
+        Self {
+            types: vec!["KycEvidence".into()],
+            check,
+            outcome,
+            performed_at,
+        }
+    }
+}
+
+/// `credentialSchema`: which JSON Schema the credential conforms to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialSchema {
+    /// Schema identifier.
+    pub id: String,
+    /// `JsonSchema`.
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// `credentialStatus`: a `BitstringStatusListEntry` (Bitstring Status List v1.0 §2.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusEntry {
+    /// `<statusListCredential>#<index>`.
+    pub id: String,
+    /// `BitstringStatusListEntry`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `revocation`.
+    pub status_purpose: String,
+    /// The entry's index, as a decimal string.
+    pub status_list_index: String,
+    /// URL of the status list credential.
+    pub status_list_credential: String,
+}
+
+impl StatusEntry {
+    /// A revocation entry at `index` of the list at `list_url`.
+    pub fn revocation(list_url: &str, index: u64) -> Self {
+        Self {
+            id: format!("{list_url}#{index}"),
+            kind: "BitstringStatusListEntry".into(),
+            status_purpose: "revocation".into(),
+            status_list_index: index.to_string(),
+            status_list_credential: list_url.into(),
+        }
+    }
+
+    /// The index, parsed strictly (decimal, no sign, no leading zeros).
+    pub fn index(&self) -> Result<u64, MalformedError> {
+        let s = &self.status_list_index;
+        let canonical = !s.is_empty()
+            && s.bytes().all(|b| b.is_ascii_digit())
+            && (s == "0" || !s.starts_with('0'));
+        canonical.then(|| s.parse().ok()).flatten().ok_or_else(|| {
+            MalformedError::Structure("statusListIndex is not a canonical decimal".into())
+        })
+    }
+}
+
+/// `credentialSubject`: the holder and what the issuer attests about them.
+///
+/// Everything but `id` and `kycTier` is selectively disclosable in the SD-JWT form, so it is
+/// optional here: a presentation carries only what the holder chose to disclose.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KycSubject {
+    /// The holder's `did:key`.
+    pub id: String,
+    /// The tier the checks earned.
+    pub kyc_tier: KycTier,
+    /// Assurance level matching the tier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assurance_level: Option<AssuranceLevel>,
+    /// Over 18 at issuance.
+    #[serde(default, rename = "ageOver18", skip_serializing_if = "Option::is_none")]
+    pub age_over_18: Option<bool>,
+    /// Over 21 at issuance.
+    #[serde(default, rename = "ageOver21", skip_serializing_if = "Option::is_none")]
+    pub age_over_21: Option<bool>,
+    /// Country of residence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country_of_residence: Option<CountryCode>,
+    /// Nationality.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nationality: Option<CountryCode>,
+    /// Given name(s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<String>,
+    /// Family name(s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family_name: Option<String>,
+    /// Date of birth.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub birth_date: Option<NaiveDate>,
+}
+
+/// The names of the subject claims a holder may disclose or withhold (all but `id`, `kycTier`).
+pub const DISCLOSABLE_CLAIMS: [&str; 8] = [
+    "assuranceLevel",
+    "ageOver18",
+    "ageOver21",
+    "countryOfResidence",
+    "nationality",
+    "givenName",
+    "familyName",
+    "birthDate",
+];
+
+/// The KYC credential, exactly the shape of DESIGN.md "Formats".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KycCredential {
+    /// `[VC v2 context, KYC context]`.
+    #[serde(rename = "@context")]
+    pub context: Vec<String>,
+    /// `urn:uuid:…`.
+    pub id: String,
+    /// `["VerifiableCredential", "KycCredential"]`.
+    #[serde(rename = "type")]
+    pub types: Vec<String>,
+    /// The issuer's `did:key`.
+    pub issuer: String,
+    /// Start of validity.
+    pub valid_from: DateTime<Utc>,
+    /// End of validity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<DateTime<Utc>>,
+    /// The JSON Schema it conforms to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_schema: Option<CredentialSchema>,
+    /// Where its revocation status is published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_status: Option<StatusEntry>,
+    /// Which checks backed it (informative; verifiers never require it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<Evidence>,
+    /// The holder and the attested claims.
+    pub credential_subject: KycSubject,
+}
+
+impl KycCredential {
+    /// A new credential with a fresh `urn:uuid` id, the standard contexts, types and schema.
+    pub fn new(
+        issuer: &DidKey,
+        subject: KycSubject,
+        valid_from: DateTime<Utc>,
+        valid_until: Option<DateTime<Utc>>,
+    ) -> Self {
+        Self {
+            context: vec![VC_V2_CONTEXT.into(), KYC_CONTEXT.into()],
+            id: format!("urn:uuid:{}", uuid::Uuid::new_v4()),
+            types: vec!["VerifiableCredential".into(), "KycCredential".into()],
+            issuer: issuer.as_str().into(),
+            valid_from,
+            valid_until,
+            credential_schema: Some(CredentialSchema {
+                id: KYC_SCHEMA_ID.into(),
+                kind: "JsonSchema".into(),
+            }),
+            credential_status: None,
+            evidence: Vec::new(),
+            credential_subject: subject,
+        }
+    }
+
+    /// Check the structural rules serde cannot express: contexts, types, DIDs, validity order.
+    pub fn check_structure(&self) -> Result<(), MalformedError> {
+        let bad = |m: &str| Err(MalformedError::Structure(m.into()));
+        if self.context.first().map(String::as_str) != Some(VC_V2_CONTEXT) {
+            return bad("@context must start with the VC 2.0 context");
+        }
+        if !self.context.iter().any(|c| c == KYC_CONTEXT) {
+            return bad("@context lacks the KYC credential context");
+        }
+        if !self.types.iter().any(|t| t == "VerifiableCredential")
+            || !self.types.iter().any(|t| t == "KycCredential")
+        {
+            return bad("type must include VerifiableCredential and KycCredential");
+        }
+        crate::did::public_key_bytes(&self.issuer)?;
+        crate::did::public_key_bytes(&self.credential_subject.id)?;
+        if let Some(until) = self.valid_until {
+            if until < self.valid_from {
+                return bad("validUntil is before validFrom");
+            }
+        }
+        if let Some(status) = &self.credential_status {
+            if status.kind != "BitstringStatusListEntry" {
+                return bad("credentialStatus type must be BitstringStatusListEntry");
+            }
+            status.index()?;
+        }
+        Ok(())
+    }
+
+    /// Validity window at `at`: every violation, empty when valid.
+    pub fn check_validity(&self, at: DateTime<Utc>) -> Vec<PolicyError> {
+        let mut errors = Vec::new();
+        if at < self.valid_from {
+            errors.push(PolicyError::NotYetValid(self.valid_from));
+        }
+        if let Some(until) = self.valid_until {
+            if at >= until {
+                errors.push(PolicyError::Expired(until));
+            }
+        }
+        errors
+    }
+
+    /// Secure as `vc+jwt`: the payload is this credential's JSON, signed by `issuer_key`.
+    ///
+    /// `issuer_key` must be the key of `self.issuer`; the `kid` is its DID URL.
+    pub fn sign_jwt(&self, issuer_key: &SigningKey) -> Result<String, MalformedError> {
+        let issuer = DidKey::from_verifying_key(&issuer_key.verifying_key());
+        if issuer.as_str() != self.issuer {
+            return Err(MalformedError::Structure(
+                "signing key is not the issuer's".into(),
+            ));
+        }
+        self.check_structure()?;
+        let payload =
+            serde_json::to_vec(self).map_err(|e| MalformedError::json("credential", &e))?;
+        Ok(jws::sign(
+            TYP_VC_JWT,
+            Some(&issuer.key_id()),
+            &payload,
+            issuer_key,
+        ))
+    }
+}
+
+/// A credential whose issuer signature checked out. Policy (trust, time, status) is still to do.
+#[derive(Debug, Clone)]
+pub struct VerifiedCredential {
+    /// The credential (for the SD-JWT form: with the disclosed claims only).
+    pub credential: KycCredential,
+    /// The issuer, resolved.
+    pub issuer: DidKey,
+}
+
+/// Verify a `vc+jwt` (or `vc-ld+jwt`): `alg`, `typ`, `kid` ⇔ `issuer`, signature, structure.
+pub fn verify_jwt(input: &str, resolver: &Resolver) -> Result<VerifiedCredential, VerifyError> {
+    let jws = CompactJws::parse(input)?;
+    jws.expect_typ(&[TYP_VC_JWT, TYP_VC_LD_JWT])?;
+    let issuer = resolve_kid(&jws, resolver)?;
+    jws.verify(issuer.verifying_key())?;
+    let credential: KycCredential =
+        serde_json::from_slice(&jws.payload).map_err(|e| MalformedError::json("credential", &e))?;
+    if credential.issuer != issuer.as_str() {
+        return Err(CryptoError::KeyIdNotIssuer.into());
+    }
+    credential.check_structure()?;
+    Ok(VerifiedCredential { credential, issuer })
+}
+
+/// Resolve the `kid` of an issuer-signed JWS to the issuer's `did:key`.
+pub(crate) fn resolve_kid(
+    jws: &CompactJws<'_>,
+    resolver: &Resolver,
+) -> Result<DidKey, CryptoError> {
+    let kid = jws
+        .header
+        .kid
+        .as_deref()
+        .ok_or_else(|| CryptoError::BadKeyId("missing".into()))?;
+    resolver
+        .resolve_key_id(kid)
+        .map_err(|e| CryptoError::BadKeyId(e.to_string()))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    pub(crate) fn sample(issuer: &DidKey, holder: &DidKey) -> KycCredential {
+        let from = Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap();
+        let until = Utc.with_ymd_and_hms(2027, 11, 26, 12, 0, 0).unwrap();
+        let mut c = KycCredential::new(
+            issuer,
+            KycSubject {
+                id: holder.as_str().into(),
+                kyc_tier: KycTier::Verified,
+                assurance_level: KycTier::Verified.assurance_level(),
+                age_over_18: Some(true),
+                age_over_21: Some(true),
+                country_of_residence: Some(CountryCode::parse("DE").unwrap()),
+                nationality: Some(CountryCode::parse("DE").unwrap()),
+                given_name: Some("Erika".into()),
+                family_name: Some("Mustermann".into()),
+                birth_date: NaiveDate::from_ymd_opt(1990, 1, 31),
+            },
+            from,
+            Some(until),
+        );
+        c.credential_status = Some(StatusEntry::revocation(
+            "https://issuer.example/v1/status-lists/1",
+            7,
+        ));
+        c.evidence.push(Evidence::new(
+            CheckKind::Document,
+            CheckOutcome::Clear,
+            from,
+        ));
+        c
+    }
+
+    #[test]
+    fn tier_is_strict() {
+        assert_eq!(
+            serde_json::from_str::<KycTier>("2").unwrap(),
+            KycTier::Verified
+        );
+        for bad in ["4", "-1", "2.0", "\"2\"", "null"] {
+            assert!(serde_json::from_str::<KycTier>(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn status_index_is_canonical() {
+        let mut e = StatusEntry::revocation("https://x/1", 0);
+        assert_eq!(e.index().unwrap(), 0);
+        for bad in ["", "01", "+1", "-1", "1e3", " 1"] {
+            e.status_list_index = bad.into();
+            assert!(e.index().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sign_and_verify_jwt() {
+        let (ik, issuer) = DidKey::generate();
+        let (_, holder) = DidKey::generate();
+        let c = sample(&issuer, &holder);
+        let jwt = c.sign_jwt(&ik).unwrap();
+        let v = verify_jwt(&jwt, &Resolver::new()).unwrap();
+        assert_eq!(v.credential, c);
+        assert_eq!(v.issuer, issuer);
+    }
+}

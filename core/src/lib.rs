@@ -1,0 +1,35 @@
+//! Every wire format of the reusable KYC credential, defined once, signed and checked here.
+//!
+//! Pure: no disk, no network, no runtime. Callers bring bytes, clocks and keys.
+//!
+//! # Layout
+//! - [`did`]: Ed25519 `did:key` identifiers: generate, parse, resolve offline.
+//! - [`jws`]: compact JWS with `EdDSA` only, strictly parsed (the one signature primitive).
+//! - [`credential`]: the KYC credential (VC Data Model 2.0), its tiers, and `vc+jwt` securing.
+//! - [`sd_jwt`]: the credential as `vc+sd-jwt` (RFC 9901): issuance, disclosures, verification.
+//! - [`presentation`]: the merchant's request and the holder's key-bound presentation.
+//! - [`status_list`]: Bitstring Status List encoding and the signed status list credential.
+//! - [`context`]: the embedded JSON-LD context and JSON Schema, and ssi's context loader.
+//! - [`error`]: what can go wrong, kept apart as *malformed*, *crypto* and *policy*.
+//! - [`tlog`]: RFC 6962 Merkle tree, the audit hash chain, C2SP signed checkpoints.
+#![warn(missing_docs)]
+
+pub mod context;
+pub mod credential;
+pub mod did;
+pub mod error;
+pub mod jws;
+pub mod presentation;
+pub mod sd_jwt;
+pub mod status_list;
+pub mod tlog;
+
+pub use credential::{AssuranceLevel, KycCredential, KycSubject, KycTier};
+pub use did::DidKey;
+pub use error::{CryptoError, MalformedError, PolicyError, VerifyError};
+
+/// The largest compact credential, presentation or status list this crate will look at.
+///
+/// A KYC credential is about 2 KiB and a status list of 131,072 entries compresses to far less
+/// than this; anything bigger is refused before any decoding work is done.
+pub const MAX_INPUT_LEN: usize = 256 * 1024;
