@@ -174,9 +174,57 @@ impl Resolver {
     }
 }
 
+/// A private key as an OKP JWK (RFC 8037 §2): `{"kty":"OKP","crv":"Ed25519","x":…,"d":…}`.
+///
+/// The form key files take; writing them somewhere private is the caller's business.
+pub fn private_jwk(key: &SigningKey) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    serde_json::json!({
+        "kty": "OKP",
+        "crv": "Ed25519",
+        "x": b64.encode(key.verifying_key().as_bytes()),
+        "d": b64.encode(key.to_bytes()),
+    })
+    .to_string()
+}
+
+/// Read a private key written by [`private_jwk`]; `x`, when present, must match `d`.
+pub fn from_private_jwk(jwk: &str) -> Result<SigningKey, DidError> {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let value: serde_json::Value = serde_json::from_str(jwk).map_err(|_| DidError::Encoding)?;
+    if value["kty"] != "OKP" || value["crv"] != "Ed25519" {
+        return Err(DidError::NotEd25519);
+    }
+    let mut seed = [0u8; 32];
+    match value["d"].as_str().map(|d| b64.decode_slice(d, &mut seed)) {
+        Some(Ok(32)) => {}
+        _ => return Err(DidError::Encoding),
+    }
+    let key = SigningKey::from_bytes(&seed);
+    if let Some(x) = value["x"].as_str() {
+        if b64.encode(key.verifying_key().as_bytes()) != x {
+            return Err(DidError::InvalidKey);
+        }
+    }
+    Ok(key)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn private_jwk_round_trip() {
+        let (key, _) = DidKey::generate();
+        let back = from_private_jwk(&private_jwk(&key)).unwrap();
+        assert_eq!(back.to_bytes(), key.to_bytes());
+        let other = DidKey::generate().0;
+        let mut mixed: serde_json::Value = serde_json::from_str(&private_jwk(&key)).unwrap();
+        mixed["x"] = serde_json::from_str::<serde_json::Value>(&private_jwk(&other)).unwrap()["x"].clone();
+        assert_eq!(from_private_jwk(&mixed.to_string()).unwrap_err(), DidError::InvalidKey);
+    }
 
     #[test]
     fn round_trip() {

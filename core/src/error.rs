@@ -47,12 +47,14 @@ pub enum MalformedError {
 }
 
 impl MalformedError {
-    pub(crate) fn json(part: &'static str, err: &serde_json::Error) -> Self {
-        // serde_json's messages name fields and positions, never values.
-        Self::Json {
-            part,
-            reason: err.to_string(),
+    /// A JSON error whose message keeps field names and positions but not values: serde_json
+    /// quotes offending strings (`invalid type: string "Erika"`), which could be personal data.
+    pub fn json(part: &'static str, err: &serde_json::Error) -> Self {
+        let mut reason = String::new();
+        for (i, piece) in err.to_string().split('"').enumerate() {
+            reason.push_str(if i % 2 == 1 { "\"…\"" } else { piece });
         }
+        Self::Json { part, reason }
     }
 }
 
@@ -166,6 +168,19 @@ pub enum VerifyError {
     /// The relying party's policy says no.
     #[error("{0}")]
     Policy(#[from] PolicyError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_errors_do_not_echo_values() {
+        let err = serde_json::from_str::<u64>(r#""Erika Mustermann""#).unwrap_err();
+        let shown = MalformedError::json("subject", &err).to_string();
+        assert!(!shown.contains("Erika"), "{shown}");
+        assert!(shown.contains("invalid type"), "{shown}");
+    }
 }
 
 impl VerifyError {

@@ -1,0 +1,120 @@
+//! `kyc-issuer`: the issuer's command line. Thin: parse arguments, call `kyc-issuer`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use chrono::{Duration, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
+use kyc_core::KycSubject;
+use kyc_issuer::issuance::{self, StatusSlot};
+use kyc_issuer::signing_key;
+
+#[derive(Parser)]
+#[command(name = "kyc-issuer", version, about = "Issue KYC credentials")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Form {
+    /// vc+jwt
+    Jwt,
+    /// vc+sd-jwt with all disclosures
+    SdJwt,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the issuer's signing key (mode 0600) and print its DID.
+    Keygen {
+        /// Where to write the key; must not exist.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print the DID of an existing key.
+    Did {
+        /// The key file.
+        #[arg(long)]
+        key: PathBuf,
+    },
+    /// Sign a credential for a subject whose checks are already done (tests and demos).
+    Sign {
+        /// The issuer's key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// credentialSubject as JSON: id (holder did:key), kycTier, and the attested claims.
+        #[arg(long)]
+        subject: PathBuf,
+        /// Securing form.
+        #[arg(long, value_enum, default_value = "sd-jwt")]
+        form: Form,
+        /// Validity in days from now.
+        #[arg(long, default_value_t = 365)]
+        valid_days: u32,
+        /// URL of the status list holding this credential's revocation bit.
+        #[arg(long, requires = "status_index")]
+        status_list_url: Option<String>,
+        /// Index of the credential's bit in that list.
+        #[arg(long, requires = "status_list_url")]
+        status_index: Option<u64>,
+    },
+    /// Sign a revocation status list.
+    StatusList {
+        /// The issuer's key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The list's URL (its credential id).
+        #[arg(long)]
+        url: String,
+        /// Indexes to mark revoked.
+        #[arg(long)]
+        revoke: Vec<u64>,
+        /// Validity in hours from now.
+        #[arg(long, default_value_t = 24)]
+        valid_hours: u32,
+    },
+}
+
+fn read_subject(path: &Path) -> anyhow::Result<KycSubject> {
+    let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_slice(&text)
+        .map_err(|e| kyc_core::MalformedError::json("credentialSubject", &e))
+        .with_context(|| format!("subject {}", path.display()))
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Keygen { out } => {
+            let (_, did) = signing_key::create(&out)?;
+            println!("{did}");
+        }
+        Command::Did { key } => println!("{}", signing_key::load(&key)?.1),
+        Command::Sign { key, subject, form, valid_days, status_list_url, status_index } => {
+            let (key, _) = signing_key::load(&key)?;
+            let subject = read_subject(&subject)?;
+            let slot = status_list_url.zip(status_index).map(|(list_url, index)| StatusSlot { list_url, index });
+            let issued = issuance::issue(&key, subject, Utc::now(), Duration::days(valid_days.into()), slot.as_ref())?;
+            println!("{}", match form {
+                Form::Jwt => issued.jwt,
+                Form::SdJwt => issued.sd_jwt,
+            });
+        }
+        Command::StatusList { key, url, revoke, valid_hours } => {
+            let (key, _) = signing_key::load(&key)?;
+            println!("{}", issuance::status_list(&key, &url, &revoke, Utc::now(), Duration::hours(valid_hours.into()))?);
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kyc-issuer: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

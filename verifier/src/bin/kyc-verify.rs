@@ -1,0 +1,190 @@
+//! `kyc-verify`: the merchant's and auditor's command line. Thin: parse arguments, call
+//! `kyc-verifier`, print one JSON verdict, exit 0 (valid), 1 (not valid) or 2 (unreadable).
+
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context as _};
+use chrono::{DateTime, Duration, Utc};
+use clap::{Args, Parser, Subcommand};
+use kyc_core::presentation::PresentationRequest;
+use kyc_core::status_list::{self, VerifiedStatusList};
+use kyc_core::{KycTier, MalformedError, VerifyError};
+use kyc_verifier::replay::{FileReplayStore, MemoryReplayStore, ReplayStore};
+use kyc_verifier::{StatusPolicy, TrustList, Verdict};
+
+#[derive(Parser)]
+#[command(name = "kyc-verify", version, about = "Verify KYC credentials and presentations offline")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print a fresh presentation request (JSON) for a wallet to answer.
+    Request {
+        /// The merchant's identifier (the key-binding audience).
+        #[arg(long)]
+        aud: String,
+        /// The lowest acceptable KYC tier (0–3).
+        #[arg(long, value_parser = clap::value_parser!(u8).range(0..=3))]
+        min_tier: u8,
+        /// Claims to ask for, comma-separated (e.g. ageOver18,countryOfResidence).
+        #[arg(long, value_delimiter = ',')]
+        claims: Vec<String>,
+        /// How long the request stays valid.
+        #[arg(long, default_value_t = 300)]
+        ttl_seconds: u32,
+    },
+    /// Verify a credential (vc+jwt or vc+sd-jwt) and print a JSON verdict.
+    Credential {
+        /// The credential file, or - for standard input.
+        input: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Verify a checkout presentation against the request it answers.
+    Presentation {
+        /// The presentation request (JSON) the merchant issued.
+        #[arg(long)]
+        request: PathBuf,
+        /// The presentation file, or - for standard input.
+        input: PathBuf,
+        /// Remember accepted nonces in this file and refuse them a second time.
+        #[arg(long)]
+        replay_store: Option<PathBuf>,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Args)]
+struct Common {
+    /// Trust list: TOML with [[issuer]] tables of `did` and `name`.
+    #[arg(long)]
+    trust: PathBuf,
+    /// A status list credential (vc+jwt) to check revocation against.
+    #[arg(long)]
+    status_list: Option<PathBuf>,
+    /// Refuse a status list published more than this many seconds before the evaluation time.
+    #[arg(long)]
+    max_status_age: Option<u32>,
+    /// Refuse credentials whose revocation status cannot be checked.
+    #[arg(long)]
+    require_status: bool,
+    /// Evaluate at this instant (RFC 3339) instead of now.
+    #[arg(long)]
+    at: Option<DateTime<Utc>>,
+}
+
+/// Read a file or stdin, at most [`kyc_core::MAX_INPUT_LEN`] bytes; surrounding whitespace
+/// (a trailing newline from an editor or `echo`) is not part of a compact serialisation.
+fn read_input(path: &Path) -> anyhow::Result<Result<String, VerifyError>> {
+    let limit = kyc_core::MAX_INPUT_LEN as u64 + 1;
+    let mut bytes = Vec::new();
+    if path == Path::new("-") {
+        std::io::stdin().take(limit).read_to_end(&mut bytes).context("reading standard input")?;
+    } else {
+        let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        file.take(limit).read_to_end(&mut bytes).with_context(|| format!("reading {}", path.display()))?;
+    }
+    if bytes.len() > kyc_core::MAX_INPUT_LEN {
+        return Ok(Err(MalformedError::TooLarge(bytes.len()).into()));
+    }
+    Ok(String::from_utf8(bytes)
+        .map(|s| s.trim().to_owned())
+        .map_err(|_| MalformedError::Compact("input is not UTF-8 text").into()))
+}
+
+fn load_trust(path: &Path) -> anyhow::Result<TrustList> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading trust list {}", path.display()))?;
+    TrustList::from_toml(&text).with_context(|| format!("trust list {}", path.display()))
+}
+
+fn load_status_list(path: &Path, trust: &TrustList) -> anyhow::Result<VerifiedStatusList> {
+    let text = match read_input(path)? {
+        Ok(t) => t,
+        Err(e) => bail!("status list {}: {e}", path.display()),
+    };
+    status_list::verify_jwt(&text, trust.resolver())
+        .map_err(|e| anyhow::anyhow!("status list {}: {e}", path.display()))
+}
+
+fn new_request(aud: &str, min_tier: u8, claims: &[String], ttl_seconds: u32) -> anyhow::Result<()> {
+    let tier = KycTier::try_from(u64::from(min_tier))?;
+    let claims: Vec<&str> = claims.iter().map(String::as_str).collect();
+    let request = PresentationRequest::new(aud, tier, &claims, Utc::now(), Duration::seconds(ttl_seconds.into()))?;
+    println!("{}", serde_json::to_string_pretty(&request)?);
+    Ok(())
+}
+
+fn run(cli: Cli) -> anyhow::Result<Verdict> {
+    let (input, common) = match &cli.command {
+        Command::Credential { input, common } | Command::Presentation { input, common, .. } => (input, common),
+        Command::Request { .. } => unreachable!("handled in main"),
+    };
+    let trust = load_trust(&common.trust)?;
+    let list = common.status_list.as_deref().map(|p| load_status_list(p, &trust)).transpose()?;
+    let status = StatusPolicy {
+        list: list.as_ref(),
+        max_age: common.max_status_age.map(|s| Duration::seconds(s.into())),
+        require: common.require_status,
+    };
+    let at = common.at.unwrap_or_else(Utc::now);
+    let input = match read_input(input)? {
+        Ok(text) => text,
+        Err(e) => return Ok(Verdict::failed(&e)),
+    };
+    Ok(match &cli.command {
+        Command::Credential { .. } => kyc_verifier::verify_credential(&input, &trust, &status, at),
+        Command::Request { .. } => unreachable!("handled in main"),
+        Command::Presentation { request, replay_store, .. } => {
+            let request_bytes =
+                std::fs::read(request).with_context(|| format!("reading request {}", request.display()))?;
+            let request = PresentationRequest::from_json(&request_bytes)
+                .with_context(|| format!("presentation request {}", request.display()))?;
+            let mut memory = MemoryReplayStore::default();
+            let mut file;
+            let replay: &mut dyn ReplayStore = match replay_store {
+                Some(path) => {
+                    file = FileReplayStore::new(path);
+                    &mut file
+                }
+                None => &mut memory,
+            };
+            kyc_verifier::verify_presentation(&input, &request, &trust, &status, replay, at)
+                .context("replay store")?
+        }
+    })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Command::Request { aud, min_tier, claims, ttl_seconds } = &cli.command {
+        return match new_request(aud, *min_tier, claims, *ttl_seconds) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("kyc-verify: {e:#}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    match run(cli) {
+        Ok(verdict) => {
+            match serde_json::to_string_pretty(&verdict) {
+                Ok(json) => println!("{json}"),
+                Err(e) => {
+                    eprintln!("kyc-verify: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+            ExitCode::from(verdict.exit_code())
+        }
+        Err(e) => {
+            eprintln!("kyc-verify: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! Credential and presentation checks, each ending in one [`Verdict`].
+//!
+//! Order: what `kyc-core` checks (shape, signature, disclosures, key binding, request policy)
+//! first, since nothing else can be trusted before; then this relying party's own policy: the
+//! trust list, the validity window, revocation status, and for presentations, replay.
+
+use chrono::{DateTime, Duration, Utc};
+use kyc_core::credential::{self, KycCredential};
+use kyc_core::presentation::{self, PresentationRequest};
+use kyc_core::sd_jwt::{self, SdJwt, TYP_VC_SD_JWT};
+use kyc_core::status_list::VerifiedStatusList;
+use kyc_core::{MalformedError, PolicyError, VerifyError};
+use serde_json::Value;
+
+use crate::replay::ReplayStore;
+use crate::trust::TrustList;
+use crate::verdict::{StatusOutcome, Verdict};
+
+/// What the relying party knows and requires about revocation status.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StatusPolicy<'a> {
+    /// The cached status list, already verified.
+    pub list: Option<&'a VerifiedStatusList>,
+    /// The oldest list acceptable, measured from its `validFrom`; `None` accepts any age
+    /// (a list past its own `validUntil` is always refused).
+    pub max_age: Option<Duration>,
+    /// Refuse a credential with a status entry when no list is at hand.
+    pub require: bool,
+}
+
+/// Verify a credential in either securing form (an SD-JWT is checked with all its disclosures).
+pub fn verify_credential(input: &str, trust: &TrustList, status: &StatusPolicy<'_>, at: DateTime<Utc>) -> Verdict {
+    let sd_form = input.contains('~');
+    let verified = if sd_form {
+        SdJwt::parse(input).map_err(VerifyError::from).and_then(|parsed| {
+            if parsed.key_binding.is_some() {
+                return Err(MalformedError::Structure(
+                    "this is a presentation; verify it against its request".into(),
+                )
+                .into());
+            }
+            sd_jwt::verify(&parsed, trust.resolver()).map(|v| v.verified)
+        })
+    } else {
+        credential::verify_jwt(input, trust.resolver())
+    };
+    let form = if sd_form { TYP_VC_SD_JWT } else { credential::TYP_VC_JWT };
+    let verified = match verified {
+        Ok(v) => v,
+        Err(e) => return Verdict::failed(&e).with_form(form),
+    };
+    let mut verdict = Verdict::default().with_form(form);
+    relying_party_policy(&mut verdict, &verified.credential, trust, status, at);
+    for e in verified.credential.check_validity(at) {
+        verdict.push(&e.into());
+    }
+    verdict.valid = verdict.errors.is_empty();
+    verdict
+}
+
+/// Verify a checkout presentation against the request it answers.
+///
+/// The replay store is consulted last, and only for a presentation that passes everything else,
+/// so a rejected presentation does not burn its nonce. Its I/O errors are the caller's to report.
+pub fn verify_presentation(
+    input: &str,
+    request: &PresentationRequest,
+    trust: &TrustList,
+    status: &StatusPolicy<'_>,
+    replay: &mut dyn ReplayStore,
+    at: DateTime<Utc>,
+) -> std::io::Result<Verdict> {
+    let verified = match presentation::verify_presentation(input, request, trust.resolver(), at) {
+        Ok(v) => v,
+        Err(e) => return Ok(Verdict::failed(&e).with_form(TYP_VC_SD_JWT)),
+    };
+    let mut verdict = Verdict::default().with_form(TYP_VC_SD_JWT);
+    relying_party_policy(&mut verdict, &verified.credential, trust, status, at);
+    if let Ok(Value::Object(mut subject)) = serde_json::to_value(&verified.credential.credential_subject) {
+        subject.retain(|k, _| verified.disclosed.contains(k));
+        verdict.disclosed = Some(subject);
+    }
+    if verdict.errors.is_empty() && !replay.first_use(&request.aud, &request.nonce, request.expires_at)? {
+        verdict.push(&PolicyError::Replayed.into());
+    }
+    verdict.valid = verdict.errors.is_empty();
+    Ok(verdict)
+}
+
+/// Trust list and revocation status: what this relying party adds to a verified credential.
+fn relying_party_policy(
+    verdict: &mut Verdict,
+    credential: &KycCredential,
+    trust: &TrustList,
+    status: &StatusPolicy<'_>,
+    at: DateTime<Utc>,
+) {
+    verdict.issuer = Some(credential.issuer.clone());
+    verdict.subject = Some(credential.credential_subject.id.clone());
+    verdict.kyc_tier = Some(credential.credential_subject.kyc_tier.as_u8());
+    match trust.get(&credential.issuer) {
+        Some(t) => verdict.issuer_name = Some(t.name.clone()),
+        None => verdict.push(&PolicyError::UntrustedIssuer(credential.issuer.clone()).into()),
+    }
+    verdict.status = Some(match (&credential.credential_status, status.list) {
+        (None, _) => StatusOutcome::NoStatus,
+        (Some(_), None) => {
+            if status.require {
+                verdict.push(&PolicyError::StatusListMismatch("no status list at hand".into()).into());
+            }
+            StatusOutcome::NotChecked
+        }
+        (Some(entry), Some(list)) => {
+            let published = list.credential.valid_from;
+            let too_old = status.max_age.is_some_and(|max| published < at - max);
+            if too_old || list.credential.valid_until.is_some_and(|until| at >= until) {
+                verdict.push(&PolicyError::StaleStatusList(published).into());
+            }
+            match list.is_set(entry, &credential.issuer) {
+                Ok(false) => StatusOutcome::Valid,
+                Ok(true) => {
+                    verdict.push(&PolicyError::Revoked.into());
+                    StatusOutcome::Revoked
+                }
+                Err(e) => {
+                    verdict.push(&e);
+                    StatusOutcome::NotChecked
+                }
+            }
+        }
+    });
+}

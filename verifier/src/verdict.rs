@@ -1,0 +1,101 @@
+//! The verdict: one JSON object saying whether a credential or presentation is acceptable, and
+//! every reason it is not.
+
+use kyc_core::VerifyError;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// Whether the revocation status was checked, and what it said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusOutcome {
+    /// The credential carries no status entry.
+    NoStatus,
+    /// It has one, but no status list was supplied: revocation was not checked.
+    NotChecked,
+    /// Checked: not revoked.
+    Valid,
+    /// Checked: revoked.
+    Revoked,
+}
+
+/// One reason for rejection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerdictError {
+    /// Stable code (`bad_signature`, `expired`, …).
+    pub code: &'static str,
+    /// Human-readable explanation; never contains personal data.
+    pub message: String,
+}
+
+impl From<&VerifyError> for VerdictError {
+    fn from(e: &VerifyError) -> Self {
+        Self { code: e.code(), message: e.to_string() }
+    }
+}
+
+/// The outcome of verifying one credential or presentation.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Verdict {
+    /// True only when there is no error at all.
+    pub valid: bool,
+    /// `vc+jwt` or `vc+sd-jwt`, once known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub form: Option<&'static str>,
+    /// The issuer's DID, once the signature checked out.
+    pub issuer: Option<String>,
+    /// The issuer's name from the trust list, when trusted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer_name: Option<String>,
+    /// The holder's DID.
+    pub subject: Option<String>,
+    /// The KYC tier.
+    pub kyc_tier: Option<u8>,
+    /// The revocation status.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<StatusOutcome>,
+    /// For presentations: the disclosed subject claims and their values.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disclosed: Option<Map<String, Value>>,
+    /// Every reason for rejection; empty when valid.
+    pub errors: Vec<VerdictError>,
+    #[serde(skip)]
+    malformed: bool,
+}
+
+impl Verdict {
+    /// A verdict for input that failed before anything was learned from it.
+    pub fn failed(e: &VerifyError) -> Self {
+        let mut v = Self::default();
+        v.push(e);
+        v
+    }
+
+    /// The same verdict, naming the securing form.
+    pub fn with_form(mut self, form: &'static str) -> Self {
+        self.form = Some(form);
+        self
+    }
+
+    /// Record a reason for rejection.
+    pub fn push(&mut self, e: &VerifyError) {
+        self.malformed |= e.is_malformed();
+        self.errors.push(e.into());
+        self.valid = false;
+    }
+
+    /// True when the input could not be parsed (the CLI's exit code 2).
+    pub fn is_malformed(&self) -> bool {
+        self.malformed
+    }
+
+    /// The CLI's exit code: 0 valid, 1 not valid, 2 unreadable or unparseable.
+    pub fn exit_code(&self) -> u8 {
+        match (self.valid, self.malformed) {
+            (true, _) => 0,
+            (false, false) => 1,
+            (false, true) => 2,
+        }
+    }
+}

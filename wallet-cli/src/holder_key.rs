@@ -1,0 +1,34 @@
+//! The holder's key on disk: a private OKP JWK (RFC 8037), created with mode 0600.
+
+use std::io::Write as _;
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::path::Path;
+
+use ed25519_dalek::SigningKey;
+use kyc_core::did::{self, DidKey};
+
+/// Why the key file cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HolderKeyError {
+    /// Reading or writing failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// The file is not a private Ed25519 JWK.
+    #[error("not a private Ed25519 JWK: {0}")]
+    Invalid(#[from] did::DidError),
+}
+
+/// Create a new holder key at `path` (which must not exist).
+pub fn create(path: &Path) -> Result<DidKey, HolderKeyError> {
+    let (key, did) = DidKey::generate();
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    file.write_all(did::private_jwk(&key).as_bytes())?;
+    file.sync_all()?;
+    Ok(did)
+}
+
+/// Load the holder key at `path`.
+pub fn load(path: &Path) -> Result<SigningKey, HolderKeyError> {
+    Ok(did::from_private_jwk(std::fs::read_to_string(path)?.trim())?)
+}
