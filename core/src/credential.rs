@@ -172,8 +172,8 @@ pub enum CheckKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Evidence {
-    /// Always `["KycEvidence"]`.
-    #[serde(rename = "type")]
+    /// Includes `KycEvidence`.
+    #[serde(rename = "type", deserialize_with = "one_or_many")]
     pub types: Vec<String>,
     /// The check.
     pub check: CheckKind,
@@ -193,6 +193,25 @@ impl Evidence {
             performed_at,
         }
     }
+}
+
+/// VC Data Model 2.0 lets a set of one be written as the value itself (`"type": "KycEvidence"`),
+/// and libraries such as ssi do so; accept both, emit the array.
+fn one_or_many<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany<T> {
+        Many(Vec<T>),
+        One(T),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::Many(v) => v,
+        OneOrMany::One(x) => vec![x],
+    })
 }
 
 /// `credentialSchema`: which JSON Schema the credential conforms to.
@@ -321,7 +340,11 @@ pub struct KycCredential {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential_status: Option<StatusEntry>,
     /// Which checks backed it (informative; verifiers never require it).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "one_or_many"
+    )]
     pub evidence: Vec<Evidence>,
     /// The holder and the attested claims.
     pub credential_subject: KycSubject,

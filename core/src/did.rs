@@ -222,8 +222,12 @@ mod tests {
         assert_eq!(back.to_bytes(), key.to_bytes());
         let other = DidKey::generate().0;
         let mut mixed: serde_json::Value = serde_json::from_str(&private_jwk(&key)).unwrap();
-        mixed["x"] = serde_json::from_str::<serde_json::Value>(&private_jwk(&other)).unwrap()["x"].clone();
-        assert_eq!(from_private_jwk(&mixed.to_string()).unwrap_err(), DidError::InvalidKey);
+        mixed["x"] =
+            serde_json::from_str::<serde_json::Value>(&private_jwk(&other)).unwrap()["x"].clone();
+        assert_eq!(
+            from_private_jwk(&mixed.to_string()).unwrap_err(),
+            DidError::InvalidKey
+        );
     }
 
     #[test]

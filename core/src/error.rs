@@ -38,7 +38,7 @@ pub enum MalformedError {
     /// An identifier that must be an Ed25519 `did:key` is not one.
     #[error("invalid did:key: {0}")]
     Did(#[from] DidError),
-    /// The same disclosure appears twice (RFC 9901 §7.1, step 3).
+    /// The same disclosure appears twice (RFC 9901 §7.1).
     #[error("duplicate disclosure")]
     DuplicateDisclosure,
     /// A presentation without the key-binding JWT that checkout requires.
@@ -85,7 +85,7 @@ pub enum CryptoError {
     /// The signature does not verify under the key it claims.
     #[error("signature does not verify")]
     BadSignature,
-    /// A disclosure's digest is not referenced by any `_sd` array (RFC 9901 §7.1, step 4).
+    /// A disclosure's digest is not referenced by any `_sd` array (RFC 9901 §7.1).
     #[error("disclosure not referenced by any digest")]
     UnreferencedDisclosure,
     /// The SD-JWT's `_sd_alg` is not `sha-256`.
@@ -170,19 +170,6 @@ pub enum VerifyError {
     Policy(#[from] PolicyError),
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn json_errors_do_not_echo_values() {
-        let err = serde_json::from_str::<u64>(r#""Erika Mustermann""#).unwrap_err();
-        let shown = MalformedError::json("subject", &err).to_string();
-        assert!(!shown.contains("Erika"), "{shown}");
-        assert!(shown.contains("invalid type"), "{shown}");
-    }
-}
-
 impl VerifyError {
     /// A stable, machine-readable code for verdicts (`snake_case`).
     pub fn code(&self) -> &'static str {
@@ -234,5 +221,18 @@ impl PolicyError {
             Self::StatusListMismatch(_) => "status_list_mismatch",
             Self::StaleStatusList(_) => "stale_status_list",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_errors_do_not_echo_values() {
+        let err = serde_json::from_str::<u64>(r#""Erika Mustermann""#).unwrap_err();
+        let shown = MalformedError::json("subject", &err).to_string();
+        assert!(!shown.contains("Erika"), "{shown}");
+        assert!(shown.contains("invalid type"), "{shown}");
     }
 }

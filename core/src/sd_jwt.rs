@@ -168,7 +168,8 @@ fn decode_disclosure(d: &str) -> Result<(String, Value), MalformedError> {
     let parsed: (String, String, Value) =
         serde_json::from_slice(&bytes).map_err(|e| MalformedError::json("disclosure", &e))?;
     let (_salt, name, value) = parsed;
-    // §7.1 step 3.2.3.2: the names `_sd` and `...` are reserved.
+    // §7.1: a disclosure may not use the names `_sd` or `...`; `_sd_alg` and `cnf` would let a
+    // disclosure overwrite what the issuer set in plain text.
     if name == "_sd" || name == "..." || name == "_sd_alg" || name == "cnf" {
         return Err(MalformedError::Structure(
             "disclosure uses a reserved claim name".into(),
@@ -203,7 +204,7 @@ pub fn verify(sd_jwt: &SdJwt<'_>, resolver: &Resolver) -> Result<VerifiedSdJwt, 
         Some(Value::String(alg)) => return Err(CryptoError::DigestAlgorithm(alg).into()),
         _ => return Err(MalformedError::Structure("_sd_alg must be \"sha-256\"".into()).into()),
     }
-    // §7.1 step 3: digest every disclosure; the same disclosure twice is refused.
+    // §7.1: digest every disclosure; the same disclosure twice is refused.
     let mut by_digest: Pending = HashMap::with_capacity(sd_jwt.disclosures.len());
     for (pos, d) in sd_jwt.disclosures.iter().enumerate() {
         let decoded = decode_disclosure(d)?;
@@ -213,7 +214,7 @@ pub fn verify(sd_jwt: &SdJwt<'_>, resolver: &Resolver) -> Result<VerifiedSdJwt, 
     }
     let mut disclosed = Vec::with_capacity(by_digest.len());
     reveal(&mut payload, &mut by_digest, &mut disclosed)?;
-    // §7.1 step 4: every disclosure must have been referenced by a digest.
+    // §7.1: every disclosure must have been referenced by a digest, or the SD-JWT is rejected.
     if by_digest.values().any(|(_, unused)| unused.is_some()) {
         return Err(CryptoError::UnreferencedDisclosure.into());
     }
@@ -242,7 +243,7 @@ pub fn verify(sd_jwt: &SdJwt<'_>, resolver: &Resolver) -> Result<VerifiedSdJwt, 
 type Pending = HashMap<String, (usize, Option<(String, Value)>)>;
 
 /// Replace every `_sd` digest that has a disclosure by the disclosed claim, recursively
-/// (RFC 9901 §7.1 step 3); digests without one are decoys or withheld claims and vanish.
+/// (RFC 9901 §7.1); digests without one are decoys or withheld claims and vanish.
 fn reveal(
     object: &mut Map<String, Value>,
     pending: &mut Pending,
@@ -259,7 +260,7 @@ fn reveal(
             let Some((pos, slot)) = pending.get_mut(&d) else {
                 continue;
             };
-            // A digest that appears twice would be consumed already: §7.1 step 3.3.
+            // A digest that appears twice would be consumed already (§7.1: MUST be rejected).
             let (name, value) = slot.take().ok_or_else(|| {
                 MalformedError::Structure("a digest is referenced more than once".into())
             })?;

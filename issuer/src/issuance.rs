@@ -42,7 +42,11 @@ pub fn issue(
     credential.credential_status = status.map(|s| StatusEntry::revocation(&s.list_url, s.index));
     let jwt = credential.sign_jwt(key)?;
     let sd_jwt = sd_jwt::issue(&credential, key)?;
-    Ok(Issued { credential, jwt, sd_jwt })
+    Ok(Issued {
+        credential,
+        jwt,
+        sd_jwt,
+    })
 }
 
 /// A signed revocation list at `url` with `revoked` set, valid for `validity` from `now`.

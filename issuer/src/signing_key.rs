@@ -28,7 +28,10 @@ pub enum KeyFileError {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> KeyFileError + '_ {
-    move |source| KeyFileError::Io { path: path.display().to_string(), source }
+    move |source| KeyFileError::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 /// Create a new key at `path` (which must not exist), readable by its owner only.
@@ -40,16 +43,23 @@ pub fn create(path: &Path) -> Result<(SigningKey, DidKey), KeyFileError> {
         .mode(0o600)
         .open(path)
         .map_err(io(path))?;
-    file.write_all(did::private_jwk(&key).as_bytes()).map_err(io(path))?;
+    file.write_all(did::private_jwk(&key).as_bytes())
+        .map_err(io(path))?;
     file.sync_all().map_err(io(path))?;
     Ok((key, did))
 }
 
 /// Load the key at `path`, refusing a file that group or others can read.
 pub fn load(path: &Path) -> Result<(SigningKey, DidKey), KeyFileError> {
-    let mode = std::fs::metadata(path).map_err(io(path))?.permissions().mode();
+    let mode = std::fs::metadata(path)
+        .map_err(io(path))?
+        .permissions()
+        .mode();
     if mode & 0o077 != 0 {
-        return Err(KeyFileError::Exposed(path.display().to_string(), mode & 0o777));
+        return Err(KeyFileError::Exposed(
+            path.display().to_string(),
+            mode & 0o777,
+        ));
     }
     let text = std::fs::read_to_string(path).map_err(io(path))?;
     let key = did::from_private_jwk(text.trim())
@@ -70,7 +80,10 @@ mod tests {
         let _ = std::fs::remove_file(&path);
         let (_, did) = create(&path).unwrap();
         assert_eq!(load(&path).unwrap().1, did);
-        assert!(matches!(create(&path), Err(KeyFileError::Io { .. })), "never overwrites");
+        assert!(
+            matches!(create(&path), Err(KeyFileError::Io { .. })),
+            "never overwrites"
+        );
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         assert!(matches!(load(&path), Err(KeyFileError::Exposed(_, 0o644))));
         std::fs::remove_dir_all(&dir).unwrap();

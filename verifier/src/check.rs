@@ -29,22 +29,33 @@ pub struct StatusPolicy<'a> {
 }
 
 /// Verify a credential in either securing form (an SD-JWT is checked with all its disclosures).
-pub fn verify_credential(input: &str, trust: &TrustList, status: &StatusPolicy<'_>, at: DateTime<Utc>) -> Verdict {
+pub fn verify_credential(
+    input: &str,
+    trust: &TrustList,
+    status: &StatusPolicy<'_>,
+    at: DateTime<Utc>,
+) -> Verdict {
     let sd_form = input.contains('~');
     let verified = if sd_form {
-        SdJwt::parse(input).map_err(VerifyError::from).and_then(|parsed| {
-            if parsed.key_binding.is_some() {
-                return Err(MalformedError::Structure(
-                    "this is a presentation; verify it against its request".into(),
-                )
-                .into());
-            }
-            sd_jwt::verify(&parsed, trust.resolver()).map(|v| v.verified)
-        })
+        SdJwt::parse(input)
+            .map_err(VerifyError::from)
+            .and_then(|parsed| {
+                if parsed.key_binding.is_some() {
+                    return Err(MalformedError::Structure(
+                        "this is a presentation; verify it against its request".into(),
+                    )
+                    .into());
+                }
+                sd_jwt::verify(&parsed, trust.resolver()).map(|v| v.verified)
+            })
     } else {
         credential::verify_jwt(input, trust.resolver())
     };
-    let form = if sd_form { TYP_VC_SD_JWT } else { credential::TYP_VC_JWT };
+    let form = if sd_form {
+        TYP_VC_SD_JWT
+    } else {
+        credential::TYP_VC_JWT
+    };
     let verified = match verified {
         Ok(v) => v,
         Err(e) => return Verdict::failed(&e).with_form(form),
@@ -76,11 +87,15 @@ pub fn verify_presentation(
     };
     let mut verdict = Verdict::default().with_form(TYP_VC_SD_JWT);
     relying_party_policy(&mut verdict, &verified.credential, trust, status, at);
-    if let Ok(Value::Object(mut subject)) = serde_json::to_value(&verified.credential.credential_subject) {
+    if let Ok(Value::Object(mut subject)) =
+        serde_json::to_value(&verified.credential.credential_subject)
+    {
         subject.retain(|k, _| verified.disclosed.contains(k));
         verdict.disclosed = Some(subject);
     }
-    if verdict.errors.is_empty() && !replay.first_use(&request.aud, &request.nonce, request.expires_at)? {
+    if verdict.errors.is_empty()
+        && !replay.first_use(&request.aud, &request.nonce, request.expires_at)?
+    {
         verdict.push(&PolicyError::Replayed.into());
     }
     verdict.valid = verdict.errors.is_empty();
@@ -106,7 +121,8 @@ fn relying_party_policy(
         (None, _) => StatusOutcome::NoStatus,
         (Some(_), None) => {
             if status.require {
-                verdict.push(&PolicyError::StatusListMismatch("no status list at hand".into()).into());
+                verdict
+                    .push(&PolicyError::StatusListMismatch("no status list at hand".into()).into());
             }
             StatusOutcome::NotChecked
         }

@@ -13,7 +13,12 @@ use serde::{Deserialize, Serialize};
 /// Remembers accepted `(aud, nonce)` pairs until their request expires.
 pub trait ReplayStore {
     /// Record the pair; `Ok(false)` when it was already recorded (a replay).
-    fn first_use(&mut self, aud: &str, nonce: &str, expires_at: DateTime<Utc>) -> std::io::Result<bool>;
+    fn first_use(
+        &mut self,
+        aud: &str,
+        nonce: &str,
+        expires_at: DateTime<Utc>,
+    ) -> std::io::Result<bool>;
 }
 
 /// In-process store.
@@ -23,7 +28,12 @@ pub struct MemoryReplayStore {
 }
 
 impl ReplayStore for MemoryReplayStore {
-    fn first_use(&mut self, aud: &str, nonce: &str, _expires_at: DateTime<Utc>) -> std::io::Result<bool> {
+    fn first_use(
+        &mut self,
+        aud: &str,
+        nonce: &str,
+        _expires_at: DateTime<Utc>,
+    ) -> std::io::Result<bool> {
         Ok(self.seen.insert((aud.to_owned(), nonce.to_owned())))
     }
 }
@@ -53,7 +63,12 @@ impl FileReplayStore {
 }
 
 impl ReplayStore for FileReplayStore {
-    fn first_use(&mut self, aud: &str, nonce: &str, expires_at: DateTime<Utc>) -> std::io::Result<bool> {
+    fn first_use(
+        &mut self,
+        aud: &str,
+        nonce: &str,
+        expires_at: DateTime<Utc>,
+    ) -> std::io::Result<bool> {
         match std::fs::read_to_string(&self.path) {
             Ok(text) => {
                 for line in text.lines().filter(|l| !l.trim().is_empty()) {
@@ -67,9 +82,16 @@ impl ReplayStore for FileReplayStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(e),
         }
-        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&self.path)?;
-        let line = serde_json::to_string(&Seen { aud: aud.into(), nonce: nonce.into(), expires_at })
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)?;
+        let line = serde_json::to_string(&Seen {
+            aud: aud.into(),
+            nonce: nonce.into(),
+            expires_at,
+        })
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
         writeln!(file, "{line}")?;
         file.sync_all()?;
         Ok(true)

@@ -56,7 +56,8 @@ pub struct TrustList {
 impl TrustList {
     /// Parse a trust file's text.
     pub fn from_toml(text: &str) -> Result<Self, TrustError> {
-        let file: TrustFile = toml::from_str(text).map_err(|e| TrustError::Syntax(e.message().to_owned()))?;
+        let file: TrustFile =
+            toml::from_str(text).map_err(|e| TrustError::Syntax(e.message().to_owned()))?;
         Self::new(file.issuer)
     }
 
@@ -69,7 +70,10 @@ impl TrustList {
         for (i, issuer) in issuers.iter().enumerate() {
             resolver
                 .preload(&issuer.did)
-                .map_err(|source| TrustError::Did { index: i + 1, source })?;
+                .map_err(|source| TrustError::Did {
+                    index: i + 1,
+                    source,
+                })?;
         }
         Ok(Self { issuers, resolver })
     }
@@ -92,13 +96,17 @@ mod tests {
     #[test]
     fn parses_and_refuses() {
         let did = kyc_core::DidKey::generate().1;
-        let t = TrustList::from_toml(&format!("[[issuer]]\ndid = \"{did}\"\nname = \"A\"\n")).unwrap();
+        let t =
+            TrustList::from_toml(&format!("[[issuer]]\ndid = \"{did}\"\nname = \"A\"\n")).unwrap();
         assert_eq!(t.get(did.as_str()).unwrap().name, "A");
         assert!(matches!(TrustList::from_toml(""), Err(TrustError::Empty)));
         assert!(matches!(
             TrustList::from_toml("[[issuer]]\ndid = \"did:web:x\"\nname = \"A\"\n"),
             Err(TrustError::Did { index: 1, .. })
         ));
-        assert!(matches!(TrustList::from_toml("[[issuer]]\nname = 1\n"), Err(TrustError::Syntax(_))));
+        assert!(matches!(
+            TrustList::from_toml("[[issuer]]\nname = 1\n"),
+            Err(TrustError::Syntax(_))
+        ));
     }
 }

@@ -30,7 +30,10 @@ pub struct VerdictError {
 
 impl From<&VerifyError> for VerdictError {
     fn from(e: &VerifyError) -> Self {
-        Self { code: e.code(), message: e.to_string() }
+        Self {
+            code: e.code(),
+            message: e.to_string(),
+        }
     }
 }
 

@@ -22,7 +22,11 @@ pub enum HolderKeyError {
 /// Create a new holder key at `path` (which must not exist).
 pub fn create(path: &Path) -> Result<DidKey, HolderKeyError> {
     let (key, did) = DidKey::generate();
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
     file.write_all(did::private_jwk(&key).as_bytes())?;
     file.sync_all()?;
     Ok(did)
@@ -30,5 +34,7 @@ pub fn create(path: &Path) -> Result<DidKey, HolderKeyError> {
 
 /// Load the holder key at `path`.
 pub fn load(path: &Path) -> Result<SigningKey, HolderKeyError> {
-    Ok(did::from_private_jwk(std::fs::read_to_string(path)?.trim())?)
+    Ok(did::from_private_jwk(
+        std::fs::read_to_string(path)?.trim(),
+    )?)
 }

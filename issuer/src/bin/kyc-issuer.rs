@@ -91,19 +91,51 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{did}");
         }
         Command::Did { key } => println!("{}", signing_key::load(&key)?.1),
-        Command::Sign { key, subject, form, valid_days, status_list_url, status_index } => {
+        Command::Sign {
+            key,
+            subject,
+            form,
+            valid_days,
+            status_list_url,
+            status_index,
+        } => {
             let (key, _) = signing_key::load(&key)?;
             let subject = read_subject(&subject)?;
-            let slot = status_list_url.zip(status_index).map(|(list_url, index)| StatusSlot { list_url, index });
-            let issued = issuance::issue(&key, subject, Utc::now(), Duration::days(valid_days.into()), slot.as_ref())?;
-            println!("{}", match form {
-                Form::Jwt => issued.jwt,
-                Form::SdJwt => issued.sd_jwt,
-            });
+            let slot = status_list_url
+                .zip(status_index)
+                .map(|(list_url, index)| StatusSlot { list_url, index });
+            let issued = issuance::issue(
+                &key,
+                subject,
+                Utc::now(),
+                Duration::days(valid_days.into()),
+                slot.as_ref(),
+            )?;
+            println!(
+                "{}",
+                match form {
+                    Form::Jwt => issued.jwt,
+                    Form::SdJwt => issued.sd_jwt,
+                }
+            );
         }
-        Command::StatusList { key, url, revoke, valid_hours } => {
+        Command::StatusList {
+            key,
+            url,
+            revoke,
+            valid_hours,
+        } => {
             let (key, _) = signing_key::load(&key)?;
-            println!("{}", issuance::status_list(&key, &url, &revoke, Utc::now(), Duration::hours(valid_hours.into()))?);
+            println!(
+                "{}",
+                issuance::status_list(
+                    &key,
+                    &url,
+                    &revoke,
+                    Utc::now(),
+                    Duration::hours(valid_hours.into())
+                )?
+            );
         }
     }
     Ok(())

@@ -15,7 +15,11 @@ use kyc_verifier::replay::{FileReplayStore, MemoryReplayStore, ReplayStore};
 use kyc_verifier::{StatusPolicy, TrustList, Verdict};
 
 #[derive(Parser)]
-#[command(name = "kyc-verify", version, about = "Verify KYC credentials and presentations offline")]
+#[command(
+    name = "kyc-verify",
+    version,
+    about = "Verify KYC credentials and presentations offline"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -85,10 +89,16 @@ fn read_input(path: &Path) -> anyhow::Result<Result<String, VerifyError>> {
     let limit = kyc_core::MAX_INPUT_LEN as u64 + 1;
     let mut bytes = Vec::new();
     if path == Path::new("-") {
-        std::io::stdin().take(limit).read_to_end(&mut bytes).context("reading standard input")?;
+        std::io::stdin()
+            .take(limit)
+            .read_to_end(&mut bytes)
+            .context("reading standard input")?;
     } else {
-        let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-        file.take(limit).read_to_end(&mut bytes).with_context(|| format!("reading {}", path.display()))?;
+        let file =
+            std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        file.take(limit)
+            .read_to_end(&mut bytes)
+            .with_context(|| format!("reading {}", path.display()))?;
     }
     if bytes.len() > kyc_core::MAX_INPUT_LEN {
         return Ok(Err(MalformedError::TooLarge(bytes.len()).into()));
@@ -99,7 +109,8 @@ fn read_input(path: &Path) -> anyhow::Result<Result<String, VerifyError>> {
 }
 
 fn load_trust(path: &Path) -> anyhow::Result<TrustList> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading trust list {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading trust list {}", path.display()))?;
     TrustList::from_toml(&text).with_context(|| format!("trust list {}", path.display()))
 }
 
@@ -115,18 +126,30 @@ fn load_status_list(path: &Path, trust: &TrustList) -> anyhow::Result<VerifiedSt
 fn new_request(aud: &str, min_tier: u8, claims: &[String], ttl_seconds: u32) -> anyhow::Result<()> {
     let tier = KycTier::try_from(u64::from(min_tier))?;
     let claims: Vec<&str> = claims.iter().map(String::as_str).collect();
-    let request = PresentationRequest::new(aud, tier, &claims, Utc::now(), Duration::seconds(ttl_seconds.into()))?;
+    let request = PresentationRequest::new(
+        aud,
+        tier,
+        &claims,
+        Utc::now(),
+        Duration::seconds(ttl_seconds.into()),
+    )?;
     println!("{}", serde_json::to_string_pretty(&request)?);
     Ok(())
 }
 
 fn run(cli: Cli) -> anyhow::Result<Verdict> {
     let (input, common) = match &cli.command {
-        Command::Credential { input, common } | Command::Presentation { input, common, .. } => (input, common),
+        Command::Credential { input, common } | Command::Presentation { input, common, .. } => {
+            (input, common)
+        }
         Command::Request { .. } => unreachable!("handled in main"),
     };
     let trust = load_trust(&common.trust)?;
-    let list = common.status_list.as_deref().map(|p| load_status_list(p, &trust)).transpose()?;
+    let list = common
+        .status_list
+        .as_deref()
+        .map(|p| load_status_list(p, &trust))
+        .transpose()?;
     let status = StatusPolicy {
         list: list.as_ref(),
         max_age: common.max_status_age.map(|s| Duration::seconds(s.into())),
@@ -140,9 +163,13 @@ fn run(cli: Cli) -> anyhow::Result<Verdict> {
     Ok(match &cli.command {
         Command::Credential { .. } => kyc_verifier::verify_credential(&input, &trust, &status, at),
         Command::Request { .. } => unreachable!("handled in main"),
-        Command::Presentation { request, replay_store, .. } => {
-            let request_bytes =
-                std::fs::read(request).with_context(|| format!("reading request {}", request.display()))?;
+        Command::Presentation {
+            request,
+            replay_store,
+            ..
+        } => {
+            let request_bytes = std::fs::read(request)
+                .with_context(|| format!("reading request {}", request.display()))?;
             let request = PresentationRequest::from_json(&request_bytes)
                 .with_context(|| format!("presentation request {}", request.display()))?;
             let mut memory = MemoryReplayStore::default();
@@ -162,7 +189,13 @@ fn run(cli: Cli) -> anyhow::Result<Verdict> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Command::Request { aud, min_tier, claims, ttl_seconds } = &cli.command {
+    if let Command::Request {
+        aud,
+        min_tier,
+        claims,
+        ttl_seconds,
+    } = &cli.command
+    {
         return match new_request(aud, *min_tier, claims, *ttl_seconds) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

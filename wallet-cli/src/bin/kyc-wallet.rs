@@ -11,7 +11,11 @@ use kyc_core::DidKey;
 use kyc_wallet::holder_key;
 
 #[derive(Parser)]
-#[command(name = "kyc-wallet", version, about = "Hold KYC credentials and present them")]
+#[command(
+    name = "kyc-wallet",
+    version,
+    about = "Hold KYC credentials and present them"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -47,19 +51,35 @@ enum Command {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Keygen { out } => println!("{}", holder_key::create(&out).with_context(|| out.display().to_string())?),
+        Command::Keygen { out } => println!(
+            "{}",
+            holder_key::create(&out).with_context(|| out.display().to_string())?
+        ),
         Command::Did { key } => {
             let key = holder_key::load(&key).with_context(|| key.display().to_string())?;
             println!("{}", DidKey::from_verifying_key(&key.verifying_key()));
         }
-        Command::Present { key, credential, request } => {
+        Command::Present {
+            key,
+            credential,
+            request,
+        } => {
             let key = holder_key::load(&key).with_context(|| key.display().to_string())?;
-            let sd_jwt = std::fs::read_to_string(&credential).with_context(|| credential.display().to_string())?;
-            let request_bytes = std::fs::read(&request).with_context(|| request.display().to_string())?;
-            let request = PresentationRequest::from_json(&request_bytes).with_context(|| request.display().to_string())?;
+            let sd_jwt = std::fs::read_to_string(&credential)
+                .with_context(|| credential.display().to_string())?;
+            let request_bytes =
+                std::fs::read(&request).with_context(|| request.display().to_string())?;
+            let request = PresentationRequest::from_json(&request_bytes)
+                .with_context(|| request.display().to_string())?;
             let now = Utc::now();
-            anyhow::ensure!(now < request.expires_at, "the presentation request has expired");
-            println!("{}", presentation::present(sd_jwt.trim(), &request, &key, now)?);
+            anyhow::ensure!(
+                now < request.expires_at,
+                "the presentation request has expired"
+            );
+            println!(
+                "{}",
+                presentation::present(sd_jwt.trim(), &request, &key, now)?
+            );
         }
     }
     Ok(())
