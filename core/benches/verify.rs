@@ -1,0 +1,122 @@
+//! The checkout hot path against its baseline, in one run (the machine is shared and noisy, so
+//! only ratios within a run mean anything; `scripts/bench-ratios.sh` prints them):
+//! - `vc_jwt_verify` against one raw `verify_strict` of the same signing input;
+//! - `presentation_verify` (SD-JWT, 3 disclosures, key binding) against two raw verifies.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::hint::black_box;
+
+use chrono::{Duration, TimeZone, Utc};
+use criterion::{criterion_group, criterion_main, Criterion};
+use ed25519_dalek::Signature;
+use kyc_core::credential::{self, CountryCode, StatusEntry};
+use kyc_core::did::Resolver;
+use kyc_core::presentation::{self, PresentationRequest};
+use kyc_core::{sd_jwt, DidKey, KycCredential, KycSubject, KycTier};
+
+fn fixture() -> (
+    KycCredential,
+    ed25519_dalek::SigningKey,
+    ed25519_dalek::SigningKey,
+    DidKey,
+) {
+    let (issuer_key, issuer) = DidKey::generate();
+    let (holder_key, holder) = DidKey::generate();
+    let from = Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap();
+    let mut c = KycCredential::new(
+        &issuer,
+        KycSubject {
+            id: holder.as_str().into(),
+            kyc_tier: KycTier::Verified,
+            assurance_level: KycTier::Verified.assurance_level(),
+            age_over_18: Some(true),
+            age_over_21: Some(true),
+            country_of_residence: Some(CountryCode::parse("DE").unwrap()),
+            nationality: Some(CountryCode::parse("DE").unwrap()),
+            given_name: Some("Erika".into()),
+            family_name: Some("Mustermann".into()),
+            birth_date: chrono::NaiveDate::from_ymd_opt(1990, 1, 31),
+        },
+        from,
+        Some(from + Duration::days(365)),
+    );
+    c.credential_status = Some(StatusEntry::revocation(
+        "https://issuer.example/v1/status-lists/1",
+        4711,
+    ));
+    (c, issuer_key, holder_key, issuer)
+}
+
+fn split_signature(jws: &str) -> (&[u8], Signature) {
+    use base64::Engine as _;
+    let (input, sig) = jws.rsplit_once('.').unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(sig)
+        .unwrap();
+    (input.as_bytes(), Signature::from_slice(&bytes).unwrap())
+}
+
+fn bench(c: &mut Criterion) {
+    let (credential, issuer_key, holder_key, issuer) = fixture();
+    let mut resolver = Resolver::new();
+    resolver.preload(issuer.as_str()).unwrap();
+    let issuer_vk = issuer_key.verifying_key();
+    let holder_vk = holder_key.verifying_key();
+
+    let jwt = credential.sign_jwt(&issuer_key).unwrap();
+    let (jwt_input, jwt_sig) = split_signature(&jwt);
+
+    let now = Utc.with_ymd_and_hms(2027, 1, 1, 12, 0, 0).unwrap();
+    let request = PresentationRequest::new(
+        "shop.example",
+        KycTier::Verified,
+        &["ageOver18", "countryOfResidence", "nationality"],
+        now,
+        Duration::minutes(5),
+    )
+    .unwrap();
+    let sd = sd_jwt::issue(&credential, &issuer_key).unwrap();
+    let presented = presentation::present(&sd, &request, &holder_key, now).unwrap();
+    let issuer_jwt = presented.split('~').next().unwrap();
+    let (sd_input, sd_sig) = split_signature(issuer_jwt);
+    let (kb_input, kb_sig) = split_signature(presented.rsplit('~').next().unwrap());
+    assert_eq!(
+        presentation::verify_presentation(&presented, &request, &resolver, now)
+            .unwrap()
+            .disclosed
+            .len(),
+        3
+    );
+
+    let mut g = c.benchmark_group("checkout");
+    g.bench_function("raw_verify_strict", |b| {
+        b.iter(|| {
+            issuer_vk
+                .verify_strict(black_box(jwt_input), black_box(&jwt_sig))
+                .unwrap()
+        })
+    });
+    g.bench_function("vc_jwt_verify", |b| {
+        b.iter(|| credential::verify_jwt(black_box(&jwt), &resolver).unwrap())
+    });
+    g.bench_function("two_raw_verify_strict", |b| {
+        b.iter(|| {
+            issuer_vk
+                .verify_strict(black_box(sd_input), black_box(&sd_sig))
+                .unwrap();
+            holder_vk
+                .verify_strict(black_box(kb_input), black_box(&kb_sig))
+                .unwrap();
+        })
+    });
+    g.bench_function("presentation_verify", |b| {
+        b.iter(|| {
+            presentation::verify_presentation(black_box(&presented), &request, &resolver, now)
+                .unwrap()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
