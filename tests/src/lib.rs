@@ -1,1 +1,557 @@
+//! End-to-end fixture: runs the real `kyc-issuer`, `kyc-wallet` and `kyc-verify` binaries, the
+//! way a shell script or an operator would, and reads what they print.
+//!
+//! Cargo only hands `CARGO_BIN_EXE_*` to integration tests of the package that owns the binary,
+//! so this crate finds them itself, in the target directory the test executable was built into,
+//! and builds them there once per test process.
+//!
+//! # Layout
+//! - [`Program`], [`Program::path`]: where each binary is; the one `cargo build` per process
+//!   that keeps it current with the sources.
+//! - [`Program::command`], [`Invocation`], [`Outcome`]: one run with a given standard input,
+//!   its exit code, stdout and stderr, bounded by [`RUN_TIMEOUT`]; [`Outcome::verdict`] and
+//!   [`Outcome::assert_verdict`] read `kyc-verify`'s JSON verdict.
+//! - [`Issued`]: a scratch directory holding an issuer and holder key, a trust list, one
+//!   credential in both securing forms and its status list, for one test.
+//! - [`GIVEN_NAME`], [`FAMILY_NAME`], [`BIRTH_DATE`]: the subject's personal data, which
+//!   [`Invocation::run`] checks never reaches stderr.
+#![warn(missing_docs)]
 
+use std::ffi::OsStr;
+use std::io::{Read, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine as _;
+use serde_json::Value;
+
+/// The subject's given name in [`Issued`]'s credential.
+pub const GIVEN_NAME: &str = "Erika";
+/// The subject's family name in [`Issued`]'s credential.
+pub const FAMILY_NAME: &str = "Mustermann";
+/// The subject's birth date in [`Issued`]'s credential.
+pub const BIRTH_DATE: &str = "1990-01-31";
+
+/// How long one run may take before it is killed and the test fails; generous for debug builds
+/// on a loaded machine, short enough that a hang is reported rather than waited out.
+pub const RUN_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// One of the workspace's command-line programs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Program {
+    /// `kyc-issuer` (issuer/src/bin/kyc-issuer.rs).
+    Issuer,
+    /// `kyc-wallet` (wallet-cli/src/bin/kyc-wallet.rs).
+    Wallet,
+    /// `kyc-verify` (verifier/src/bin/kyc-verify.rs).
+    Verify,
+}
+
+impl Program {
+    const ALL: [Self; 3] = [Self::Issuer, Self::Wallet, Self::Verify];
+
+    /// The binary's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Issuer => "kyc-issuer",
+            Self::Wallet => "kyc-wallet",
+            Self::Verify => "kyc-verify",
+        }
+    }
+
+    /// The binary, built from the current sources.
+    ///
+    /// The first call in a test process runs `cargo build --bin kyc-issuer --bin kyc-wallet
+    /// --bin kyc-verify` into the target directory of the running test executable (found from
+    /// [`std::env::current_exe`]: `target/<profile>/deps/cli-…` → `target/<profile>/`). It runs
+    /// even when the binaries exist: `cargo test -p kyc-tests` does not rebuild other packages'
+    /// binaries, and an existing one may predate the sources under test. When nothing changed
+    /// the build is a freshness check. Panics (failing the test) when the build fails.
+    pub fn path(self) -> PathBuf {
+        static BIN_DIR: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+        match BIN_DIR.get_or_init(build_binaries) {
+            Ok(dir) => dir.join(self.name()),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// A run of this program with `args`; add arguments and standard input, then
+    /// [`Invocation::run`].
+    pub fn command<I, S>(self, args: I) -> Invocation
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut command = Command::new(self.path());
+        command.args(args);
+        Invocation {
+            program: self,
+            command,
+            stdin: Vec::new(),
+        }
+    }
+}
+
+/// The profile directory holding the running test executable (`target/debug` for
+/// `target/debug/deps/cli-…`).
+fn profile_dir() -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("locating the test executable: {e}"))?;
+    let mut dir = exe
+        .parent()
+        .ok_or_else(|| format!("{} has no parent directory", exe.display()))?;
+    if dir.file_name() == Some(OsStr::new("deps")) {
+        dir = dir
+            .parent()
+            .ok_or_else(|| format!("{} has no parent directory", dir.display()))?;
+    }
+    Ok(dir.to_path_buf())
+}
+
+/// Build the three binaries into the profile directory of this test executable; returns it.
+fn build_binaries() -> Result<PathBuf, String> {
+    let bin_dir = profile_dir()?;
+    let profile = bin_dir
+        .file_name()
+        .and_then(OsStr::to_str)
+        .ok_or_else(|| format!("{}: no profile name", bin_dir.display()))?;
+    let target_dir = bin_dir
+        .parent()
+        .ok_or_else(|| format!("{}: no target directory", bin_dir.display()))?;
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .ok_or("kyc-tests has no parent directory")?;
+    // Cargo's profile directory for `dev` and `test` is `debug`; every other profile's has its name.
+    let profile = if profile == "debug" { "dev" } else { profile };
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut build = Command::new(&cargo);
+    build
+        .arg("build")
+        .arg("--quiet")
+        .arg("--manifest-path")
+        .arg(workspace.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(target_dir)
+        .args(["--profile", profile]);
+    for program in Program::ALL {
+        build.args(["--bin", program.name()]);
+    }
+    let status = build
+        .status()
+        .map_err(|e| format!("running {}: {e}", Path::new(&cargo).display()))?;
+    if !status.success() {
+        return Err(format!(
+            "building the binaries failed ({status}): {build:?}"
+        ));
+    }
+    for program in Program::ALL {
+        let path = bin_dir.join(program.name());
+        if !path.is_file() {
+            return Err(format!("{} was not built", path.display()));
+        }
+    }
+    Ok(bin_dir)
+}
+
+/// A prepared run of one program: arguments and standard input.
+#[derive(Debug)]
+pub struct Invocation {
+    program: Program,
+    command: Command,
+    stdin: Vec<u8>,
+}
+
+impl Invocation {
+    /// Append one argument.
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
+        self.command.arg(arg);
+        self
+    }
+
+    /// Append arguments.
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.command.args(args);
+        self
+    }
+
+    /// Feed these bytes on standard input (otherwise it is empty).
+    pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+        self.stdin = bytes.into();
+        self
+    }
+
+    /// Run to completion and capture everything it wrote.
+    ///
+    /// Panics (failing the test) when the program cannot be started, outlives [`RUN_TIMEOUT`],
+    /// dies of a signal, or writes the subject's personal data to stderr: no error message may
+    /// carry it, whatever the outcome.
+    pub fn run(mut self) -> Outcome {
+        let shown = format!("{:?}", self.command);
+        let started = Instant::now();
+        let mut child = self
+            .command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {shown}: {e}"));
+        let stdin = child.stdin.take().expect("stdin is piped");
+        let input = std::mem::take(&mut self.stdin);
+        let feeder = std::thread::spawn(move || feed(stdin, &input));
+        let stdout = drain(child.stdout.take().expect("stdout is piped"));
+        let stderr = drain(child.stderr.take().expect("stderr is piped"));
+        let status = wait_bounded(&mut child, started, &shown);
+        let elapsed = started.elapsed();
+        feeder
+            .join()
+            .expect("stdin feeder panicked")
+            .unwrap_or_else(|e| panic!("writing stdin of {shown}: {e}"));
+        let stdout = stdout.join().expect("stdout reader panicked");
+        let stderr = stderr.join().expect("stderr reader panicked");
+        let code = status
+            .code()
+            .unwrap_or_else(|| panic!("{shown} was killed: {status}"));
+        let outcome = Outcome {
+            program: self.program,
+            code,
+            stdout: String::from_utf8(stdout)
+                .unwrap_or_else(|e| panic!("{shown}: stdout is not UTF-8: {e}")),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+            elapsed,
+        };
+        for personal in [GIVEN_NAME, FAMILY_NAME, BIRTH_DATE] {
+            assert!(
+                !outcome.stderr.contains(personal),
+                "{shown}: stderr carries personal data ({personal}):\n{}",
+                outcome.stderr
+            );
+        }
+        outcome
+    }
+}
+
+/// Write all of `input`; a program that stops reading early (a size limit) and exits closes the
+/// pipe, which is its right, so a broken pipe is not an error.
+fn feed(mut stdin: std::process::ChildStdin, input: &[u8]) -> std::io::Result<()> {
+    match stdin.write_all(input) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
+fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        // A read error leaves what was read; the exit status tells the rest.
+        let _ = pipe.read_to_end(&mut bytes);
+        bytes
+    })
+}
+
+fn wait_bounded(child: &mut Child, started: Instant, shown: &str) -> std::process::ExitStatus {
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return status,
+            Ok(None) if started.elapsed() > RUN_TIMEOUT => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{shown} did not finish within {RUN_TIMEOUT:?}");
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+            Err(e) => panic!("waiting for {shown}: {e}"),
+        }
+    }
+}
+
+/// What one run did.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Which program ran.
+    pub program: Program,
+    /// Its exit code.
+    pub code: i32,
+    /// Everything it wrote to stdout.
+    pub stdout: String,
+    /// Everything it wrote to stderr (lossily decoded).
+    pub stderr: String,
+    /// Wall-clock time from start to exit.
+    pub elapsed: Duration,
+}
+
+impl Outcome {
+    /// Stdout without its trailing newline; panics unless the run exited 0.
+    pub fn success(&self) -> &str {
+        assert_eq!(self.code, 0, "{} failed:\n{self}", self.program.name());
+        self.stdout.trim_end()
+    }
+
+    /// Stdout parsed as `kyc-verify`'s JSON verdict; panics when it is not one.
+    pub fn verdict(&self) -> Value {
+        let verdict: Value = serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not a JSON verdict ({e}):\n{self}"));
+        assert!(
+            verdict.get("valid").is_some_and(Value::is_boolean) && verdict["errors"].is_array(),
+            "stdout is not a verdict:\n{self}"
+        );
+        verdict
+    }
+
+    /// The `code` of every entry of the verdict's `errors`, in order.
+    pub fn error_codes(&self) -> Vec<String> {
+        self.verdict()["errors"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| e["code"].as_str().unwrap_or("<no code>").to_owned())
+            .collect()
+    }
+
+    /// Assert the exit code and that the verdict's errors are exactly `codes` (none: valid);
+    /// returns the verdict.
+    pub fn assert_verdict(&self, exit: i32, codes: &[&str]) -> Value {
+        let verdict = self.verdict();
+        assert_eq!(self.code, exit, "exit code:\n{self}");
+        assert_eq!(self.error_codes(), codes, "error codes:\n{self}");
+        assert_eq!(verdict["valid"], codes.is_empty(), "valid:\n{self}");
+        verdict
+    }
+
+    /// Assert a refusal before any verdict: exit 2, a message on stderr, nothing on stdout.
+    pub fn assert_refused(&self) {
+        assert_eq!(self.code, 2, "exit code:\n{self}");
+        assert!(self.stdout.is_empty(), "stdout must be empty:\n{self}");
+        assert!(
+            !self.stderr.trim().is_empty(),
+            "stderr must explain:\n{self}"
+        );
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} exited {} after {:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.program.name(),
+            self.code,
+            self.elapsed,
+            self.stdout,
+            self.stderr
+        )
+    }
+}
+
+/// One test's world: a scratch directory (removed on drop) with an issuer key, a holder key, a
+/// trust list naming the issuer, one tier-2 credential for the holder in both securing forms
+/// with a status entry, and a status list in which it is not revoked.
+#[derive(Debug)]
+pub struct Issued {
+    dir: tempfile::TempDir,
+    /// The issuer's DID.
+    pub issuer_did: String,
+    /// The holder's DID (the credential's subject).
+    pub holder_did: String,
+    /// The issuer's key file (mode 0600).
+    pub issuer_key: PathBuf,
+    /// The holder's key file.
+    pub holder_key: PathBuf,
+    /// The `credentialSubject` signed, as JSON.
+    pub subject: PathBuf,
+    /// `trust.toml` naming the issuer only.
+    pub trust: PathBuf,
+    /// The credential as `vc+sd-jwt` with all disclosures.
+    pub sd_jwt: PathBuf,
+    /// The same credential as `vc+jwt`.
+    pub jwt: PathBuf,
+    /// The status list (nothing revoked).
+    pub status: PathBuf,
+}
+
+impl Issued {
+    /// The status list URL the credential points to.
+    pub const STATUS_LIST_URL: &'static str = "https://issuer.example/v1/status-lists/1";
+    /// The credential's index in that list.
+    pub const STATUS_INDEX: u64 = 42;
+    /// The name [`Issued::trust`] gives the issuer.
+    pub const ISSUER_NAME: &'static str = "Test KYC Issuer";
+
+    /// Create keys, sign the credential in both forms and the status list (five runs).
+    pub fn new() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("kyc-e2e-")
+            .tempdir()
+            .expect("creating a scratch directory");
+        let path = |name: &str| dir.path().join(name);
+        let (issuer_key, holder_key) = (path("issuer.jwk"), path("holder.jwk"));
+        let issuer_did = Program::Issuer
+            .command(["keygen", "--out"])
+            .arg(&issuer_key)
+            .run()
+            .success()
+            .to_owned();
+        let holder_did = Program::Wallet
+            .command(["keygen", "--out"])
+            .arg(&holder_key)
+            .run()
+            .success()
+            .to_owned();
+        let subject = path("subject.json");
+        let subject_json = serde_json::json!({
+            "id": holder_did, "kycTier": 2, "ageOver18": true, "ageOver21": true,
+            "countryOfResidence": "DE", "nationality": "DE", "givenName": GIVEN_NAME,
+            "familyName": FAMILY_NAME, "birthDate": BIRTH_DATE,
+        });
+        write(&subject, subject_json.to_string());
+        let trust = path("trust.toml");
+        write(&trust, trust_toml(&issuer_did, Self::ISSUER_NAME));
+        let mut issued = Self {
+            issuer_did,
+            holder_did,
+            sd_jwt: path("credential.sd-jwt"),
+            jwt: path("credential.jwt"),
+            status: path("status.jwt"),
+            issuer_key,
+            holder_key,
+            subject,
+            trust,
+            dir,
+        };
+        for (form, out) in [("sd-jwt", &issued.sd_jwt), ("jwt", &issued.jwt)] {
+            write(out, issued.sign(&["--form", form]).success());
+        }
+        issued.status = issued.status_list("status.jwt", &[]);
+        issued
+    }
+
+    /// A path in the scratch directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// `kyc-issuer sign` of [`Issued::subject`] with the status entry, plus `extra` arguments.
+    pub fn sign(&self, extra: &[&str]) -> Outcome {
+        Program::Issuer
+            .command(["sign", "--key"])
+            .arg(&self.issuer_key)
+            .arg("--subject")
+            .arg(&self.subject)
+            .args(["--status-list-url", Self::STATUS_LIST_URL])
+            .args(["--status-index", &Self::STATUS_INDEX.to_string()])
+            .args(extra)
+            .run()
+    }
+
+    /// Sign a status list revoking `revoke` into the file `name`; returns its path.
+    pub fn status_list(&self, name: &str, revoke: &[u64]) -> PathBuf {
+        let mut command = Program::Issuer
+            .command(["status-list", "--key"])
+            .arg(&self.issuer_key)
+            .args(["--url", Self::STATUS_LIST_URL]);
+        for index in revoke {
+            command = command.args(["--revoke", &index.to_string()]);
+        }
+        let out = self.path(name);
+        write(&out, command.run().success());
+        out
+    }
+
+    /// `kyc-verify request --aud AUD --min-tier 2 --claims CLAIMS` into the file `name`.
+    pub fn request(&self, name: &str, aud: &str, claims: &str) -> PathBuf {
+        let json = Program::Verify
+            .command([
+                "request",
+                "--aud",
+                aud,
+                "--min-tier",
+                "2",
+                "--claims",
+                claims,
+            ])
+            .run()
+            .success()
+            .to_owned();
+        let out = self.path(name);
+        write(&out, json);
+        out
+    }
+
+    /// `kyc-wallet present` of the SD-JWT credential answering `request`, into the file `name`.
+    pub fn present(&self, request: &Path, name: &str) -> PathBuf {
+        let presentation = Program::Wallet
+            .command(["present", "--key"])
+            .arg(&self.holder_key)
+            .arg("--credential")
+            .arg(&self.sd_jwt)
+            .arg("--request")
+            .arg(request)
+            .run()
+            .success()
+            .to_owned();
+        let out = self.path(name);
+        write(&out, presentation);
+        out
+    }
+
+    /// `kyc-verify credential INPUT --trust TRUST`, plus `extra` arguments.
+    pub fn verify_credential(&self, input: impl AsRef<OsStr>, extra: &[&str]) -> Invocation {
+        Program::Verify
+            .command(["credential"])
+            .arg(input)
+            .arg("--trust")
+            .arg(&self.trust)
+            .args(extra)
+    }
+
+    /// `kyc-verify presentation --request REQUEST INPUT --trust TRUST --status-list STATUS`.
+    pub fn verify_presentation(&self, request: &Path, input: impl AsRef<OsStr>) -> Invocation {
+        Program::Verify
+            .command(["presentation", "--request"])
+            .arg(request)
+            .arg(input)
+            .arg("--trust")
+            .arg(&self.trust)
+            .arg("--status-list")
+            .arg(&self.status)
+    }
+}
+
+impl Default for Issued {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A trust list naming one issuer.
+pub fn trust_toml(did: &str, name: &str) -> String {
+    format!("[[issuer]]\ndid = \"{did}\"\nname = \"{name}\"\n")
+}
+
+/// Write a file, panicking (failing the test) when that fails.
+pub fn write(path: &Path, contents: impl AsRef<[u8]>) {
+    std::fs::write(path, contents).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+}
+
+/// Read a text file, panicking (failing the test) when that fails.
+pub fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
+/// Decode, edit and re-encode the payload (second segment) of a compact JWS, leaving the header
+/// and signature as they were: a well-formed token whose signature no longer matches.
+pub fn edit_jws_payload(jws: &str, edit: impl FnOnce(&mut Value)) -> String {
+    let mut parts: Vec<&str> = jws.split('.').collect();
+    assert_eq!(parts.len(), 3, "not a compact JWS");
+    let bytes = B64.decode(parts[1]).expect("payload is base64url");
+    let mut payload: Value = serde_json::from_slice(&bytes).expect("payload is JSON");
+    edit(&mut payload);
+    let encoded = B64.encode(serde_json::to_vec(&payload).expect("payload serialises"));
+    parts[1] = &encoded;
+    parts.join(".")
+}

@@ -137,87 +137,115 @@ fn new_request(aud: &str, min_tier: u8, claims: &[String], ttl_seconds: u32) -> 
     Ok(())
 }
 
-fn run(cli: Cli) -> anyhow::Result<Verdict> {
-    let (input, common) = match &cli.command {
-        Command::Credential { input, common } | Command::Presentation { input, common, .. } => {
-            (input, common)
+/// What every verification needs: the trust list, the status policy's list, the clock.
+struct Setting {
+    trust: TrustList,
+    list: Option<VerifiedStatusList>,
+    max_age: Option<Duration>,
+    require_status: bool,
+    at: DateTime<Utc>,
+}
+
+impl Setting {
+    fn load(common: &Common) -> anyhow::Result<Self> {
+        let trust = load_trust(&common.trust)?;
+        let list = common
+            .status_list
+            .as_deref()
+            .map(|p| load_status_list(p, &trust))
+            .transpose()?;
+        Ok(Self {
+            trust,
+            list,
+            max_age: common.max_status_age.map(|s| Duration::seconds(s.into())),
+            require_status: common.require_status,
+            at: common.at.unwrap_or_else(Utc::now),
+        })
+    }
+
+    fn status(&self) -> StatusPolicy<'_> {
+        StatusPolicy {
+            list: self.list.as_ref(),
+            max_age: self.max_age,
+            require: self.require_status,
         }
-        Command::Request { .. } => unreachable!("handled in main"),
+    }
+}
+
+fn verify_presentation_file(
+    input: &str,
+    request: &Path,
+    replay_store: Option<&Path>,
+    setting: &Setting,
+) -> anyhow::Result<Verdict> {
+    let request_bytes =
+        std::fs::read(request).with_context(|| format!("reading request {}", request.display()))?;
+    let request = PresentationRequest::from_json(&request_bytes)
+        .with_context(|| format!("presentation request {}", request.display()))?;
+    let mut memory = MemoryReplayStore::default();
+    let mut file;
+    let replay: &mut dyn ReplayStore = match replay_store {
+        Some(path) => {
+            file = FileReplayStore::new(path);
+            &mut file
+        }
+        None => &mut memory,
     };
-    let trust = load_trust(&common.trust)?;
-    let list = common
-        .status_list
-        .as_deref()
-        .map(|p| load_status_list(p, &trust))
-        .transpose()?;
-    let status = StatusPolicy {
-        list: list.as_ref(),
-        max_age: common.max_status_age.map(|s| Duration::seconds(s.into())),
-        require: common.require_status,
-    };
-    let at = common.at.unwrap_or_else(Utc::now);
-    let input = match read_input(input)? {
-        Ok(text) => text,
-        Err(e) => return Ok(Verdict::failed(&e)),
-    };
-    Ok(match &cli.command {
-        Command::Credential { .. } => kyc_verifier::verify_credential(&input, &trust, &status, at),
-        Command::Request { .. } => unreachable!("handled in main"),
+    let status = setting.status();
+    kyc_verifier::verify_presentation(input, &request, &setting.trust, &status, replay, setting.at)
+        .context("replay store")
+}
+
+fn print_verdict(verdict: &Verdict) -> anyhow::Result<ExitCode> {
+    println!("{}", serde_json::to_string_pretty(verdict)?);
+    Ok(ExitCode::from(verdict.exit_code()))
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Request {
+            aud,
+            min_tier,
+            claims,
+            ttl_seconds,
+        } => {
+            new_request(&aud, min_tier, &claims, ttl_seconds)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Credential { input, common } => {
+            let setting = Setting::load(&common)?;
+            let verdict = match read_input(&input)? {
+                Ok(text) => kyc_verifier::verify_credential(
+                    &text,
+                    &setting.trust,
+                    &setting.status(),
+                    setting.at,
+                ),
+                Err(e) => Verdict::failed(&e),
+            };
+            print_verdict(&verdict)
+        }
         Command::Presentation {
             request,
+            input,
             replay_store,
-            ..
+            common,
         } => {
-            let request_bytes = std::fs::read(request)
-                .with_context(|| format!("reading request {}", request.display()))?;
-            let request = PresentationRequest::from_json(&request_bytes)
-                .with_context(|| format!("presentation request {}", request.display()))?;
-            let mut memory = MemoryReplayStore::default();
-            let mut file;
-            let replay: &mut dyn ReplayStore = match replay_store {
-                Some(path) => {
-                    file = FileReplayStore::new(path);
-                    &mut file
+            let setting = Setting::load(&common)?;
+            let verdict = match read_input(&input)? {
+                Ok(text) => {
+                    verify_presentation_file(&text, &request, replay_store.as_deref(), &setting)?
                 }
-                None => &mut memory,
+                Err(e) => Verdict::failed(&e),
             };
-            kyc_verifier::verify_presentation(&input, &request, &trust, &status, replay, at)
-                .context("replay store")?
+            print_verdict(&verdict)
         }
-    })
+    }
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    if let Command::Request {
-        aud,
-        min_tier,
-        claims,
-        ttl_seconds,
-    } = &cli.command
-    {
-        return match new_request(aud, *min_tier, claims, *ttl_seconds) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("kyc-verify: {e:#}");
-                ExitCode::from(2)
-            }
-        };
-    }
-    match run(cli) {
-        Ok(verdict) => {
-            match serde_json::to_string_pretty(&verdict) {
-                Ok(json) => println!("{json}"),
-                Err(e) => {
-                    eprintln!("kyc-verify: {e}");
-                    return ExitCode::from(2);
-                }
-            }
-            ExitCode::from(verdict.exit_code())
-        }
-        Err(e) => {
-            eprintln!("kyc-verify: {e:#}");
-            ExitCode::from(2)
-        }
-    }
+    run(Cli::parse()).unwrap_or_else(|e| {
+        eprintln!("kyc-verify: {e:#}");
+        ExitCode::from(2)
+    })
 }
