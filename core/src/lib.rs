@@ -12,8 +12,10 @@
 //! - [`context`]: the embedded JSON-LD context and JSON Schema, and ssi's context loader.
 //! - [`error`]: what can go wrong, kept apart as *malformed*, *crypto* and *policy*.
 //! - [`tlog`]: RFC 6962 Merkle tree, the audit hash chain, C2SP signed checkpoints.
+//! - [`audit_event`]: the typed events of the audit log and the checks each tier requires.
 #![warn(missing_docs)]
 
+pub mod audit_event;
 pub mod context;
 pub mod credential;
 pub mod did;
