@@ -37,13 +37,21 @@ pub enum MalformedError {
     Structure(String),
     /// An identifier that must be an Ed25519 `did:key` is not one.
     #[error("invalid did:key: {0}")]
-    Did(#[from] DidError),
+    Did(DidError),
     /// The same disclosure appears twice (RFC 9901 §7.1).
     #[error("duplicate disclosure")]
     DuplicateDisclosure,
     /// A presentation without the key-binding JWT that checkout requires.
     #[error("presentation has no key-binding JWT")]
     MissingKeyBinding,
+}
+
+// Not `#[from]`: that would also make the DidError the `source()`, and error chains would print
+// its message twice.
+impl From<DidError> for MalformedError {
+    fn from(e: DidError) -> Self {
+        Self::Did(e)
+    }
 }
 
 impl MalformedError {
@@ -160,13 +168,13 @@ pub enum PolicyError {
 #[non_exhaustive]
 pub enum VerifyError {
     /// The input cannot be parsed.
-    #[error("malformed: {0}")]
+    #[error(transparent)]
     Malformed(#[from] MalformedError),
     /// A cryptographic check failed.
-    #[error("{0}")]
+    #[error(transparent)]
     Crypto(#[from] CryptoError),
     /// The relying party's policy says no.
-    #[error("{0}")]
+    #[error(transparent)]
     Policy(#[from] PolicyError),
 }
 

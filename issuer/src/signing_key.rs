@@ -49,6 +49,18 @@ pub fn create(path: &Path) -> Result<(SigningKey, DidKey), KeyFileError> {
     Ok((key, did))
 }
 
+/// Load the key at `path`, creating it first when there is none (the service's first start).
+pub fn load_or_create(path: &Path) -> Result<(SigningKey, DidKey), KeyFileError> {
+    match create(path) {
+        Err(KeyFileError::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::AlreadyExists =>
+        {
+            load(path)
+        }
+        created => created,
+    }
+}
+
 /// Load the key at `path`, refusing a file that group or others can read.
 pub fn load(path: &Path) -> Result<(SigningKey, DidKey), KeyFileError> {
     let mode = std::fs::metadata(path)

@@ -411,7 +411,7 @@ impl Issued {
         write(&subject, subject_json.to_string());
         let trust = path("trust.toml");
         write(&trust, trust_toml(&issuer_did, Self::ISSUER_NAME));
-        let mut issued = Self {
+        let issued = Self {
             issuer_did,
             holder_did,
             sd_jwt: path("credential.sd-jwt"),
@@ -426,7 +426,7 @@ impl Issued {
         for (form, out) in [("sd-jwt", &issued.sd_jwt), ("jwt", &issued.jwt)] {
             write(out, issued.sign(&["--form", form]).success());
         }
-        issued.status = issued.status_list("status.jwt", &[]);
+        issued.status_list("status.jwt", &[]);
         issued
     }
 
@@ -543,15 +543,26 @@ pub fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
 }
 
-/// Decode, edit and re-encode the payload (second segment) of a compact JWS, leaving the header
-/// and signature as they were: a well-formed token whose signature no longer matches.
-pub fn edit_jws_payload(jws: &str, edit: impl FnOnce(&mut Value)) -> String {
-    let mut parts: Vec<&str> = jws.split('.').collect();
+/// The payload (second segment) of a compact JWS, or of an SD-JWT's issuer-signed JWT, as JSON.
+pub fn jws_payload(token: &str) -> Value {
+    let jws = token.split('~').next().unwrap_or_default();
+    let payload = jws
+        .split('.')
+        .nth(1)
+        .expect("a compact JWS has a payload segment");
+    let bytes = B64.decode(payload).expect("payload is base64url");
+    serde_json::from_slice(&bytes).expect("payload is JSON")
+}
+
+/// Edit the payload of a compact JWS (or of an SD-JWT's issuer-signed JWT) and re-encode it,
+/// keeping header, signature and disclosures: still well-formed base64url and JSON, so only
+/// the signature can catch it.
+pub fn edit_jws_payload(token: &str, edit: impl FnOnce(&mut Value)) -> String {
+    let (jws, rest) = token.split_at(token.find('~').unwrap_or(token.len()));
+    let parts: Vec<&str> = jws.split('.').collect();
     assert_eq!(parts.len(), 3, "not a compact JWS");
-    let bytes = B64.decode(parts[1]).expect("payload is base64url");
-    let mut payload: Value = serde_json::from_slice(&bytes).expect("payload is JSON");
+    let mut payload = jws_payload(jws);
     edit(&mut payload);
     let encoded = B64.encode(serde_json::to_vec(&payload).expect("payload serialises"));
-    parts[1] = &encoded;
-    parts.join(".")
+    format!("{}.{encoded}.{}{rest}", parts[0], parts[2])
 }

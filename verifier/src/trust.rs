@@ -17,12 +17,12 @@ pub enum TrustError {
     #[error("trust list is not valid: {0}")]
     Syntax(String),
     /// An entry's `did` is not an Ed25519 did:key.
-    #[error("trust list entry {index}: {source}")]
+    #[error("trust list entry {index}: {reason}")]
     Did {
         /// Position of the entry, from 1.
         index: usize,
         /// Why the DID is refused.
-        source: kyc_core::did::DidError,
+        reason: kyc_core::did::DidError,
     },
     /// No `[[issuer]]` at all: nothing could ever verify.
     #[error("trust list names no issuer")]
@@ -70,9 +70,9 @@ impl TrustList {
         for (i, issuer) in issuers.iter().enumerate() {
             resolver
                 .preload(&issuer.did)
-                .map_err(|source| TrustError::Did {
+                .map_err(|reason| TrustError::Did {
                     index: i + 1,
-                    source,
+                    reason,
                 })?;
         }
         Ok(Self { issuers, resolver })

@@ -1,7 +1,7 @@
 //! The holder's key on disk: a private OKP JWK (RFC 8037), created with mode 0600.
 
 use std::io::Write as _;
-use std::os::unix::fs::OpenOptionsExt as _;
+use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::path::Path;
 
 use ed25519_dalek::SigningKey;
@@ -12,11 +12,14 @@ use kyc_core::did::{self, DidKey};
 #[non_exhaustive]
 pub enum HolderKeyError {
     /// Reading or writing failed.
-    #[error("{0}")]
+    #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// Group or others may read the file.
+    #[error("holder key is readable by group or others (mode {0:o}); chmod 600 it")]
+    Exposed(u32),
     /// The file is not a private Ed25519 JWK.
     #[error("not a private Ed25519 JWK: {0}")]
-    Invalid(#[from] did::DidError),
+    Invalid(did::DidError),
 }
 
 /// Create a new holder key at `path` (which must not exist).
@@ -32,9 +35,11 @@ pub fn create(path: &Path) -> Result<DidKey, HolderKeyError> {
     Ok(did)
 }
 
-/// Load the holder key at `path`.
+/// Load the holder key at `path`, refusing a file that group or others can read.
 pub fn load(path: &Path) -> Result<SigningKey, HolderKeyError> {
-    Ok(did::from_private_jwk(
-        std::fs::read_to_string(path)?.trim(),
-    )?)
+    let mode = std::fs::metadata(path)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        return Err(HolderKeyError::Exposed(mode & 0o777));
+    }
+    did::from_private_jwk(std::fs::read_to_string(path)?.trim()).map_err(HolderKeyError::Invalid)
 }

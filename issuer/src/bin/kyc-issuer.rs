@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use chrono::{Duration, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
+use kyc_core::credential::DISCLOSABLE_CLAIMS;
 use kyc_core::KycSubject;
 use kyc_issuer::issuance::{self, StatusSlot};
 use kyc_issuer::signing_key;
@@ -77,9 +78,24 @@ enum Command {
     },
 }
 
+/// Read the subject strictly: verifiers ignore claims they do not know, so an issuer that let a
+/// misspelt claim (`birthdate`) through would sign a credential silently missing it.
 fn read_subject(path: &Path) -> anyhow::Result<KycSubject> {
     let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    serde_json::from_slice(&text)
+    let value: serde_json::Value = serde_json::from_slice(&text)
+        .map_err(|e| kyc_core::MalformedError::json("credentialSubject", &e))
+        .with_context(|| format!("subject {}", path.display()))?;
+    let known = |k: &str| ["id", "kycTier"].contains(&k) || DISCLOSABLE_CLAIMS.contains(&k);
+    if let Some(object) = value.as_object() {
+        let unknown = object.keys().filter(|k| !known(k)).count();
+        anyhow::ensure!(
+            unknown == 0,
+            "subject {}: {unknown} claim(s) not in the KYC credential (allowed: id, kycTier, {})",
+            path.display(),
+            DISCLOSABLE_CLAIMS.join(", ")
+        );
+    }
+    serde_json::from_value(value)
         .map_err(|e| kyc_core::MalformedError::json("credentialSubject", &e))
         .with_context(|| format!("subject {}", path.display()))
 }

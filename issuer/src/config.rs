@@ -1,0 +1,296 @@
+//! The issuer's configuration: a TOML file, then `KYC_ISSUER_*` environment overrides, validated
+//! once at start with messages that name the offending key.
+//!
+//! An environment variable names a key by its dotted path, upper-cased, with `__` for the dot:
+//! `KYC_ISSUER_LISTEN`, `KYC_ISSUER_AUDIT__CHECKPOINT_EVERY_ENTRIES`. Its value is read as a TOML
+//! value when it parses as one (`8080`, `true`), as a string otherwise.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// Prefix of the environment overrides.
+pub const ENV_PREFIX: &str = "KYC_ISSUER_";
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("reading {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Not TOML, an unknown key, or a value of the wrong type.
+    #[error("configuration: {0}")]
+    Syntax(String),
+    /// An environment override names no key.
+    #[error("environment variable {0} does not name a configuration key")]
+    BadOverride(String),
+    /// A value is out of its range.
+    #[error("configuration key {key}: {reason}")]
+    Invalid {
+        /// Dotted path of the key.
+        key: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Where the store, the signing key and the audit log live.
+    pub data_dir: PathBuf,
+    /// The issuer's public base URL, e.g. `https://kyc.example`; status list URLs hang off it.
+    pub public_url: String,
+    /// The audit log.
+    #[serde(default)]
+    pub audit: AuditSettings,
+    /// Request limits.
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+/// Audit log settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSettings {
+    /// The log's origin line in checkpoints (C2SP tlog-checkpoint), also the note key's name.
+    /// Defaults to the public URL's host followed by `/audit`.
+    #[serde(default)]
+    pub origin: Option<String>,
+    /// Sign a checkpoint at least every this many entries.
+    #[serde(default = "default_checkpoint_entries")]
+    pub checkpoint_every_entries: u64,
+    /// And at least every this many seconds while entries arrive.
+    #[serde(default = "default_checkpoint_secs")]
+    pub checkpoint_interval_secs: u64,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        Self {
+            origin: None,
+            checkpoint_every_entries: default_checkpoint_entries(),
+            checkpoint_interval_secs: default_checkpoint_secs(),
+        }
+    }
+}
+
+/// Request limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Largest request body accepted, in bytes.
+    #[serde(default = "default_body_bytes")]
+    pub body_bytes: usize,
+    /// Requests taking longer are answered 408.
+    #[serde(default = "default_timeout_secs")]
+    pub request_timeout_secs: u64,
+    /// Connections served at once; more wait.
+    #[serde(default = "default_concurrency")]
+    pub max_concurrent_requests: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            body_bytes: default_body_bytes(),
+            request_timeout_secs: default_timeout_secs(),
+            max_concurrent_requests: default_concurrency(),
+        }
+    }
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+fn default_checkpoint_entries() -> u64 {
+    1000
+}
+fn default_checkpoint_secs() -> u64 {
+    60
+}
+fn default_body_bytes() -> usize {
+    // Room for a document image and a few liveness frames, no more.
+    8 * 1024 * 1024
+}
+fn default_timeout_secs() -> u64 {
+    30
+}
+fn default_concurrency() -> usize {
+    1024
+}
+
+impl Config {
+    /// Read `path`, apply the environment's overrides, validate.
+    pub fn load(path: &std::path::Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_toml(&text, std::env::vars())
+    }
+
+    /// Parse `text`, apply the `KYC_ISSUER_*` pairs among `env`, validate.
+    pub fn from_toml(
+        text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut table: toml::Table =
+            toml::from_str(text).map_err(|e| ConfigError::Syntax(e.message().to_owned()))?;
+        for (name, value) in env {
+            let Some(path) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            let keys: Vec<String> = path.split("__").map(str::to_lowercase).collect();
+            if keys.iter().any(String::is_empty) {
+                return Err(ConfigError::BadOverride(name));
+            }
+            let value = toml::from_str::<toml::Table>(&format!("v = {value}"))
+                .ok()
+                .and_then(|mut t| t.remove("v"))
+                .unwrap_or(toml::Value::String(value));
+            set_path(&mut table, &keys, value).ok_or(ConfigError::BadOverride(name))?;
+        }
+        let config: Config = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Syntax(e.message().to_owned()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, reason: &str| {
+            Err(ConfigError::Invalid {
+                key,
+                reason: reason.into(),
+            })
+        };
+        if !(self.public_url.starts_with("https://") || self.public_url.starts_with("http://"))
+            || self.public_url.ends_with('/')
+        {
+            return invalid(
+                "public_url",
+                "must be an http(s) URL without a trailing slash",
+            );
+        }
+        if self.audit.checkpoint_every_entries == 0 {
+            return invalid("audit.checkpoint_every_entries", "must be at least 1");
+        }
+        if self.audit.checkpoint_interval_secs == 0 {
+            return invalid("audit.checkpoint_interval_secs", "must be at least 1");
+        }
+        if self.limits.body_bytes < 1024 {
+            return invalid("limits.body_bytes", "must be at least 1024");
+        }
+        if self.limits.request_timeout_secs == 0 {
+            return invalid("limits.request_timeout_secs", "must be at least 1");
+        }
+        if self.limits.max_concurrent_requests == 0 {
+            return invalid("limits.max_concurrent_requests", "must be at least 1");
+        }
+        if self.audit_origin().contains(['\n', '+', ' ']) {
+            return invalid("audit.origin", "must be one line with no spaces or '+'");
+        }
+        Ok(())
+    }
+
+    /// The audit log's origin: configured, or `<public host>/audit`.
+    pub fn audit_origin(&self) -> String {
+        self.audit.origin.clone().unwrap_or_else(|| {
+            let host = self
+                .public_url
+                .split_once("://")
+                .map_or(self.public_url.as_str(), |(_, rest)| rest);
+            format!("{host}/audit")
+        })
+    }
+}
+
+fn set_path(table: &mut toml::Table, keys: &[String], value: toml::Value) -> Option<()> {
+    let (last, parents) = keys.split_last()?;
+    let mut current = table;
+    for key in parents {
+        current = current
+            .entry(key.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()?;
+    }
+    current.insert(last.clone(), value);
+    Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = "data_dir = \"/tmp/x\"\npublic_url = \"https://kyc.example\"\n";
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_and_overrides() {
+        let c = Config::from_toml(BASE, env(&[])).unwrap();
+        assert_eq!(c.audit_origin(), "kyc.example/audit");
+        assert_eq!(c.audit.checkpoint_every_entries, 1000);
+        let c = Config::from_toml(
+            BASE,
+            env(&[
+                ("KYC_ISSUER_LISTEN", "0.0.0.0:9000"),
+                ("KYC_ISSUER_AUDIT__CHECKPOINT_EVERY_ENTRIES", "10"),
+                ("OTHER", "ignored"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.audit.checkpoint_every_entries, 10);
+    }
+
+    #[test]
+    fn clear_errors() {
+        assert!(matches!(
+            Config::from_toml("data_dir = 1\npublic_url = \"https://x\"", env(&[])),
+            Err(ConfigError::Syntax(_))
+        ));
+        assert!(matches!(
+            Config::from_toml(BASE, env(&[("KYC_ISSUER_NO_SUCH_KEY", "1")])),
+            Err(ConfigError::Syntax(m)) if m.contains("no_such_key")
+        ));
+        assert!(matches!(
+            Config::from_toml(
+                BASE,
+                env(&[("KYC_ISSUER_AUDIT__CHECKPOINT_EVERY_ENTRIES", "0")])
+            ),
+            Err(ConfigError::Invalid {
+                key: "audit.checkpoint_every_entries",
+                ..
+            })
+        ));
+        assert!(matches!(
+            Config::from_toml(BASE, env(&[("KYC_ISSUER_PUBLIC_URL", "ftp://x")])),
+            Err(ConfigError::Invalid {
+                key: "public_url",
+                ..
+            })
+        ));
+        assert!(matches!(
+            Config::from_toml(BASE, env(&[("KYC_ISSUER___", "1")])),
+            Err(ConfigError::BadOverride(_))
+        ));
+    }
+}
