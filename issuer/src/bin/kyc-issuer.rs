@@ -8,8 +8,9 @@ use chrono::{Duration, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 use kyc_core::credential::DISCLOSABLE_CLAIMS;
 use kyc_core::KycSubject;
+use kyc_issuer::config::Config;
 use kyc_issuer::issuance::{self, StatusSlot};
-use kyc_issuer::signing_key;
+use kyc_issuer::{service, signing_key};
 
 #[derive(Parser)]
 #[command(name = "kyc-issuer", version, about = "Issue KYC credentials")]
@@ -28,6 +29,18 @@ enum Form {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the issuer service until SIGTERM.
+    Serve {
+        /// The configuration file (TOML); KYC_ISSUER_* variables override it.
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// The audit log, read from the data directory of a stopped issuer (a running one serves
+    /// the same over /v1/audit/*).
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Create the issuer's signing key (mode 0600) and print its DID.
     Keygen {
         /// Where to write the key; must not exist.
@@ -80,6 +93,70 @@ enum Command {
 
 /// Read the subject strictly: verifiers ignore claims they do not know, so an issuer that let a
 /// misspelt claim (`birthdate`) through would sign a credential silently missing it.
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Write every entry as JSON Lines, then a fresh signed checkpoint next to it (FILE.checkpoint).
+    Export {
+        /// The configuration file.
+        #[arg(long)]
+        config: PathBuf,
+        /// Where to write the log.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print the checkpoint verifier key (C2SP note verifier key) auditors need.
+    VerifierKey {
+        /// The configuration file.
+        #[arg(long)]
+        config: PathBuf,
+    },
+}
+
+fn audit(command: AuditCommand) -> anyhow::Result<()> {
+    let (AuditCommand::Export { config, .. } | AuditCommand::VerifierKey { config }) = &command;
+    let config = Config::load(config)?;
+    let dir = service::DataDir::create(&config)?;
+    let (key, _) = service::issuer_key(&dir)?;
+    match command {
+        AuditCommand::VerifierKey { .. } => {
+            let signer = kyc_core::tlog::SignerKey::new(&config.audit_origin(), key)?;
+            println!("{}", signer.verifier());
+        }
+        AuditCommand::Export { out, .. } => {
+            let log = service::open_audit(&config, &dir, &key)?;
+            let file = std::fs::File::create(&out).with_context(|| out.display().to_string())?;
+            let mut writer = std::io::BufWriter::new(file);
+            let n = log.export(&mut writer)?;
+            let file = writer.into_inner().map_err(|e| e.into_error())?;
+            file.sync_all()?;
+            let checkpoint = log.checkpoint_blocking()?;
+            let mut checkpoint_path = out.into_os_string();
+            checkpoint_path.push(".checkpoint");
+            std::fs::write(&checkpoint_path, checkpoint)?;
+            log.close()?;
+            eprintln!(
+                "exported {n} entries; checkpoint in {}",
+                Path::new(&checkpoint_path).display()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn serve(config: &Path) -> anyhow::Result<()> {
+    let config = Config::load(config)?;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(service::serve(config))?;
+    Ok(())
+}
+
 fn read_subject(path: &Path) -> anyhow::Result<KycSubject> {
     let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let value: serde_json::Value = serde_json::from_slice(&text)
@@ -102,6 +179,8 @@ fn read_subject(path: &Path) -> anyhow::Result<KycSubject> {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Serve { config } => serve(&config)?,
+        Command::Audit { command } => audit(command)?,
         Command::Keygen { out } => {
             let (_, did) = signing_key::create(&out)?;
             println!("{did}");

@@ -1,0 +1,145 @@
+//! Starting and stopping the issuer service: data directory, signing key, store, audit log,
+//! HTTP listener, graceful shutdown on SIGTERM or Ctrl-C.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ed25519_dalek::SigningKey;
+use kyc_core::tlog::SignerKey;
+use kyc_core::DidKey;
+
+use crate::api::{self, AppState};
+use crate::audit::{AuditConfig, AuditLog, SledStore};
+use crate::config::Config;
+use crate::signing_key;
+
+/// Why the service could not start or stop cleanly.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServiceError {
+    /// The data directory cannot be created.
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The signing key cannot be created or loaded.
+    #[error(transparent)]
+    Key(#[from] signing_key::KeyFileError),
+    /// The audit log cannot be opened (or is corrupt).
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
+    /// The store cannot be opened.
+    #[error("store: {0}")]
+    Store(#[from] crate::audit::StoreError),
+    /// The listener cannot be bound, or serving failed.
+    #[error("listener: {0}")]
+    Listen(#[source] std::io::Error),
+    /// The checkpoint key cannot be named after the origin.
+    #[error("audit origin cannot name a note key: {0}")]
+    Origin(#[from] kyc_core::tlog::NoteError),
+}
+
+/// The issuer's files under the data directory.
+#[derive(Debug, Clone)]
+pub struct DataDir(PathBuf);
+
+impl DataDir {
+    /// The data directory of `config`, created (mode 0700) when missing.
+    pub fn create(config: &Config) -> Result<Self, ServiceError> {
+        use std::os::unix::fs::DirBuilderExt as _;
+        let path = config.data_dir.clone();
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&path)
+            .map_err(|source| ServiceError::DataDir {
+                path: path.display().to_string(),
+                source,
+            })?;
+        Ok(Self(path))
+    }
+
+    /// The signing key file.
+    pub fn key_path(&self) -> PathBuf {
+        self.0.join("issuer-key.jwk")
+    }
+
+    /// The sled database.
+    pub fn store_path(&self) -> PathBuf {
+        self.0.join("store")
+    }
+}
+
+/// The issuer's key, created on first start.
+pub fn issuer_key(dir: &DataDir) -> Result<(SigningKey, DidKey), ServiceError> {
+    Ok(signing_key::load_or_create(&dir.key_path())?)
+}
+
+/// Open the audit log in the data directory, its checkpoints signed by the issuer's key under
+/// the configured origin.
+pub fn open_audit(
+    config: &Config,
+    dir: &DataDir,
+    key: &SigningKey,
+) -> Result<AuditLog, ServiceError> {
+    let origin = config.audit_origin();
+    let signer = SignerKey::new(&origin, key.clone())?;
+    let store = SledStore::open(dir.store_path())?;
+    Ok(AuditLog::open(
+        store,
+        AuditConfig {
+            origin,
+            checkpoint_every_entries: config.audit.checkpoint_every_entries,
+            checkpoint_interval: Duration::from_secs(config.audit.checkpoint_interval_secs),
+        },
+        signer,
+    )?)
+}
+
+/// Run the service until SIGTERM or Ctrl-C; in-flight requests finish, then the audit log is
+/// flushed and closed. Prints the bound address on stdout once listening (port 0 picks one).
+pub async fn serve(config: Config) -> Result<(), ServiceError> {
+    let dir = DataDir::create(&config)?;
+    let (key, did) = issuer_key(&dir)?;
+    let audit = open_audit(&config, &dir, &key)?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(ServiceError::Listen)?;
+    let addr = listener.local_addr().map_err(ServiceError::Listen)?;
+    tracing::info!(%addr, issuer = %did, "listening");
+    println!("listening on {addr}");
+    let app = api::router(
+        AppState {
+            audit: audit.clone(),
+        },
+        &config,
+    );
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
+    audit.close()?;
+    tracing::info!("stopped");
+    served.map_err(ServiceError::Listen)
+}
+
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = terminate => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
