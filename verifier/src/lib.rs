@@ -7,8 +7,10 @@
 //! - [`check`]: credential and presentation checks: signature (via `kyc-core`), trust, validity
 //!   window, revocation status, request policy and replay.
 //! - [`replay`]: which presentations were already accepted (nonce store).
+//! - [`audit`]: the auditor: log replay against signed checkpoints, single proofs.
 #![warn(missing_docs)]
 
+pub mod audit;
 pub mod check;
 pub mod replay;
 pub mod trust;

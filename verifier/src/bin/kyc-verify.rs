@@ -8,9 +8,12 @@ use std::process::ExitCode;
 use anyhow::{bail, Context as _};
 use chrono::{DateTime, Duration, Utc};
 use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use kyc_core::presentation::PresentationRequest;
 use kyc_core::status_list::{self, VerifiedStatusList};
+use kyc_core::tlog::VerifierKey;
 use kyc_core::{KycTier, MalformedError, VerifyError};
+use kyc_verifier::audit::{self, AuditorState};
 use kyc_verifier::replay::{FileReplayStore, MemoryReplayStore, ReplayStore};
 use kyc_verifier::{StatusPolicy, TrustList, Verdict};
 
@@ -62,11 +65,66 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Audit the issuer's log: replay it, or check single proofs.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Replay a log against its signed checkpoint and print a JSON report.
+    Replay {
+        /// The exported log (JSON Lines).
+        #[arg(long)]
+        log: PathBuf,
+        /// The signed checkpoint (C2SP tlog-checkpoint).
+        #[arg(long)]
+        checkpoint: PathBuf,
+        /// The log's verifier key: a file holding it, or the key text itself.
+        #[arg(long)]
+        key: String,
+        /// The last verified checkpoint: the log must extend it; updated when the replay is
+        /// valid, created on the first run.
+        #[arg(long)]
+        state: Option<PathBuf>,
+    },
+    /// Check an inclusion proof (JSON) against a signed checkpoint.
+    Inclusion {
+        /// The proof: {"seq", "size", "leafHash", "proof"}.
+        #[arg(long)]
+        proof: PathBuf,
+        /// The entry's line, to check that it is the leaf proved.
+        #[arg(long)]
+        entry: Option<PathBuf>,
+        /// The signed checkpoint the proof leads to.
+        #[arg(long)]
+        checkpoint: PathBuf,
+        /// The log's verifier key: a file holding it, or the key text itself.
+        #[arg(long)]
+        key: String,
+    },
+    /// Check a consistency proof (JSON) between two signed checkpoints.
+    Consistency {
+        /// The proof: {"from", "to", "proof"}.
+        #[arg(long)]
+        proof: PathBuf,
+        /// The earlier signed checkpoint.
+        #[arg(long)]
+        old_checkpoint: PathBuf,
+        /// The later signed checkpoint.
+        #[arg(long)]
+        checkpoint: PathBuf,
+        /// The log's verifier key: a file holding it, or the key text itself.
+        #[arg(long)]
+        key: String,
+    },
 }
 
 #[derive(Args)]
 struct Common {
-    /// Trust list: TOML with [[issuer]] tables of `did` and `name`.
+    /// Trust list: TOML with `[[issuer]]` tables of `did` and `name`.
     #[arg(long)]
     trust: PathBuf,
     /// A status list credential (vc+jwt) to check revocation against.
@@ -201,6 +259,111 @@ fn print_verdict(verdict: &Verdict) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(verdict.exit_code()))
 }
 
+/// A verifier key given as a file or as its text.
+fn load_key(arg: &str) -> anyhow::Result<VerifierKey> {
+    let path = Path::new(arg);
+    let text = if path.is_file() {
+        std::fs::read_to_string(path).with_context(|| format!("reading key {arg}"))?
+    } else {
+        arg.to_owned()
+    };
+    VerifierKey::parse(text.trim()).context("verifier key")
+}
+
+fn read_text(path: &Path, what: &str) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("reading {what} {}", path.display()))
+}
+
+/// A progress bar on stderr for replays that take more than a moment, on a terminal only.
+fn replay_progress(total: u64) -> impl FnMut(u64) {
+    use std::io::IsTerminal as _;
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
+    if let Ok(style) = ProgressStyle::with_template(
+        "audit replay {wide_bar} {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta})",
+    ) {
+        bar.set_style(style);
+    }
+    let started = std::time::Instant::now();
+    let terminal = std::io::stderr().is_terminal();
+    let mut shown = false;
+    move |bytes| {
+        // After a second, show the bar if the replay is less than half done.
+        if !shown && terminal && started.elapsed().as_secs() >= 1 && bytes < total / 2 {
+            bar.set_draw_target(ProgressDrawTarget::stderr());
+            shown = true;
+        }
+        bar.set_position(bytes);
+        if bytes >= total {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn run_audit(command: AuditCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        AuditCommand::Replay {
+            log,
+            checkpoint,
+            key,
+            state,
+        } => {
+            let key = load_key(&key)?;
+            let note = read_text(&checkpoint, "checkpoint")?;
+            let saved = state
+                .as_deref()
+                .map(AuditorState::load)
+                .transpose()?
+                .flatten();
+            let file = std::fs::File::open(&log)
+                .with_context(|| format!("opening log {}", log.display()))?;
+            let total = file.metadata().map(|m| m.len()).unwrap_or(0);
+            let report = audit::replay(
+                std::io::BufReader::new(file),
+                &note,
+                &key,
+                saved.as_ref(),
+                replay_progress(total),
+            )?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            if let (Some(path), Some(next)) = (state, report.next_state()) {
+                next.save(&path)?;
+            }
+            Ok(ExitCode::from(report.exit_code()))
+        }
+        AuditCommand::Inclusion {
+            proof,
+            entry,
+            checkpoint,
+            key,
+        } => {
+            let key = load_key(&key)?;
+            let proof = std::fs::read(&proof)
+                .with_context(|| format!("reading proof {}", proof.display()))?;
+            let line = entry.map(|p| read_text(&p, "entry")).transpose()?;
+            let line = line.as_deref().map(|l| l.strip_suffix('\n').unwrap_or(l));
+            let note = read_text(&checkpoint, "checkpoint")?;
+            let verdict = audit::verify_inclusion_json(&proof, line, &note, &key);
+            println!("{}", serde_json::to_string_pretty(&verdict)?);
+            Ok(ExitCode::from(verdict.exit_code()))
+        }
+        AuditCommand::Consistency {
+            proof,
+            old_checkpoint,
+            checkpoint,
+            key,
+        } => {
+            let key = load_key(&key)?;
+            let proof = std::fs::read(&proof)
+                .with_context(|| format!("reading proof {}", proof.display()))?;
+            let old = read_text(&old_checkpoint, "checkpoint")?;
+            let new = read_text(&checkpoint, "checkpoint")?;
+            let verdict = audit::verify_consistency_json(&proof, &old, &new, &key);
+            println!("{}", serde_json::to_string_pretty(&verdict)?);
+            Ok(ExitCode::from(verdict.exit_code()))
+        }
+    }
+}
+
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Request {
@@ -240,6 +403,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             print_verdict(&verdict)
         }
+        Command::Audit { command } => run_audit(command),
     }
 }
 
