@@ -58,6 +58,41 @@ pub struct Config {
     /// Request limits.
     #[serde(default)]
     pub limits: Limits,
+    /// Credential issuance.
+    #[serde(default)]
+    pub issuance: IssuanceConfig,
+    /// Staff members and their roles; tokens only as SHA-256 digests
+    /// (`kyc-issuer staff hash-token` prints one).
+    #[serde(default)]
+    pub staff: Vec<crate::auth::StaffEntry>,
+}
+
+/// Credential issuance settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuanceConfig {
+    /// Validity of a credential in days, by tier 0, 1, 2, 3.
+    #[serde(default = "default_validity_days")]
+    pub validity_days: [u32; 4],
+    /// How long a signed status list is valid; relying parties refetch after that.
+    #[serde(default = "default_status_list_secs")]
+    pub status_list_validity_secs: u32,
+}
+
+impl Default for IssuanceConfig {
+    fn default() -> Self {
+        Self {
+            validity_days: default_validity_days(),
+            status_list_validity_secs: default_status_list_secs(),
+        }
+    }
+}
+
+fn default_validity_days() -> [u32; 4] {
+    [30, 365, 365, 365]
+}
+fn default_status_list_secs() -> u32 {
+    3600
 }
 
 /// Audit log settings.
@@ -198,6 +233,20 @@ impl Config {
         }
         if self.limits.max_concurrent_requests == 0 {
             return invalid("limits.max_concurrent_requests", "must be at least 1");
+        }
+        if self
+            .issuance
+            .validity_days
+            .iter()
+            .any(|d| *d == 0 || *d > 3650)
+        {
+            return invalid("issuance.validity_days", "each must be 1 to 3650 days");
+        }
+        if !(60..=86_400).contains(&self.issuance.status_list_validity_secs) {
+            return invalid(
+                "issuance.status_list_validity_secs",
+                "must be 60 to 86400 seconds",
+            );
         }
         if self.audit_origin().contains(['\n', '+', ' ']) {
             return invalid("audit.origin", "must be one line with no spaces or '+'");

@@ -6,14 +6,27 @@
 //! - [`signing_key`]: the issuer's Ed25519 key file (created once, mode 0600, refused if others
 //!   can read it).
 //! - [`issuance`]: credential and status list signing.
+//! - [`pii`]: personal data at rest: JWE (`dir` + `A256GCM`) under per-subject keys
+//!   (crypto-shredding), keyed commitments for the audit log.
 //! - [`audit`]: the durable audit log: group-committed appends, signed checkpoints, proofs.
+//! - [`auth`]: who is calling: holder JWTs over single-use nonces, staff tokens and their roles.
+//! - [`store`]: the issuer's state behind one trait (subjects, applications, credentials), sled.
+//! - [`applications`]: submission → checks → decision → review → issuance, and revocation.
+//! - [`checks`]: the KYC checks; a check with no provider says *not performed*.
+//! - [`risk`]: the risk engine: outcomes in, level, action and tier out, with reasons.
 //! - [`api`]: the HTTP routes (axum), their limits, RFC 9457 problem responses.
 //! - [`service`]: start-up (data directory, key, store, log), serving, graceful shutdown.
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod applications;
 pub mod audit;
+pub mod auth;
+pub mod checks;
 pub mod config;
 pub mod issuance;
+pub mod pii;
+pub mod risk;
 pub mod service;
 pub mod signing_key;
+pub mod store;

@@ -8,10 +8,16 @@ use ed25519_dalek::SigningKey;
 use kyc_core::tlog::SignerKey;
 use kyc_core::DidKey;
 
+use std::sync::Arc;
+
 use crate::api::{self, AppState};
+use crate::applications::{Applications, IssuanceSettings};
 use crate::audit::{AuditConfig, AuditLog, SledStore};
+use crate::auth::{MemoryNonces, StaffDirectory};
+use crate::checks;
 use crate::config::Config;
 use crate::signing_key;
+use crate::store::sled_state::SledState;
 
 /// Why the service could not start or stop cleanly.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +44,12 @@ pub enum ServiceError {
     /// The listener cannot be bound, or serving failed.
     #[error("listener: {0}")]
     Listen(#[source] std::io::Error),
+    /// The state store cannot be opened.
+    #[error("state: {0}")]
+    State(#[source] crate::store::StateError),
+    /// The staff configuration is invalid.
+    #[error("staff: {0}")]
+    Staff(String),
     /// The checkpoint key cannot be named after the origin.
     #[error("audit origin cannot name a note key: {0}")]
     Origin(#[from] kyc_core::tlog::NoteError),
@@ -79,16 +91,17 @@ pub fn issuer_key(dir: &DataDir) -> Result<(SigningKey, DidKey), ServiceError> {
     Ok(signing_key::load_or_create(&dir.key_path())?)
 }
 
-/// Open the audit log in the data directory, its checkpoints signed by the issuer's key under
-/// the configured origin.
+/// Open the audit log in the data directory's database, its checkpoints signed by the
+/// issuer's key under the configured origin.
 pub fn open_audit(
     config: &Config,
     dir: &DataDir,
+    db: &sled::Db,
     key: &SigningKey,
 ) -> Result<AuditLog, ServiceError> {
     let origin = config.audit_origin();
     let signer = SignerKey::new(&origin, key.clone())?;
-    let store = SledStore::open(dir.store_path())?;
+    let store = SledStore::new(db, dir.store_path())?;
     Ok(AuditLog::open(
         store,
         AuditConfig {
@@ -100,24 +113,56 @@ pub fn open_audit(
     )?)
 }
 
+/// Open the data directory's database (one per directory; the audit log and the state share it).
+pub fn open_db(dir: &DataDir) -> Result<sled::Db, ServiceError> {
+    Ok(crate::audit::open_db(&dir.store_path())?)
+}
+
+/// Everything the service runs on, opened from the configuration.
+pub fn open_state(config: &Config) -> Result<(AppState, DidKey), ServiceError> {
+    let dir = DataDir::create(config)?;
+    let (key, did) = issuer_key(&dir)?;
+    let db = open_db(&dir)?;
+    let audit = open_audit(config, &dir, &db, &key)?;
+    let store = SledState::new(&db, &dir.store_path()).map_err(ServiceError::State)?;
+    let staff = StaffDirectory::new(config.staff.clone())
+        .map_err(|e| ServiceError::Staff(e.to_string()))?;
+    let applications = Applications::new(
+        Arc::new(store),
+        audit.clone(),
+        key,
+        IssuanceSettings {
+            public_url: config.public_url.clone(),
+            validity_days: config.issuance.validity_days,
+            status_list_validity: chrono::Duration::seconds(
+                config.issuance.status_list_validity_secs.into(),
+            ),
+        },
+        checks::default_checks(),
+    )
+    .map_err(|e| ServiceError::State(crate::store::StateError::Backend(e.to_string())))?;
+    let state = AppState {
+        audit,
+        applications: Arc::new(applications),
+        nonces: Arc::new(MemoryNonces::new()),
+        staff: Arc::new(staff),
+        audience: config.public_url.clone(),
+    };
+    Ok((state, did))
+}
+
 /// Run the service until SIGTERM or Ctrl-C; in-flight requests finish, then the audit log is
 /// flushed and closed. Prints the bound address on stdout once listening (port 0 picks one).
 pub async fn serve(config: Config) -> Result<(), ServiceError> {
-    let dir = DataDir::create(&config)?;
-    let (key, did) = issuer_key(&dir)?;
-    let audit = open_audit(&config, &dir, &key)?;
+    let (state, did) = open_state(&config)?;
+    let audit = state.audit.clone();
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(ServiceError::Listen)?;
     let addr = listener.local_addr().map_err(ServiceError::Listen)?;
     tracing::info!(%addr, issuer = %did, "listening");
     println!("listening on {addr}");
-    let app = api::router(
-        AppState {
-            audit: audit.clone(),
-        },
-        &config,
-    );
+    let app = api::router(state, &config);
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await;

@@ -48,7 +48,7 @@ use kyc_core::audit_event::AuditEvent;
 use kyc_core::tlog::{merkle, Chain, Checkpoint, Entry, Hash, Note, SignerKey, Tree, VerifierKey};
 
 pub use error::{AuditError, Corruption};
-pub use sled_store::{SledStore, LOCK_WAIT};
+pub use sled_store::{durable_flush, open_db, open_log_file, SledStore, LOCK_WAIT};
 pub use store::{AuditStore, StoreBatch, StoreError, StoredCheckpoint, StoredEntries};
 
 use writer::{Request, Responder, Writer};

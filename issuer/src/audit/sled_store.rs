@@ -53,21 +53,7 @@ impl SledStore {
     /// of the file, so a lock held by someone else is waited for up to [`LOCK_WAIT`] before
     /// this fails.
     pub fn open(dir: impl AsRef<Path>) -> Result<Self, StoreError> {
-        let dir = dir.as_ref();
-        let config = sled::Config::new().path(dir).flush_every_ms(None);
-        let waited = Instant::now();
-        let db = loop {
-            match config.open() {
-                Err(error) if is_lock_held(&error) && waited.elapsed() < LOCK_WAIT => {
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                opened => break opened.map_err(backend)?,
-            }
-        };
-        // A new database's files exist for sure only once their directory entries are synced.
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| io("syncing the audit store directory", &e))?;
+        let db = open_db(dir.as_ref())?;
         Self::new(&db, dir)
     }
 
@@ -76,8 +62,7 @@ impl SledStore {
     /// the directory `db` was opened at: commits sync sled's log file in it. A commit's sync
     /// also makes the other trees' pending writes durable.
     pub fn new(db: &sled::Db, dir: impl AsRef<Path>) -> Result<Self, StoreError> {
-        let log_file = File::open(dir.as_ref().join(SLED_LOG_FILE))
-            .map_err(|e| io("opening sled's log file", &e))?;
+        let log_file = open_log_file(dir.as_ref())?;
         let entries = db.open_tree(Self::ENTRIES_TREE).map_err(backend)?;
         let checkpoints = db.open_tree(Self::CHECKPOINTS_TREE).map_err(backend)?;
         let next_seq = match entries.last().map_err(backend)? {
@@ -120,10 +105,7 @@ impl AuditStore for SledStore {
         }
         // The group commit: everything above reaches the disk with sled's flush, and is made
         // durable by one fdatasync (see the module docs for why sled's flush alone is not).
-        self.db.flush().map_err(backend)?;
-        self.log_file
-            .sync_data()
-            .map_err(|e| io("fdatasync of sled's log file", &e))?;
+        durable_flush(&self.db, &self.log_file)?;
         *next_seq = seq;
         Ok(())
     }
@@ -148,6 +130,40 @@ impl AuditStore for SledStore {
             String::from_utf8(value.to_vec()).map_err(|_| StoreError::BadCheckpoint { size })?;
         Ok(Some(StoredCheckpoint { size, note }))
     }
+}
+
+/// Open (or create) the sled database in `dir`, as [`SledStore::open`] describes: background
+/// flushes off, a lock held by a handle just dropped waited for, the directory synced.
+pub fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
+    let config = sled::Config::new().path(dir).flush_every_ms(None);
+    let waited = Instant::now();
+    let db = loop {
+        match config.open() {
+            Err(error) if is_lock_held(&error) && waited.elapsed() < LOCK_WAIT => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            opened => break opened.map_err(backend)?,
+        }
+    };
+    // A new database's files exist for sure only once their directory entries are synced.
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io("syncing the store directory", &e))?;
+    Ok(db)
+}
+
+/// sled's log file in `dir`, opened so that [`durable_flush`] can `fdatasync` it.
+pub fn open_log_file(dir: &Path) -> Result<File, StoreError> {
+    File::open(dir.join(SLED_LOG_FILE)).map_err(|e| io("opening sled's log file", &e))
+}
+
+/// Make everything written to `db` durable: sled's flush, then `fdatasync` of its log file (see
+/// the module docs for why the flush alone is not enough). Covers every tree of the database.
+pub fn durable_flush(db: &sled::Db, log_file: &File) -> Result<(), StoreError> {
+    db.flush().map_err(backend)?;
+    log_file
+        .sync_data()
+        .map_err(|e| io("fdatasync of sled's log file", &e))
 }
 
 /// How long [`SledStore::open`] waits for another handle to release the directory.

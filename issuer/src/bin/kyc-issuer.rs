@@ -47,6 +47,11 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Staff tokens for the configuration's [[staff]] entries.
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
     /// Print the DID of an existing key.
     Did {
         /// The key file.
@@ -94,6 +99,14 @@ enum Command {
 /// Read the subject strictly: verifiers ignore claims they do not know, so an issuer that let a
 /// misspelt claim (`birthdate`) through would sign a credential silently missing it.
 #[derive(Subcommand)]
+enum StaffCommand {
+    /// Print the SHA-256 digest of a staff token read from standard input, for `token_sha256`.
+    HashToken,
+    /// Generate a random staff token; prints the token, then its digest.
+    NewToken,
+}
+
+#[derive(Subcommand)]
 enum AuditCommand {
     /// Write every entry as JSON Lines, then a fresh signed checkpoint next to it (FILE.checkpoint).
     Export {
@@ -123,7 +136,8 @@ fn audit(command: AuditCommand) -> anyhow::Result<()> {
             println!("{}", signer.verifier());
         }
         AuditCommand::Export { out, .. } => {
-            let log = service::open_audit(&config, &dir, &key)?;
+            let db = service::open_db(&dir)?;
+            let log = service::open_audit(&config, &dir, &db, &key)?;
             let file = std::fs::File::create(&out).with_context(|| out.display().to_string())?;
             let mut writer = std::io::BufWriter::new(file);
             let n = log.export(&mut writer)?;
@@ -138,6 +152,23 @@ fn audit(command: AuditCommand) -> anyhow::Result<()> {
                 "exported {n} entries; checkpoint in {}",
                 Path::new(&checkpoint_path).display()
             );
+        }
+    }
+    Ok(())
+}
+
+fn staff(command: StaffCommand) -> anyhow::Result<()> {
+    match command {
+        StaffCommand::HashToken => {
+            let mut token = String::new();
+            std::io::stdin().read_line(&mut token)?;
+            let token = token.trim();
+            anyhow::ensure!(!token.is_empty(), "no token on standard input");
+            println!("{}", kyc_issuer::auth::hash_token(token));
+        }
+        StaffCommand::NewToken => {
+            let token = kyc_issuer::auth::generate_nonce()?;
+            println!("{token}\n{}", kyc_issuer::auth::hash_token(&token));
         }
     }
     Ok(())
@@ -181,6 +212,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { config } => serve(&config)?,
         Command::Audit { command } => audit(command)?,
+        Command::Staff { command } => staff(command)?,
         Command::Keygen { out } => {
             let (_, did) = signing_key::create(&out)?;
             println!("{did}");

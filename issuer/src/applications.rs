@@ -1,0 +1,793 @@
+//! Applications, from submission to issued credential, and revocation: the issuer's business.
+//!
+//! Every state change is appended to the audit log (durably) before it is stored; see
+//! [`crate::store`] for why that order. Personal data is sealed under the subject's key the
+//! moment it arrives and opened only to sign a credential or to give the customer their data.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use chrono::{DateTime, Datelike as _, Duration, NaiveDate, Utc};
+use ed25519_dalek::SigningKey;
+use kyc_core::audit_event::{approval_allows, required_checks, CheckOutcome};
+use kyc_core::audit_event::{AuditCheck, AuditEvent, DecisionAction, RiskLevel};
+use kyc_core::credential::{CheckKind, CountryCode, Evidence};
+use kyc_core::status_list::MIN_ENTRIES;
+use kyc_core::{DidKey, KycSubject, KycTier};
+use serde::{Deserialize, Serialize};
+
+use crate::audit::{AuditError, AuditLog};
+use crate::checks::Check;
+use crate::issuance::{self, StatusSlot};
+use crate::pii::{self, PiiError, SubjectKey};
+use crate::store::{
+    ApplicationRecord, ApplicationState, CheckRecord, CredentialRecord, DecisionRecord, Revocation,
+    StateError, StateStore, SubjectRecord,
+};
+
+/// The jurisdiction policies this issuer knows.
+pub const JURISDICTIONS: [&str; 5] = ["EU", "US", "CN", "JP", "default"];
+
+/// The application JSON Schema (`schemas/application-v1.schema.json`).
+pub const APPLICATION_SCHEMA: &str = include_str!("../../schemas/application-v1.schema.json");
+
+/// A submission, after schema validation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Submission {
+    /// Jurisdiction policy.
+    pub jurisdiction: String,
+    /// The holder's did:key.
+    pub holder: String,
+    /// Identity data.
+    pub identity: Identity,
+    /// The identity document.
+    pub document: serde_json::Value,
+    /// Selfie (base64).
+    #[serde(default)]
+    pub selfie: Option<String>,
+    /// Liveness frames (base64).
+    #[serde(default)]
+    pub liveness_frames: Vec<String>,
+    /// Proof of address (base64).
+    #[serde(default)]
+    pub proof_of_address: Option<String>,
+}
+
+/// Identity data of a submission (shapes fixed by the schema).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Identity {
+    /// Given name(s).
+    pub given_name: String,
+    /// Family name(s).
+    pub family_name: String,
+    /// Date of birth.
+    pub birth_date: NaiveDate,
+    /// Nationality.
+    pub nationality: CountryCode,
+    /// Residence address.
+    #[serde(default)]
+    pub residence: Option<Residence>,
+    /// The rest (birth place, ID numbers, contact), kept sealed, used by the checks.
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Residence address (only the country is used here).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Residence {
+    /// Country of residence.
+    pub country: CountryCode,
+    /// Street, city, postal code, region.
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, serde_json::Value>,
+}
+
+/// What went wrong, mapped to an HTTP status by the API layer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApplicationError {
+    /// The request is malformed (400).
+    #[error("{0}")]
+    BadRequest(String),
+    /// The jurisdiction has no policy here (422).
+    #[error("unknown jurisdiction; known: EU, US, CN, JP, default")]
+    UnknownJurisdiction,
+    /// No such application or credential, or not the caller's (404).
+    #[error("not found")]
+    NotFound,
+    /// The application is not in a state that allows this (409).
+    #[error("{0}")]
+    WrongState(String),
+    /// The requested tier is not backed by the checks (422).
+    #[error("{0}")]
+    TierNotEarned(String),
+    /// The subject's data was erased (410).
+    #[error("the subject's data has been erased")]
+    Erased,
+    /// Storage, audit log or crypto failed (500); logged, not shown.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<StateError> for ApplicationError {
+    fn from(e: StateError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+impl From<AuditError> for ApplicationError {
+    fn from(e: AuditError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+impl From<PiiError> for ApplicationError {
+    fn from(e: PiiError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+/// An application as its holder (or a reviewer) sees it: no personal data.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplicationView {
+    /// Id.
+    pub id: String,
+    /// State.
+    pub state: ApplicationState,
+    /// Jurisdiction.
+    pub jurisdiction: String,
+    /// Submitted at.
+    pub created_at: DateTime<Utc>,
+    /// Checks of the current round.
+    pub checks: Vec<CheckRecord>,
+    /// The latest decision.
+    pub decision: Option<DecisionRecord>,
+    /// The credential id once issued.
+    pub credential: Option<String>,
+}
+
+impl From<&ApplicationRecord> for ApplicationView {
+    fn from(a: &ApplicationRecord) -> Self {
+        Self {
+            id: a.id.clone(),
+            state: a.state,
+            jurisdiction: a.jurisdiction.clone(),
+            created_at: a.created_at,
+            checks: a.checks.clone(),
+            decision: a.decision.clone(),
+            credential: a.credential.clone(),
+        }
+    }
+}
+
+/// A collected credential, in both securing forms.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CollectedCredential {
+    /// `urn:uuid:…`.
+    pub id: String,
+    /// Tier.
+    pub tier: KycTier,
+    /// `vc+jwt`.
+    pub jwt: String,
+    /// `vc+sd-jwt` with every disclosure.
+    pub sd_jwt: String,
+}
+
+/// A reviewer's decision on an application in review.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReviewDecision {
+    /// approve, reject or request_documents.
+    pub action: DecisionAction,
+    /// The tier, with approve.
+    #[serde(default)]
+    pub tier: Option<KycTier>,
+    /// Reason codes.
+    #[serde(default)]
+    pub reasons: Vec<String>,
+}
+
+/// Issuance settings.
+#[derive(Debug, Clone)]
+pub struct IssuanceSettings {
+    /// The issuer's public URL (status lists hang off it).
+    pub public_url: String,
+    /// Credential validity per tier, in days.
+    pub validity_days: [u32; 4],
+    /// How long a signed status list stays valid.
+    pub status_list_validity: Duration,
+}
+
+/// A signed status list, as served.
+#[derive(Debug, Clone)]
+pub struct SignedStatusList {
+    /// The `vc+jwt`.
+    pub jwt: String,
+    /// Strong ETag (SHA-256 of the JWT).
+    pub etag: String,
+    /// Until when it is valid.
+    pub valid_until: DateTime<Utc>,
+}
+
+/// The issuer's business logic over its store, audit log and key.
+pub struct Applications {
+    store: Arc<dyn StateStore>,
+    audit: AuditLog,
+    key: SigningKey,
+    issuer: DidKey,
+    settings: IssuanceSettings,
+    checks: Vec<Box<dyn Check>>,
+    schema: jsonschema::Validator,
+    status_lists: Mutex<HashMap<u64, SignedStatusList>>,
+}
+
+impl std::fmt::Debug for Applications {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Applications")
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+fn context(subject: &str, application: &str, what: &str) -> String {
+    format!("subject/{subject}/application/{application}/{what}")
+}
+
+impl Applications {
+    /// The business logic over these parts.
+    pub fn new(
+        store: Arc<dyn StateStore>,
+        audit: AuditLog,
+        key: SigningKey,
+        settings: IssuanceSettings,
+        checks: Vec<Box<dyn Check>>,
+    ) -> Result<Self, ApplicationError> {
+        let schema_json: serde_json::Value = serde_json::from_str(APPLICATION_SCHEMA)
+            .map_err(|e| ApplicationError::Internal(format!("application schema: {e}")))?;
+        let schema = jsonschema::validator_for(&schema_json)
+            .map_err(|e| ApplicationError::Internal(format!("application schema: {e}")))?;
+        let issuer = DidKey::from_verifying_key(&key.verifying_key());
+        Ok(Self {
+            store,
+            audit,
+            key,
+            issuer,
+            settings,
+            checks,
+            schema,
+            status_lists: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The issuer's DID.
+    pub fn issuer(&self) -> &DidKey {
+        &self.issuer
+    }
+
+    /// Validate a submission; errors name the place and the rule, never the value.
+    pub fn validate(&self, body: &serde_json::Value) -> Result<Submission, ApplicationError> {
+        if let Some(error) = self.schema.iter_errors(body).next() {
+            let keyword = error.schema_path.to_string();
+            let keyword = keyword.rsplit('/').next().unwrap_or_default().to_owned();
+            let at = error.instance_path.to_string();
+            let at = if at.is_empty() { "/".to_owned() } else { at };
+            return Err(ApplicationError::BadRequest(format!(
+                "submission does not match the application schema at {at} ({keyword})"
+            )));
+        }
+        let submission: Submission = serde_json::from_value(body.clone()).map_err(|e| {
+            ApplicationError::BadRequest(
+                kyc_core::MalformedError::json("submission", &e).to_string(),
+            )
+        })?;
+        if !JURISDICTIONS.contains(&submission.jurisdiction.as_str()) {
+            return Err(ApplicationError::UnknownJurisdiction);
+        }
+        DidKey::parse(&submission.holder)
+            .map_err(|e| ApplicationError::BadRequest(format!("holder: {e}")))?;
+        Ok(submission)
+    }
+
+    /// Accept a submission: new subject, sealed data, the checks, the decision.
+    pub async fn submit(
+        &self,
+        body: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<ApplicationView, ApplicationError> {
+        let submission = self.validate(body)?;
+        let subject_key = SubjectKey::generate();
+        let subject = SubjectRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            key: Some(*subject_key.as_bytes()),
+            created_at: now,
+            erased_at: None,
+        };
+        let id = uuid::Uuid::new_v4().to_string();
+        let plaintext = serde_json::to_vec(&submission)
+            .map_err(|e| ApplicationError::Internal(e.to_string()))?;
+        let sealed = pii::seal(
+            &subject_key,
+            &plaintext,
+            &context(&subject.id, &id, "submission"),
+        )?;
+        let mut application = ApplicationRecord {
+            id: id.clone(),
+            subject: subject.id.clone(),
+            holder: submission.holder.clone(),
+            jurisdiction: submission.jurisdiction.clone(),
+            state: ApplicationState::Submitted,
+            created_at: now,
+            updated_at: now,
+            sealed_submission: sealed,
+            checks: Vec::new(),
+            decision: None,
+            credential: None,
+        };
+        self.audit
+            .append(&AuditEvent::ApplicationSubmitted {
+                application: id.clone(),
+                subject: subject.id.clone(),
+                jurisdiction: submission.jurisdiction.clone(),
+                holder_commitment: pii::commitment(&subject_key, "holderDid", &submission.holder),
+            })
+            .await?;
+        self.store.put_subject(&subject)?;
+        self.store.insert_application(&application)?;
+        let submitted = application.clone();
+        self.run_checks(&mut application, &submission, now).await?;
+        self.store.replace_application(&submitted, &application)?;
+        Ok((&application).into())
+    }
+
+    /// Run every check and the risk engine on `application` (in memory; the caller stores it).
+    async fn run_checks(
+        &self,
+        application: &mut ApplicationRecord,
+        submission: &Submission,
+        now: DateTime<Utc>,
+    ) -> Result<(), ApplicationError> {
+        application.state = ApplicationState::Checking;
+        application.checks.clear();
+        for check in &self.checks {
+            let record = check.run(submission, now);
+            self.audit
+                .append(&AuditEvent::CheckCompleted {
+                    application: application.id.clone(),
+                    check: record.check,
+                    outcome: record.outcome,
+                    reasons: record.reasons.clone(),
+                    data_version: None,
+                })
+                .await?;
+            application.checks.push(record);
+        }
+        let decision = crate::risk::decide(&application.checks, now);
+        self.record_decision(application, decision, now).await
+    }
+
+    async fn record_decision(
+        &self,
+        application: &mut ApplicationRecord,
+        decision: DecisionRecord,
+        now: DateTime<Utc>,
+    ) -> Result<(), ApplicationError> {
+        self.audit
+            .append(&AuditEvent::Decision {
+                application: application.id.clone(),
+                level: decision.level,
+                action: decision.action,
+                tier: decision.tier,
+                reasons: decision.reasons.clone(),
+                reviewer: decision.reviewer.clone(),
+            })
+            .await?;
+        application.state = match decision.action {
+            DecisionAction::Approve => ApplicationState::Approved,
+            DecisionAction::Review => ApplicationState::InReview,
+            DecisionAction::RequestDocuments => ApplicationState::MoreDocumentsRequested,
+            DecisionAction::Reject => ApplicationState::Rejected,
+        };
+        application.decision = Some(decision);
+        application.updated_at = now;
+        Ok(())
+    }
+
+    /// The application `id` if `holder` is its holder (404 otherwise: no probing of others' ids).
+    pub fn for_holder(
+        &self,
+        id: &str,
+        holder: &str,
+    ) -> Result<ApplicationRecord, ApplicationError> {
+        match self.store.application(id)? {
+            Some(a) if a.holder == holder => Ok(a),
+            _ => Err(ApplicationError::NotFound),
+        }
+    }
+
+    /// The review queue: applications waiting for a person, oldest first.
+    pub fn review_queue(&self) -> Result<Vec<ApplicationView>, ApplicationError> {
+        Ok(self
+            .store
+            .applications_in(ApplicationState::InReview)?
+            .iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    /// A reviewer decides on an application in review.
+    pub async fn review(
+        &self,
+        id: &str,
+        reviewer: &str,
+        decision: ReviewDecision,
+        now: DateTime<Utc>,
+    ) -> Result<ApplicationView, ApplicationError> {
+        let current = self
+            .store
+            .application(id)?
+            .ok_or(ApplicationError::NotFound)?;
+        if current.state != ApplicationState::InReview {
+            return Err(ApplicationError::WrongState(
+                "the application is not in review".into(),
+            ));
+        }
+        let level = current
+            .decision
+            .as_ref()
+            .map_or(RiskLevel::Medium, |d| d.level);
+        let tier = match decision.action {
+            DecisionAction::Approve => {
+                let tier = decision
+                    .tier
+                    .ok_or_else(|| ApplicationError::BadRequest("approve needs a tier".into()))?;
+                let clear = |c: &AuditCheck| {
+                    current
+                        .checks
+                        .iter()
+                        .any(|r| r.check == *c && r.outcome == CheckOutcome::Clear)
+                };
+                if let Some(missing) = required_checks(tier).iter().find(|c| !clear(c)) {
+                    return Err(ApplicationError::TierNotEarned(format!(
+                        "tier {tier} needs a clear {} check",
+                        serde_json::to_value(missing)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_owned))
+                            .unwrap_or_default()
+                    )));
+                }
+                if !approval_allows(tier, level, Some(reviewer)) {
+                    return Err(ApplicationError::TierNotEarned(format!(
+                        "tier {tier} cannot be approved at this risk level"
+                    )));
+                }
+                Some(tier)
+            }
+            DecisionAction::Reject | DecisionAction::RequestDocuments => None,
+            DecisionAction::Review => {
+                return Err(ApplicationError::BadRequest(
+                    "a reviewer approves, rejects or requests documents".into(),
+                ))
+            }
+        };
+        let mut reasons = decision.reasons;
+        reasons.push("reviewer_decision".into());
+        let mut next = current.clone();
+        self.record_decision(
+            &mut next,
+            DecisionRecord {
+                level,
+                action: decision.action,
+                tier,
+                reasons,
+                reviewer: Some(reviewer.into()),
+                at: now,
+            },
+            now,
+        )
+        .await?;
+        self.store
+            .replace_application(&current, &next)
+            .map_err(conflict)?;
+        Ok((&next).into())
+    }
+
+    fn subject_key(&self, subject: &str) -> Result<SubjectKey, ApplicationError> {
+        let record = self
+            .store
+            .subject(subject)?
+            .ok_or_else(|| ApplicationError::Internal("subject missing".into()))?;
+        record
+            .key
+            .map(SubjectKey::from_bytes)
+            .ok_or(ApplicationError::Erased)
+    }
+
+    /// The holder collects the credential of an approved application (issued on first collect;
+    /// the same credential afterwards).
+    pub async fn collect(
+        &self,
+        id: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+    ) -> Result<CollectedCredential, ApplicationError> {
+        let current = self.for_holder(id, holder)?;
+        let key = self.subject_key(&current.subject)?;
+        match current.state {
+            ApplicationState::Issued => {
+                let credential_id = current.credential.clone().ok_or_else(|| {
+                    ApplicationError::Internal("issued without credential".into())
+                })?;
+                let record = self
+                    .store
+                    .credential(&credential_id)?
+                    .ok_or(ApplicationError::NotFound)?;
+                let forms = pii::open(
+                    &key,
+                    &record.sealed_forms,
+                    &context(&current.subject, id, "credential"),
+                )?;
+                serde_json::from_slice(&forms)
+                    .map_err(|e| ApplicationError::Internal(e.to_string()))
+            }
+            ApplicationState::Approved => self.issue(current, &key, now).await,
+            _ => Err(ApplicationError::WrongState(
+                "the application is not approved".into(),
+            )),
+        }
+    }
+
+    async fn issue(
+        &self,
+        current: ApplicationRecord,
+        key: &SubjectKey,
+        now: DateTime<Utc>,
+    ) -> Result<CollectedCredential, ApplicationError> {
+        let decision = current
+            .decision
+            .clone()
+            .ok_or_else(|| ApplicationError::Internal("approved without decision".into()))?;
+        let tier = decision
+            .tier
+            .ok_or_else(|| ApplicationError::Internal("approved without tier".into()))?;
+        let plaintext = pii::open(
+            key,
+            &current.sealed_submission,
+            &context(&current.subject, &current.id, "submission"),
+        )?;
+        let submission: Submission = serde_json::from_slice(&plaintext)
+            .map_err(|e| ApplicationError::Internal(e.to_string()))?;
+        let index = self.store.next_status_index()?;
+        let (list, position) = (index / MIN_ENTRIES as u64 + 1, index % MIN_ENTRIES as u64);
+        let slot = StatusSlot {
+            list_url: self.status_list_url(list),
+            index: position,
+        };
+        let validity =
+            Duration::days(self.settings.validity_days[usize::from(tier.as_u8())].into());
+        let subject = attested_claims(&current.holder, tier, &submission, now);
+        let mut issued = issuance::issue(&self.key, subject, now, validity, Some(&slot))
+            .map_err(|e| ApplicationError::Internal(e.to_string()))?;
+        issued.credential.evidence = evidence(&current.checks);
+        // Re-sign with the evidence in place.
+        issued.jwt = issued
+            .credential
+            .sign_jwt(&self.key)
+            .map_err(|e| ApplicationError::Internal(e.to_string()))?;
+        issued.sd_jwt = kyc_core::sd_jwt::issue(&issued.credential, &self.key)
+            .map_err(|e| ApplicationError::Internal(e.to_string()))?;
+        let collected = CollectedCredential {
+            id: issued.credential.id.clone(),
+            tier,
+            jwt: issued.jwt,
+            sd_jwt: issued.sd_jwt,
+        };
+        let forms = serde_json::to_vec(&collected)
+            .map_err(|e| ApplicationError::Internal(e.to_string()))?;
+        let record = CredentialRecord {
+            id: collected.id.clone(),
+            application: current.id.clone(),
+            subject: current.subject.clone(),
+            tier,
+            status_index: index,
+            sealed_forms: pii::seal(
+                key,
+                &forms,
+                &context(&current.subject, &current.id, "credential"),
+            )?,
+            issued_at: now,
+            revoked: None,
+        };
+        self.audit
+            .append(&AuditEvent::CredentialIssued {
+                application: current.id.clone(),
+                credential: collected.id.clone(),
+                credential_hash: kyc_core::sd_jwt::digest(&collected.jwt),
+                tier,
+                status_list: slot.list_url.clone(),
+                status_index: position,
+            })
+            .await?;
+        self.store.insert_credential(&record)?;
+        let mut next = current.clone();
+        next.state = ApplicationState::Issued;
+        next.credential = Some(collected.id.clone());
+        next.updated_at = now;
+        self.store
+            .replace_application(&current, &next)
+            .map_err(conflict)?;
+        Ok(collected)
+    }
+
+    /// Revoke a credential (admin); revoking twice is a conflict.
+    pub async fn revoke(
+        &self,
+        id: &str,
+        admin: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), ApplicationError> {
+        let current = self
+            .store
+            .credential(id)?
+            .ok_or(ApplicationError::NotFound)?;
+        if current.revoked.is_some() {
+            return Err(ApplicationError::WrongState(
+                "the credential is already revoked".into(),
+            ));
+        }
+        self.audit
+            .append(&AuditEvent::CredentialRevoked {
+                credential: id.into(),
+                reason: reason.into(),
+                by: admin.into(),
+            })
+            .await?;
+        let mut next = current.clone();
+        next.revoked = Some(Revocation {
+            at: now,
+            reason: reason.into(),
+            by: admin.into(),
+        });
+        self.store
+            .replace_credential(&current, &next)
+            .map_err(conflict)?;
+        self.status_lists
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&(current.status_index / MIN_ENTRIES as u64 + 1));
+        Ok(())
+    }
+
+    /// URL of status list `list`.
+    pub fn status_list_url(&self, list: u64) -> String {
+        format!("{}/v1/status-lists/{list}", self.settings.public_url)
+    }
+
+    /// The signed status list `list` (1-based), re-signed when it changed or nears expiry.
+    pub fn status_list(
+        &self,
+        list: u64,
+        now: DateTime<Utc>,
+    ) -> Result<SignedStatusList, ApplicationError> {
+        if list == 0 {
+            return Err(ApplicationError::NotFound);
+        }
+        let mut cache = self
+            .status_lists
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(signed) = cache.get(&list) {
+            if signed.valid_until - now > self.settings.status_list_validity / 2 {
+                return Ok(signed.clone());
+            }
+        }
+        let first = (list - 1) * MIN_ENTRIES as u64;
+        let revoked: Vec<u64> = self
+            .store
+            .revoked_indexes()?
+            .into_iter()
+            .filter(|i| (first..first + MIN_ENTRIES as u64).contains(i))
+            .map(|i| i - first)
+            .collect();
+        let valid_until = now + self.settings.status_list_validity;
+        let jwt = issuance::status_list(
+            &self.key,
+            &self.status_list_url(list),
+            &revoked,
+            now,
+            self.settings.status_list_validity,
+        )
+        .map_err(|e| ApplicationError::Internal(e.to_string()))?;
+        let etag = format!("\"{}\"", kyc_core::sd_jwt::digest(&jwt));
+        let signed = SignedStatusList {
+            jwt,
+            etag,
+            valid_until,
+        };
+        cache.insert(list, signed.clone());
+        Ok(signed)
+    }
+}
+
+fn conflict(e: StateError) -> ApplicationError {
+    match e {
+        StateError::Conflict => {
+            ApplicationError::WrongState("the application changed concurrently; retry".into())
+        }
+        other => other.into(),
+    }
+}
+
+/// What the credential attests, by tier. Nothing self-declared is attested as if verified:
+/// tier 0 attests nothing but the tier; names, nationality and residence need tier 1 (complete,
+/// screened data); the birth date and the age claims need tier 2 (a verified document).
+pub fn attested_claims(
+    holder: &str,
+    tier: KycTier,
+    submission: &Submission,
+    now: DateTime<Utc>,
+) -> KycSubject {
+    let identity = &submission.identity;
+    let basic = tier >= KycTier::Basic;
+    let verified = tier >= KycTier::Verified;
+    let age = age_on(identity.birth_date, now.date_naive());
+    KycSubject {
+        id: holder.into(),
+        kyc_tier: tier,
+        assurance_level: tier.assurance_level(),
+        age_over_18: verified.then_some(age >= 18),
+        age_over_21: verified.then_some(age >= 21),
+        country_of_residence: basic
+            .then(|| identity.residence.as_ref().map(|r| r.country))
+            .flatten(),
+        nationality: basic.then_some(identity.nationality),
+        given_name: basic.then(|| identity.given_name.clone()),
+        family_name: basic.then(|| identity.family_name.clone()),
+        birth_date: verified.then_some(identity.birth_date),
+    }
+}
+
+/// Whole years between `born` and `today`.
+pub fn age_on(born: NaiveDate, today: NaiveDate) -> i32 {
+    let mut age = today.year() - born.year();
+    if (today.month(), today.day()) < (born.month(), born.day()) {
+        age -= 1;
+    }
+    age
+}
+
+fn evidence(checks: &[CheckRecord]) -> Vec<Evidence> {
+    checks
+        .iter()
+        .filter_map(|r| {
+            let kind = match r.check {
+                AuditCheck::Document => CheckKind::Document,
+                AuditCheck::Biometric => CheckKind::Biometric,
+                AuditCheck::Screening => CheckKind::Screening,
+                AuditCheck::Risk => CheckKind::Risk,
+                _ => return None,
+            };
+            Some(Evidence::new(kind, r.outcome, r.at))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn age_counts_birthdays() {
+        let born = NaiveDate::from_ymd_opt(2008, 3, 1).unwrap();
+        assert_eq!(
+            age_on(born, NaiveDate::from_ymd_opt(2026, 2, 28).unwrap()),
+            17
+        );
+        assert_eq!(
+            age_on(born, NaiveDate::from_ymd_opt(2026, 3, 1).unwrap()),
+            18
+        );
+    }
+}

@@ -1,0 +1,213 @@
+//! The issuer's state behind one trait: subjects (with their data keys), applications,
+//! credentials, and the status list allocation.
+//!
+//! Personal data never sits here in clear: an application holds its submission, and a
+//! credential record its signed forms, only as JWE under the subject's key ([`crate::pii`]), so
+//! erasing the key erases them. Every mutation is durable before it returns.
+//!
+//! Ordering with the audit log: a state change is appended to the audit log first and stored
+//! second, so a crash between the two leaves a logged change that the store has not applied
+//! (the application is retried from its last stored state), never an unlogged one.
+//!
+//! sled is the embedded backend ([`sled_state`]); the trait is what a PostgreSQL backend would
+//! implement for several issuer nodes.
+
+pub mod sled_state;
+
+use chrono::{DateTime, Utc};
+use kyc_core::audit_event::{AuditCheck, CheckOutcome, DecisionAction, RiskLevel};
+use kyc_core::KycTier;
+use serde::{Deserialize, Serialize};
+
+/// Why the store could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StateError {
+    /// The backend failed (I/O, corruption); the message names no stored value.
+    #[error("state store: {0}")]
+    Backend(String),
+    /// A record changed between read and write (another request got there first).
+    #[error("the record changed concurrently; retry")]
+    Conflict,
+    /// A record to insert exists already.
+    #[error("the record exists already")]
+    Exists,
+    /// A stored record does not decode.
+    #[error("stored record {0} does not decode")]
+    Corrupt(String),
+}
+
+/// Where an application is (DESIGN.md: submitted → checking → approved | in_review | rejected
+/// → issued; in_review → more_documents_requested → checking …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApplicationState {
+    /// Received, checks not started.
+    Submitted,
+    /// Checks running.
+    Checking,
+    /// Approved at a tier; the holder may collect the credential.
+    Approved,
+    /// Waiting for a reviewer.
+    InReview,
+    /// A reviewer asked for more documents.
+    MoreDocumentsRequested,
+    /// Rejected.
+    Rejected,
+    /// The credential was issued.
+    Issued,
+}
+
+impl ApplicationState {
+    /// The states an application may move to from this one.
+    pub fn may_become(self, next: ApplicationState) -> bool {
+        use ApplicationState::*;
+        matches!(
+            (self, next),
+            (Submitted, Checking)
+                | (Checking, Approved | InReview | Rejected)
+                | (InReview, Approved | Rejected | MoreDocumentsRequested)
+                | (MoreDocumentsRequested, Checking)
+                | (Approved, Issued)
+        )
+    }
+}
+
+/// One check's result on an application.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckRecord {
+    /// Which check.
+    pub check: AuditCheck,
+    /// Outcome.
+    pub outcome: CheckOutcome,
+    /// Reason codes.
+    pub reasons: Vec<String>,
+    /// When it completed.
+    pub at: DateTime<Utc>,
+}
+
+/// The decision on an application.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionRecord {
+    /// Risk level.
+    pub level: RiskLevel,
+    /// Action.
+    pub action: DecisionAction,
+    /// Tier approved, with `approve`.
+    pub tier: Option<KycTier>,
+    /// Reason codes.
+    pub reasons: Vec<String>,
+    /// The reviewer, when a person decided.
+    pub reviewer: Option<String>,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// An application, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplicationRecord {
+    /// Pseudonymous id (UUID).
+    pub id: String,
+    /// The subject it belongs to.
+    pub subject: String,
+    /// The holder did:key the credential will be bound to.
+    pub holder: String,
+    /// Jurisdiction policy.
+    pub jurisdiction: String,
+    /// Current state.
+    pub state: ApplicationState,
+    /// Submitted at.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+    /// The submission (identity, document, captures) as JWE under the subject key.
+    pub sealed_submission: String,
+    /// Check results of the current round.
+    pub checks: Vec<CheckRecord>,
+    /// The latest decision.
+    pub decision: Option<DecisionRecord>,
+    /// The issued credential's id.
+    pub credential: Option<String>,
+}
+
+/// A subject: the person behind one or more applications, known by a pseudonymous id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubjectRecord {
+    /// Pseudonymous id (UUID).
+    pub id: String,
+    /// The data key; `None` once erased (crypto-shredding).
+    pub key: Option<[u8; 32]>,
+    /// First seen.
+    pub created_at: DateTime<Utc>,
+    /// Erased at.
+    pub erased_at: Option<DateTime<Utc>>,
+}
+
+/// Revocation of a credential.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revocation {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Reason code.
+    pub reason: String,
+    /// The admin.
+    pub by: String,
+}
+
+/// An issued credential, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialRecord {
+    /// `urn:uuid:…`.
+    pub id: String,
+    /// The application it was issued for.
+    pub application: String,
+    /// The subject.
+    pub subject: String,
+    /// Tier.
+    pub tier: KycTier,
+    /// Index in the status list.
+    pub status_index: u64,
+    /// Both signed forms, as JSON `{"jwt", "sdJwt"}`, sealed under the subject key.
+    pub sealed_forms: String,
+    /// Issued at.
+    pub issued_at: DateTime<Utc>,
+    /// Set once revoked.
+    pub revoked: Option<Revocation>,
+}
+
+/// The issuer's state.
+pub trait StateStore: Send + Sync + std::fmt::Debug + 'static {
+    /// Insert or replace a subject.
+    fn put_subject(&self, subject: &SubjectRecord) -> Result<(), StateError>;
+    /// A subject by id.
+    fn subject(&self, id: &str) -> Result<Option<SubjectRecord>, StateError>;
+    /// Insert a new application ([`StateError::Exists`] if the id is taken).
+    fn insert_application(&self, application: &ApplicationRecord) -> Result<(), StateError>;
+    /// An application by id.
+    fn application(&self, id: &str) -> Result<Option<ApplicationRecord>, StateError>;
+    /// Replace `current` (as last read) by `next`; [`StateError::Conflict`] if it changed since.
+    fn replace_application(
+        &self,
+        current: &ApplicationRecord,
+        next: &ApplicationRecord,
+    ) -> Result<(), StateError>;
+    /// Every application in `state` (the review queue), oldest first.
+    fn applications_in(
+        &self,
+        state: ApplicationState,
+    ) -> Result<Vec<ApplicationRecord>, StateError>;
+    /// A status list index never handed out before, even across restarts.
+    fn next_status_index(&self) -> Result<u64, StateError>;
+    /// Insert a new credential ([`StateError::Exists`] if the id is taken).
+    fn insert_credential(&self, credential: &CredentialRecord) -> Result<(), StateError>;
+    /// A credential by id.
+    fn credential(&self, id: &str) -> Result<Option<CredentialRecord>, StateError>;
+    /// Replace `current` by `next`; [`StateError::Conflict`] if it changed since.
+    fn replace_credential(
+        &self,
+        current: &CredentialRecord,
+        next: &CredentialRecord,
+    ) -> Result<(), StateError>;
+    /// Status indexes of every revoked credential.
+    fn revoked_indexes(&self) -> Result<Vec<u64>, StateError>;
+}

@@ -1,0 +1,181 @@
+//! The embedded backend: the issuer's state in sled trees of the same database as the audit
+//! log, one JSON value per record, compare-and-swap for every update, durable on return.
+
+use std::fs::File;
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::{
+    ApplicationRecord, ApplicationState, CredentialRecord, StateError, StateStore, SubjectRecord,
+};
+use crate::audit::{durable_flush, open_log_file};
+
+/// The state in sled.
+#[derive(Debug)]
+pub struct SledState {
+    db: sled::Db,
+    log_file: File,
+    subjects: sled::Tree,
+    applications: sled::Tree,
+    credentials: sled::Tree,
+}
+
+fn backend(e: impl std::fmt::Display) -> StateError {
+    StateError::Backend(e.to_string())
+}
+
+fn encode(value: &impl Serialize) -> Result<Vec<u8>, StateError> {
+    serde_json::to_vec(value).map_err(backend)
+}
+
+fn decode<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T, StateError> {
+    serde_json::from_slice(bytes).map_err(|_| StateError::Corrupt(what.to_owned()))
+}
+
+impl SledState {
+    /// The state trees in `db`, opened at `dir` (shared with [`crate::audit::SledStore`]).
+    pub fn new(db: &sled::Db, dir: &Path) -> Result<Self, StateError> {
+        Ok(Self {
+            db: db.clone(),
+            log_file: open_log_file(dir).map_err(backend)?,
+            subjects: db.open_tree("subjects").map_err(backend)?,
+            applications: db.open_tree("applications").map_err(backend)?,
+            credentials: db.open_tree("credentials").map_err(backend)?,
+        })
+    }
+
+    fn sync(&self) -> Result<(), StateError> {
+        durable_flush(&self.db, &self.log_file).map_err(backend)
+    }
+
+    fn insert_new(&self, tree: &sled::Tree, key: &str, value: Vec<u8>) -> Result<(), StateError> {
+        match tree
+            .compare_and_swap(key, None as Option<&[u8]>, Some(value))
+            .map_err(backend)?
+        {
+            Ok(()) => self.sync(),
+            Err(_) => Err(StateError::Exists),
+        }
+    }
+
+    fn swap(
+        &self,
+        tree: &sled::Tree,
+        key: &str,
+        current: Vec<u8>,
+        next: Vec<u8>,
+    ) -> Result<(), StateError> {
+        match tree
+            .compare_and_swap(key, Some(current), Some(next))
+            .map_err(backend)?
+        {
+            Ok(()) => self.sync(),
+            Err(_) => Err(StateError::Conflict),
+        }
+    }
+
+    fn get<T: DeserializeOwned>(
+        &self,
+        tree: &sled::Tree,
+        what: &str,
+        key: &str,
+    ) -> Result<Option<T>, StateError> {
+        tree.get(key)
+            .map_err(backend)?
+            .map(|v| decode(what, &v))
+            .transpose()
+    }
+}
+
+impl StateStore for SledState {
+    fn put_subject(&self, subject: &SubjectRecord) -> Result<(), StateError> {
+        self.subjects
+            .insert(subject.id.as_str(), encode(subject)?)
+            .map_err(backend)?;
+        self.sync()
+    }
+
+    fn subject(&self, id: &str) -> Result<Option<SubjectRecord>, StateError> {
+        self.get(&self.subjects, "subject", id)
+    }
+
+    fn insert_application(&self, application: &ApplicationRecord) -> Result<(), StateError> {
+        self.insert_new(&self.applications, &application.id, encode(application)?)
+    }
+
+    fn application(&self, id: &str) -> Result<Option<ApplicationRecord>, StateError> {
+        self.get(&self.applications, "application", id)
+    }
+
+    fn replace_application(
+        &self,
+        current: &ApplicationRecord,
+        next: &ApplicationRecord,
+    ) -> Result<(), StateError> {
+        self.swap(
+            &self.applications,
+            &current.id,
+            encode(current)?,
+            encode(next)?,
+        )
+    }
+
+    fn applications_in(
+        &self,
+        state: ApplicationState,
+    ) -> Result<Vec<ApplicationRecord>, StateError> {
+        let mut found = Vec::new();
+        for item in self.applications.iter() {
+            let (_, value) = item.map_err(backend)?;
+            let application: ApplicationRecord = decode("application", &value)?;
+            if application.state == state {
+                found.push(application);
+            }
+        }
+        found.sort_by_key(|a| a.created_at);
+        Ok(found)
+    }
+
+    fn next_status_index(&self) -> Result<u64, StateError> {
+        // sled's id generator is monotonic across restarts (it persists a high-water mark and
+        // skips ahead after a crash), so an index is never handed out twice.
+        let id = self.db.generate_id().map_err(backend)?;
+        self.sync()?;
+        Ok(id)
+    }
+
+    fn insert_credential(&self, credential: &CredentialRecord) -> Result<(), StateError> {
+        self.insert_new(&self.credentials, &credential.id, encode(credential)?)
+    }
+
+    fn credential(&self, id: &str) -> Result<Option<CredentialRecord>, StateError> {
+        self.get(&self.credentials, "credential", id)
+    }
+
+    fn replace_credential(
+        &self,
+        current: &CredentialRecord,
+        next: &CredentialRecord,
+    ) -> Result<(), StateError> {
+        self.swap(
+            &self.credentials,
+            &current.id,
+            encode(current)?,
+            encode(next)?,
+        )
+    }
+
+    fn revoked_indexes(&self) -> Result<Vec<u64>, StateError> {
+        let mut revoked = Vec::new();
+        for item in self.credentials.iter() {
+            let (_, value) = item.map_err(backend)?;
+            let credential: CredentialRecord = decode("credential", &value)?;
+            if credential.revoked.is_some() {
+                revoked.push(credential.status_index);
+            }
+        }
+        Ok(revoked)
+    }
+}

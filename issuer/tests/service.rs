@@ -1,0 +1,587 @@
+//! The issuer service end to end: the real `kyc-issuer serve` on a loopback port, spoken to over
+//! HTTP like a customer, a reviewer and an admin would; then its exported audit log replayed by
+//! the auditor. Bad requests are refused with problem+json and change nothing.
+#![allow(clippy::unwrap_used)]
+
+use std::io::BufRead as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use chrono::Utc;
+use ed25519_dalek::SigningKey;
+use kyc_core::did::Resolver;
+use kyc_core::DidKey;
+use serde_json::{json, Value};
+
+const REVIEWER_TOKEN: &str = "reviewer-token-0123456789abcdef";
+const ADMIN_TOKEN: &str = "admin-token-0123456789abcdef";
+const PUBLIC_URL: &str = "https://kyc.example";
+
+struct Issuer {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Issuer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn write_config(dir: &Path) -> PathBuf {
+    let config = dir.join("issuer.toml");
+    let text = format!(
+        "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\npublic_url = \"{PUBLIC_URL}\"\n\
+         [limits]\nbody_bytes = 65536\n\
+         [[staff]]\nid = \"rita\"\nrole = \"reviewer\"\ntoken_sha256 = \"{}\"\n\
+         [[staff]]\nid = \"adam\"\nrole = \"admin\"\ntoken_sha256 = \"{}\"\n",
+        dir.join("data").display(),
+        kyc_issuer::auth::hash_token(REVIEWER_TOKEN),
+        kyc_issuer::auth::hash_token(ADMIN_TOKEN),
+    );
+    std::fs::write(&config, text).unwrap();
+    config
+}
+
+fn start(dir: &Path) -> Issuer {
+    let config = write_config(dir);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kyc-issuer"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("listening line")
+        .to_owned();
+    Issuer {
+        child,
+        base: format!("http://{addr}"),
+    }
+}
+
+fn submission(holder: &DidKey) -> Value {
+    json!({
+        "jurisdiction": "EU",
+        "holder": holder.as_str(),
+        "identity": {
+            "givenName": "Erika", "familyName": "Mustermann", "birthDate": "1990-01-31",
+            "nationality": "DE", "residence": {"country": "DE", "city": "Köln"},
+            "documentNumber": "C01X00T47"
+        },
+        "document": {"type": "id_card", "mrz": "IDD<<C01X00T478<<<<<<<<<<<<<<<"}
+    })
+}
+
+async fn holder_token(client: &reqwest::Client, base: &str, key: &SigningKey) -> String {
+    let nonce: Value = client
+        .post(format!("{base}/v1/nonce"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let did = DidKey::from_verifying_key(&key.verifying_key());
+    let now = Utc::now().timestamp();
+    let claims = json!({"iss": did.as_str(), "aud": PUBLIC_URL, "nonce": nonce["nonce"], "iat": now, "exp": now + 120});
+    kyc_core::jws::sign(
+        "JWT",
+        Some(&did.key_id()),
+        claims.to_string().as_bytes(),
+        key,
+    )
+}
+
+async fn audit_size(client: &reqwest::Client, base: &str) -> u64 {
+    let health: Value = client
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    health["auditSize"].as_u64().unwrap()
+}
+
+async fn expect_problem(response: reqwest::Response, status: u16) -> Value {
+    assert_eq!(response.status().as_u16(), status);
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "application/problem+json"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], status);
+    let text = body.to_string();
+    for pii in ["Erika", "Mustermann", "1990-01-31", "C01X00T47"] {
+        assert!(!text.contains(pii), "problem leaks personal data: {text}");
+    }
+    body
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_review_collect_revoke_and_replay() {
+    let tmp = tempfile::tempdir().unwrap();
+    let issuer = start(tmp.path());
+    let base = issuer.base.clone();
+    let client = reqwest::Client::new();
+    let (holder_key, holder) = DidKey::generate();
+
+    // Submit: no screening provider is configured, so the application waits for a reviewer.
+    let response = client
+        .post(format!("{base}/v1/applications"))
+        .json(&submission(&holder))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let view: Value = response.json().await.unwrap();
+    let id = view["id"].as_str().unwrap().to_owned();
+    assert_eq!(view["state"], "in_review");
+    let screening = view["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "screening")
+        .unwrap();
+    assert_eq!(screening["outcome"], "not_performed");
+    assert!(!view.to_string().contains("Erika"));
+
+    // The holder reads it with a fresh token; the same token twice is a replay.
+    let token = holder_token(&client, &base, &holder_key).await;
+    let url = format!("{base}/v1/applications/{id}");
+    assert_eq!(
+        client
+            .get(&url)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    expect_problem(
+        client.get(&url).bearer_auth(&token).send().await.unwrap(),
+        401,
+    )
+    .await;
+    // Another key's token: not found, whether or not the id exists.
+    let (stranger, _) = DidKey::generate();
+    let token = holder_token(&client, &base, &stranger).await;
+    expect_problem(
+        client.get(&url).bearer_auth(&token).send().await.unwrap(),
+        404,
+    )
+    .await;
+
+    // Collecting before approval is a conflict.
+    let collect = format!("{base}/v1/applications/{id}/credential");
+    let token = holder_token(&client, &base, &holder_key).await;
+    expect_problem(
+        client
+            .post(&collect)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap(),
+        409,
+    )
+    .await;
+
+    // Review: the queue lists it; tier 2 is not backed by the checks; an admin is not a reviewer.
+    let queue: Value = client
+        .get(format!("{base}/v1/review/queue"))
+        .bearer_auth(REVIEWER_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(queue
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["id"] == id.as_str()));
+    let review = format!("{base}/v1/review/{id}");
+    let before = audit_size(&client, &base).await;
+    expect_problem(
+        client
+            .post(&review)
+            .bearer_auth(REVIEWER_TOKEN)
+            .json(&json!({"action": "approve", "tier": 2}))
+            .send()
+            .await
+            .unwrap(),
+        422,
+    )
+    .await;
+    expect_problem(
+        client
+            .post(&review)
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&json!({"action": "approve", "tier": 0}))
+            .send()
+            .await
+            .unwrap(),
+        403,
+    )
+    .await;
+    assert_eq!(
+        audit_size(&client, &base).await,
+        before,
+        "refusals change nothing"
+    );
+    let approved: Value = client
+        .post(&review)
+        .bearer_auth(REVIEWER_TOKEN)
+        .json(&json!({"action": "approve", "tier": 0}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(approved["state"], "approved");
+    assert_eq!(approved["decision"]["reviewer"], "rita");
+
+    // Collect: both forms, bound to the holder, tier 0 attests nothing personal.
+    let token = holder_token(&client, &base, &holder_key).await;
+    let credential: Value = client
+        .post(&collect)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let verified =
+        kyc_core::credential::verify_jwt(credential["jwt"].as_str().unwrap(), &Resolver::new())
+            .unwrap();
+    assert_eq!(verified.credential.credential_subject.id, holder.as_str());
+    assert_eq!(
+        verified.credential.credential_subject.kyc_tier,
+        kyc_core::KycTier::Unverified
+    );
+    assert!(verified.credential.credential_subject.given_name.is_none());
+    let token = holder_token(&client, &base, &holder_key).await;
+    let again: Value = client
+        .post(&collect)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["id"], credential["id"]);
+
+    // Status list before and after revocation; conditional GET.
+    let status = verified.credential.credential_status.clone().unwrap();
+    let list = client.get(&status.status_list_credential).send().await;
+    assert!(list.is_err(), "the public URL is not this test's address");
+    let list_url = status.status_list_credential.replace(PUBLIC_URL, &base);
+    let first = client.get(&list_url).send().await.unwrap();
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    assert!(first.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .starts_with("public, max-age="));
+    let list =
+        kyc_core::status_list::verify_jwt(&first.text().await.unwrap(), &Resolver::new()).unwrap();
+    assert!(!list.is_set(&status, &verified.credential.issuer).unwrap());
+    let cached = client
+        .get(&list_url)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cached.status(), 304);
+
+    let cid = credential["id"].as_str().unwrap();
+    let revoke = format!("{base}/v1/credentials/{cid}/revoke");
+    expect_problem(
+        client
+            .post(&revoke)
+            .bearer_auth(REVIEWER_TOKEN)
+            .json(&json!({"reason": "fraud"}))
+            .send()
+            .await
+            .unwrap(),
+        403,
+    )
+    .await;
+    assert_eq!(
+        client
+            .post(&revoke)
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&json!({"reason": "fraud"}))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    expect_problem(
+        client
+            .post(&revoke)
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&json!({"reason": "fraud"}))
+            .send()
+            .await
+            .unwrap(),
+        409,
+    )
+    .await;
+    let list = client
+        .get(&list_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let list = kyc_core::status_list::verify_jwt(&list, &Resolver::new()).unwrap();
+    assert!(list.is_set(&status, &verified.credential.issuer).unwrap());
+
+    // A rejected-by-policy application: collecting its credential is refused.
+    // (Identity rejected: a birth date in the future.)
+    let (k2, h2) = DidKey::generate();
+    let mut bad = submission(&h2);
+    bad["identity"]["birthDate"] = json!("2999-01-01");
+    let rejected: Value = client
+        .post(format!("{base}/v1/applications"))
+        .json(&bad)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rejected["state"], "rejected");
+    let token = holder_token(&client, &base, &k2).await;
+    let rid = rejected["id"].as_str().unwrap();
+    expect_problem(
+        client
+            .post(format!("{base}/v1/applications/{rid}/credential"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap(),
+        409,
+    )
+    .await;
+
+    // Stop, export, replay as an auditor would.
+    drop(issuer);
+    replay_export(tmp.path(), 2, 1, 1);
+}
+
+fn replay_export(dir: &Path, applications: u64, issued: u64, revoked: u64) {
+    let config = dir.join("issuer.toml");
+    let out = dir.join("audit.jsonl");
+    let status = Command::new(env!("CARGO_BIN_EXE_kyc-issuer"))
+        .args(["audit", "export", "--config"])
+        .arg(&config)
+        .arg("--out")
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let key = Command::new(env!("CARGO_BIN_EXE_kyc-issuer"))
+        .args(["audit", "verifier-key", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let key =
+        kyc_core::tlog::VerifierKey::parse(String::from_utf8(key.stdout).unwrap().trim()).unwrap();
+    let checkpoint = std::fs::read_to_string(dir.join("audit.jsonl.checkpoint")).unwrap();
+    let log = std::io::BufReader::new(std::fs::File::open(&out).unwrap());
+    let report = kyc_verifier::audit::replay(log, &checkpoint, &key, None, |_| {}).unwrap();
+    assert!(report.valid, "{report:?}");
+    assert_eq!(report.applications, applications);
+    assert_eq!(report.credentials_issued, issued);
+    assert_eq!(report.credentials_revoked, revoked);
+    let text = std::fs::read_to_string(&out).unwrap();
+    for pii in ["Erika", "Mustermann", "1990-01-31", "C01X00T47", "DE\""] {
+        assert!(!text.contains(pii), "audit log carries personal data");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_change_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let issuer = start(tmp.path());
+    let base = issuer.base.clone();
+    let client = reqwest::Client::new();
+    let (_, holder) = DidKey::generate();
+    let url = format!("{base}/v1/applications");
+    let before = audit_size(&client, &base).await;
+
+    let mut missing = submission(&holder);
+    missing["identity"]
+        .as_object_mut()
+        .unwrap()
+        .remove("birthDate");
+    let p = expect_problem(client.post(&url).json(&missing).send().await.unwrap(), 400).await;
+    assert!(p["detail"].as_str().unwrap().contains("/identity"), "{p}");
+
+    let mut malformed = submission(&holder);
+    malformed["identity"]["birthDate"] = json!("31.01.1990");
+    expect_problem(
+        client.post(&url).json(&malformed).send().await.unwrap(),
+        400,
+    )
+    .await;
+
+    let mut unknown = submission(&holder);
+    unknown["jurisdiction"] = json!("XX");
+    expect_problem(client.post(&url).json(&unknown).send().await.unwrap(), 422).await;
+
+    let mut extra = submission(&holder);
+    extra["favouriteColour"] = json!("blue");
+    expect_problem(client.post(&url).json(&extra).send().await.unwrap(), 400).await;
+
+    let mut bad_holder = submission(&holder);
+    bad_holder["holder"] = json!("did:web:example.com");
+    expect_problem(
+        client.post(&url).json(&bad_holder).send().await.unwrap(),
+        400,
+    )
+    .await;
+
+    let body = submission(&holder).to_string();
+    expect_problem(
+        client
+            .post(&url)
+            .header("content-type", "text/plain")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap(),
+        415,
+    )
+    .await;
+    expect_problem(
+        client
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(format!("{body} trailing"))
+            .send()
+            .await
+            .unwrap(),
+        400,
+    )
+    .await;
+    let huge = format!("{{\"pad\": \"{}\"}}", "x".repeat(100_000));
+    let response = client
+        .post(&url)
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+
+    // Holder tokens: none, malformed, alg none, expired.
+    let any = format!("{base}/v1/applications/00000000-0000-0000-0000-000000000000");
+    expect_problem(client.get(&any).send().await.unwrap(), 401).await;
+    expect_problem(
+        client
+            .get(&any)
+            .bearer_auth("not.a.jwt")
+            .send()
+            .await
+            .unwrap(),
+        401,
+    )
+    .await;
+    let (key, did) = DidKey::generate();
+    let old = Utc::now().timestamp() - 1000;
+    let expired = kyc_core::jws::sign(
+        "JWT",
+        Some(&did.key_id()),
+        json!({"iss": did.as_str(), "aud": PUBLIC_URL, "nonce": "x", "iat": old, "exp": old + 60})
+            .to_string()
+            .as_bytes(),
+        &key,
+    );
+    expect_problem(
+        client.get(&any).bearer_auth(&expired).send().await.unwrap(),
+        401,
+    )
+    .await;
+    // Staff routes: no token, unknown token.
+    expect_problem(
+        client
+            .get(format!("{base}/v1/review/queue"))
+            .send()
+            .await
+            .unwrap(),
+        401,
+    )
+    .await;
+    expect_problem(
+        client
+            .get(format!("{base}/v1/review/queue"))
+            .bearer_auth("guess")
+            .send()
+            .await
+            .unwrap(),
+        401,
+    )
+    .await;
+    expect_problem(
+        client
+            .post(format!("{base}/v1/credentials/urn:uuid:x/revoke"))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&json!({"reason": "fraud"}))
+            .send()
+            .await
+            .unwrap(),
+        404,
+    )
+    .await;
+    expect_problem(
+        client
+            .get(format!("{base}/v1/status-lists/0"))
+            .send()
+            .await
+            .unwrap(),
+        404,
+    )
+    .await;
+    expect_problem(
+        client.get(format!("{base}/v1/nope")).send().await.unwrap(),
+        404,
+    )
+    .await;
+
+    assert_eq!(
+        audit_size(&client, &base).await,
+        before,
+        "no bad request reached the log"
+    );
+    drop(issuer);
+    assert_key_is_private(tmp.path());
+}
+
+fn assert_key_is_private(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(dir.join("data/issuer-key.jwk"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
