@@ -4,6 +4,7 @@
 # -> offline verification -> replay refused -> revocation -> refused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/setup.sh
 cargo build --release --quiet --bin kyc-issuer --bin kyc-wallet --bin kyc-verify
 bin=target/release
 work=$(mktemp -d)

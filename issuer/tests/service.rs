@@ -156,6 +156,7 @@ async fn apply_review_collect_revoke_and_replay() {
         .unwrap();
     assert_eq!(screening["outcome"], "not_performed");
     assert!(!view.to_string().contains("Erika"));
+    let early = checkpoint(&client, &base).await;
 
     // The holder reads it with a fresh token; the same token twice is a replay.
     let token = holder_token(&client, &base, &holder_key).await;
@@ -383,9 +384,77 @@ async fn apply_review_collect_revoke_and_replay() {
     )
     .await;
 
+    // The log over HTTP: a checkpoint, an entry, its inclusion proof, and consistency between
+    // an early checkpoint and the current one, each checked by the auditor's library.
+    audit_over_http(&client, &base, &tmp.path().join("issuer.toml"), &early).await;
+
     // Stop, export, replay as an auditor would.
     drop(issuer);
     replay_export(tmp.path(), 2, 1, 1);
+}
+
+async fn checkpoint(client: &reqwest::Client, base: &str) -> String {
+    client
+        .get(format!("{base}/v1/audit/checkpoint"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+fn verifier_key(config: &Path) -> kyc_core::tlog::VerifierKey {
+    let key = Command::new(env!("CARGO_BIN_EXE_kyc-issuer"))
+        .args(["audit", "verifier-key", "--config"])
+        .arg(config)
+        .output()
+        .unwrap();
+    kyc_core::tlog::VerifierKey::parse(String::from_utf8(key.stdout).unwrap().trim()).unwrap()
+}
+
+async fn audit_over_http(client: &reqwest::Client, base: &str, config: &Path, early: &str) {
+    let get = |path: String| {
+        let client = client.clone();
+        async move { client.get(format!("{base}{path}")).send().await.unwrap() }
+    };
+    let key = verifier_key(config);
+    let latest = checkpoint(client, base).await;
+    let size_of = |note: &str| -> u64 { note.lines().nth(1).unwrap().parse().unwrap() };
+    let (old, size) = (size_of(early), size_of(&latest));
+    assert!(old < size);
+    let entry = get("/v1/audit/entries?from=3&to=4".into()).await;
+    assert_eq!(
+        entry.headers()["content-type"].to_str().unwrap(),
+        "application/jsonl"
+    );
+    let line = entry.text().await.unwrap();
+    let proof = get(format!("/v1/audit/proof/inclusion?seq=3&size={size}"))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let verdict =
+        kyc_verifier::audit::verify_inclusion_json(&proof, Some(line.trim()), &latest, &key);
+    assert!(verdict.valid, "{verdict:?}");
+    let proof = get(format!("/v1/audit/proof/consistency?from={old}&to={size}"))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let verdict = kyc_verifier::audit::verify_consistency_json(&proof, early, &latest, &key);
+    assert!(verdict.valid, "{verdict:?}");
+    // The consistency proof does not prove another pair of checkpoints.
+    let verdict = kyc_verifier::audit::verify_consistency_json(&proof, &latest, &latest, &key);
+    assert!(!verdict.valid);
+
+    expect_problem(
+        get(format!("/v1/audit/proof/inclusion?seq={size}&size={size}")).await,
+        400,
+    )
+    .await;
+    expect_problem(get("/v1/audit/entries?from=0&to=20000".into()).await, 400).await;
+    expect_problem(get("/v1/audit/entries?from=0".into()).await, 400).await;
 }
 
 fn replay_export(dir: &Path, applications: u64, issued: u64, revoked: u64) {
