@@ -1,11 +1,29 @@
 //! Applications, from submission to issued credential, and revocation: the issuer's business.
 //!
 //! Every state change is appended to the audit log (durably) before it is stored; see
-//! [`crate::store`] for why that order. Personal data is sealed under the subject's key the
-//! moment it arrives and opened only to sign a credential or to give the customer their data.
+//! [`crate::store`] for why that order. Once stored it is announced on the state change channel
+//! ([`crate::events`]), which feeds the holder's status stream and the platforms' webhooks
+//! ([`crate::webhooks`]). Personal data is sealed under the subject's key the moment it arrives
+//! and opened only to sign a credential or to give the customer their data ([`Applications::export`]);
+//! [`Applications::erase`] destroys that key once the retention period allows it.
+//!
+//! # Erasure
+//!
+//! Erasing a subject (crypto-shredding) sets its key to `None` and records when; the sealed
+//! submissions and credential forms stay in the store as ciphertext nobody can open, and the
+//! audit log, which holds only pseudonymous ids and keyed commitments, stays valid and
+//! replayable. What is left in clear is what was never personal data in clear: ids, states,
+//! check outcomes, decisions, and the holder's `did:key`, which stays so that the holder can
+//! still authenticate and be told (410 Gone) that the data is gone. A credential already issued
+//! is not revoked by erasure: it belongs to the holder and remains true. The retention period
+//! runs from the subject's last activity (the latest application change, issuance or
+//! revocation). The sled backend overwrites the key in place; its log-structured files may keep
+//! the old bytes until sled reclaims the segment, and backups keep them for their lifetime, so
+//! an operator that needs erasure to reach those too keeps subject keys in a key service.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Datelike as _, Duration, NaiveDate, Utc};
 use ed25519_dalek::SigningKey;
@@ -18,12 +36,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::{AuditError, AuditLog};
 use crate::checks::Check;
+use crate::events::{EventSettings, Events, StateChange};
 use crate::issuance::{self, StatusSlot};
 use crate::pii::{self, PiiError, SubjectKey};
 use crate::store::{
     ApplicationRecord, ApplicationState, CheckRecord, CredentialRecord, DecisionRecord, Revocation,
     StateError, StateStore, SubjectRecord,
 };
+use crate::webhooks::{WebhookError, WebhookSettings, Webhooks};
 
 /// The jurisdiction policies this issuer knows.
 pub const JURISDICTIONS: [&str; 5] = ["EU", "US", "CN", "JP", "default"];
@@ -44,13 +64,13 @@ pub struct Submission {
     /// The identity document.
     pub document: serde_json::Value,
     /// Selfie (base64).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selfie: Option<String>,
     /// Liveness frames (base64).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub liveness_frames: Vec<String>,
     /// Proof of address (base64).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proof_of_address: Option<String>,
 }
 
@@ -67,7 +87,7 @@ pub struct Identity {
     /// Nationality.
     pub nationality: CountryCode,
     /// Residence address.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub residence: Option<Residence>,
     /// The rest (birth place, ID numbers, contact), kept sealed, used by the checks.
     #[serde(flatten)]
@@ -106,6 +126,15 @@ pub enum ApplicationError {
     /// The subject's data was erased (410).
     #[error("the subject's data has been erased")]
     Erased,
+    /// The subject's data must still be kept (409).
+    #[error(
+        "the retention period runs until {}; the subject cannot be erased before",
+        until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    )]
+    RetentionNotOver {
+        /// When erasure becomes possible.
+        until: DateTime<Utc>,
+    },
     /// Storage, audit log or crypto failed (500); logged, not shown.
     #[error("internal: {0}")]
     Internal(String),
@@ -126,6 +155,11 @@ impl From<PiiError> for ApplicationError {
         Self::Internal(e.to_string())
     }
 }
+impl From<WebhookError> for ApplicationError {
+    fn from(e: WebhookError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
 
 /// An application as its holder (or a reviewer) sees it: no personal data.
 #[derive(Debug, Clone, Serialize)]
@@ -133,6 +167,8 @@ impl From<PiiError> for ApplicationError {
 pub struct ApplicationView {
     /// Id.
     pub id: String,
+    /// The pseudonymous subject id (for `GET /v1/subjects/{id}/export`).
+    pub subject: String,
     /// State.
     pub state: ApplicationState,
     /// Jurisdiction.
@@ -151,6 +187,7 @@ impl From<&ApplicationRecord> for ApplicationView {
     fn from(a: &ApplicationRecord) -> Self {
         Self {
             id: a.id.clone(),
+            subject: a.subject.clone(),
             state: a.state,
             jurisdiction: a.jurisdiction.clone(),
             created_at: a.created_at,
@@ -200,6 +237,83 @@ pub struct IssuanceSettings {
     pub status_list_validity: Duration,
 }
 
+/// Settings beyond issuance: status streams, webhook delivery, retention of personal data.
+#[derive(Debug, Clone)]
+pub struct ServiceSettings {
+    /// The state change channel and status streams.
+    pub events: EventSettings,
+    /// Webhook delivery.
+    pub webhooks: WebhookSettings,
+    /// How long after a subject's last activity its data may be erased.
+    pub retention: Duration,
+}
+
+impl From<&crate::config::Config> for ServiceSettings {
+    fn from(config: &crate::config::Config) -> Self {
+        Self {
+            events: (&config.events).into(),
+            webhooks: (&config.webhooks).into(),
+            retention: Duration::days(config.retention.min_days.into()),
+        }
+    }
+}
+
+/// Everything the issuer holds about one subject, for the subject (GDPR Art. 15 access).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubjectExport {
+    /// The pseudonymous subject id.
+    pub subject: String,
+    /// First seen.
+    pub created_at: DateTime<Utc>,
+    /// The subject's applications, oldest first, with what was submitted.
+    pub applications: Vec<ExportedApplication>,
+    /// The credentials issued to the subject.
+    pub credentials: Vec<ExportedCredential>,
+}
+
+/// One application in a [`SubjectExport`].
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportedApplication {
+    /// Id.
+    pub id: String,
+    /// State.
+    pub state: ApplicationState,
+    /// Jurisdiction.
+    pub jurisdiction: String,
+    /// The holder did:key.
+    pub holder: String,
+    /// Submitted at.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+    /// The submission, decrypted.
+    pub submission: Submission,
+    /// Checks of the current round.
+    pub checks: Vec<CheckRecord>,
+    /// The latest decision.
+    pub decision: Option<DecisionRecord>,
+    /// The credential id once issued.
+    pub credential: Option<String>,
+}
+
+/// One credential in a [`SubjectExport`].
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportedCredential {
+    /// `urn:uuid:…`.
+    pub id: String,
+    /// The application it was issued for.
+    pub application: String,
+    /// Tier.
+    pub tier: KycTier,
+    /// Issued at.
+    pub issued_at: DateTime<Utc>,
+    /// Set once revoked.
+    pub revoked: Option<Revocation>,
+}
+
 /// A signed status list, as served.
 #[derive(Debug, Clone)]
 pub struct SignedStatusList {
@@ -221,6 +335,11 @@ pub struct Applications {
     checks: Vec<Box<dyn Check>>,
     schema: jsonschema::Validator,
     status_lists: Mutex<HashMap<u64, SignedStatusList>>,
+    events: Events,
+    webhooks: Arc<Webhooks>,
+    retention: Duration,
+    /// One erasure at a time, so that two requests cannot both log the same erasure.
+    erasure: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Applications {
@@ -243,12 +362,14 @@ impl Applications {
         key: SigningKey,
         settings: IssuanceSettings,
         checks: Vec<Box<dyn Check>>,
+        service: ServiceSettings,
     ) -> Result<Self, ApplicationError> {
         let schema_json: serde_json::Value = serde_json::from_str(APPLICATION_SCHEMA)
             .map_err(|e| ApplicationError::Internal(format!("application schema: {e}")))?;
         let schema = jsonschema::validator_for(&schema_json)
             .map_err(|e| ApplicationError::Internal(format!("application schema: {e}")))?;
         let issuer = DidKey::from_verifying_key(&key.verifying_key());
+        let webhooks = Arc::new(Webhooks::new(Arc::clone(&store), service.webhooks)?);
         Ok(Self {
             store,
             audit,
@@ -258,12 +379,42 @@ impl Applications {
             checks,
             schema,
             status_lists: Mutex::new(HashMap::new()),
+            events: Events::new(service.events),
+            webhooks,
+            retention: service.retention,
+            erasure: tokio::sync::Mutex::new(()),
         })
     }
 
     /// The issuer's DID.
     pub fn issuer(&self) -> &DidKey {
         &self.issuer
+    }
+
+    /// The state change channel.
+    pub fn events(&self) -> &Events {
+        &self.events
+    }
+
+    /// The platforms' webhook endpoints.
+    pub fn webhooks(&self) -> &Arc<Webhooks> {
+        &self.webhooks
+    }
+
+    /// Start delivering state changes to the webhook endpoints (a background task; needs a
+    /// Tokio runtime).
+    pub fn start_webhooks(&self) -> tokio::task::JoinHandle<()> {
+        self.webhooks.spawn(self.events.subscribe())
+    }
+
+    /// Interval of keep-alive comments on status streams.
+    pub fn keep_alive(&self) -> StdDuration {
+        self.events.settings().keep_alive
+    }
+
+    /// Announce that `application` is stored in its current state.
+    fn announce(&self, application: &ApplicationRecord) {
+        self.events.publish(StateChange::current(application));
     }
 
     /// Validate a submission; errors name the place and the rule, never the value.
@@ -335,9 +486,18 @@ impl Applications {
             .await?;
         self.store.put_subject(&subject)?;
         self.store.insert_application(&application)?;
+        self.announce(&application);
         let submitted = application.clone();
         self.run_checks(&mut application, &submission, now).await?;
         self.store.replace_application(&submitted, &application)?;
+        // The checks ran inside this request, so `checking` was never stored on its own; it is
+        // announced with the outcome, in order, so that subscribers see every transition.
+        self.events.publish(StateChange {
+            id: application.id.clone(),
+            state: ApplicationState::Checking,
+            at: now,
+        });
+        self.announce(&application);
         Ok((&application).into())
     }
 
@@ -404,6 +564,152 @@ impl Applications {
             Some(a) if a.holder == holder => Ok(a),
             _ => Err(ApplicationError::NotFound),
         }
+    }
+
+    /// The status stream of application `id` for its holder (404 for anyone else): its current
+    /// state, then each change, until a final state, the stream timeout or shutdown
+    /// ([`Events::watch`]).
+    pub fn watch(
+        &self,
+        id: &str,
+        holder: &str,
+    ) -> Result<impl futures_util::Stream<Item = StateChange> + Send + 'static, ApplicationError>
+    {
+        // Subscribe first: a change between reading and subscribing would be lost.
+        let changes = self.events.subscribe();
+        let current = self.for_holder(id, holder)?;
+        Ok(self.events.watch(
+            StateChange::current(&current),
+            changes,
+            Arc::clone(&self.store),
+        ))
+    }
+
+    /// The subject `subject`'s applications, if `holder` holds one of them (404 otherwise: no
+    /// probing of others' subject ids).
+    fn applications_for_holder(
+        &self,
+        subject: &str,
+        holder: &str,
+    ) -> Result<(SubjectRecord, Vec<ApplicationRecord>), ApplicationError> {
+        let record = self
+            .store
+            .subject(subject)?
+            .ok_or(ApplicationError::NotFound)?;
+        let applications = self.store.applications_of(subject)?;
+        if !applications.iter().any(|a| a.holder == holder) {
+            return Err(ApplicationError::NotFound);
+        }
+        Ok((record, applications))
+    }
+
+    /// Everything the issuer holds about `subject`, decrypted, for `holder`, who must hold one
+    /// of its applications. 410 once erased.
+    pub fn export(&self, subject: &str, holder: &str) -> Result<SubjectExport, ApplicationError> {
+        let (record, applications) = self.applications_for_holder(subject, holder)?;
+        let key = record
+            .key
+            .map(SubjectKey::from_bytes)
+            .ok_or(ApplicationError::Erased)?;
+        let mut export = SubjectExport {
+            subject: record.id.clone(),
+            created_at: record.created_at,
+            applications: Vec::with_capacity(applications.len()),
+            credentials: Vec::new(),
+        };
+        for application in applications {
+            let plaintext = zeroize::Zeroizing::new(pii::open(
+                &key,
+                &application.sealed_submission,
+                &context(&record.id, &application.id, "submission"),
+            )?);
+            let submission: Submission = serde_json::from_slice(&plaintext)
+                .map_err(|e| ApplicationError::Internal(e.to_string()))?;
+            if let Some(id) = &application.credential {
+                let credential = self
+                    .store
+                    .credential(id)?
+                    .ok_or_else(|| ApplicationError::Internal("credential missing".into()))?;
+                export.credentials.push(ExportedCredential {
+                    id: credential.id,
+                    application: credential.application,
+                    tier: credential.tier,
+                    issued_at: credential.issued_at,
+                    revoked: credential.revoked,
+                });
+            }
+            export.applications.push(ExportedApplication {
+                id: application.id,
+                state: application.state,
+                jurisdiction: application.jurisdiction,
+                holder: application.holder,
+                created_at: application.created_at,
+                updated_at: application.updated_at,
+                submission,
+                checks: application.checks,
+                decision: application.decision,
+                credential: application.credential,
+            });
+        }
+        Ok(export)
+    }
+
+    /// Erase subject `subject` (admin): destroy its key once the retention period has passed
+    /// since its last activity, after logging `subject_erased`. 404 for an unknown subject, 409
+    /// when already erased or still retained.
+    pub async fn erase(
+        &self,
+        subject: &str,
+        admin: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), ApplicationError> {
+        let _one_at_a_time = self.erasure.lock().await;
+        let current = self
+            .store
+            .subject(subject)?
+            .ok_or(ApplicationError::NotFound)?;
+        if current.key.is_none() || current.erased_at.is_some() {
+            return Err(ApplicationError::WrongState(
+                "the subject's data has already been erased".into(),
+            ));
+        }
+        let until = self.last_activity(&current)? + self.retention;
+        if now < until {
+            return Err(ApplicationError::RetentionNotOver { until });
+        }
+        self.audit
+            .append(&AuditEvent::SubjectErased {
+                subject: subject.into(),
+                by: admin.into(),
+            })
+            .await?;
+        let next = SubjectRecord {
+            key: None,
+            erased_at: Some(now),
+            ..current.clone()
+        };
+        self.store
+            .replace_subject(&current, &next)
+            .map_err(conflict)?;
+        tracing::info!(subject, by = admin, "subject erased");
+        Ok(())
+    }
+
+    /// The latest change to anything of the subject's: application, issuance, revocation.
+    fn last_activity(&self, subject: &SubjectRecord) -> Result<DateTime<Utc>, ApplicationError> {
+        let mut last = subject.created_at;
+        for application in self.store.applications_of(&subject.id)? {
+            last = last.max(application.updated_at);
+            if let Some(id) = &application.credential {
+                if let Some(credential) = self.store.credential(id)? {
+                    last = last.max(credential.issued_at);
+                    if let Some(revoked) = &credential.revoked {
+                        last = last.max(revoked.at);
+                    }
+                }
+            }
+        }
+        Ok(last)
     }
 
     /// The review queue: applications waiting for a person, oldest first.
@@ -490,6 +796,7 @@ impl Applications {
         self.store
             .replace_application(&current, &next)
             .map_err(conflict)?;
+        self.announce(&next);
         Ok((&next).into())
     }
 
@@ -617,6 +924,7 @@ impl Applications {
         self.store
             .replace_application(&current, &next)
             .map_err(conflict)?;
+        self.announce(&next);
         Ok(collected)
     }
 

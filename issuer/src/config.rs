@@ -61,6 +61,15 @@ pub struct Config {
     /// Credential issuance.
     #[serde(default)]
     pub issuance: IssuanceConfig,
+    /// Real-time status streams (`GET /v1/applications/{id}/events`).
+    #[serde(default)]
+    pub events: EventsConfig,
+    /// Webhook delivery.
+    #[serde(default)]
+    pub webhooks: WebhooksConfig,
+    /// How long personal data must be kept before it may be erased.
+    #[serde(default)]
+    pub retention: RetentionConfig,
     /// Staff members and their roles; tokens only as SHA-256 digests
     /// (`kyc-issuer staff hash-token` prints one).
     #[serde(default)]
@@ -93,6 +102,112 @@ fn default_validity_days() -> [u32; 4] {
 }
 fn default_status_list_secs() -> u32 {
     3600
+}
+
+/// Real-time status streams (server-sent events).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsConfig {
+    /// Seconds between keep-alive comments on an idle stream (proxies close silent ones).
+    #[serde(default = "default_keep_alive_secs")]
+    pub keep_alive_secs: u64,
+    /// A stream ends after this many seconds even if the application is not final; the client
+    /// reconnects and gets the current state first, so nothing is lost.
+    #[serde(default = "default_stream_timeout_secs")]
+    pub stream_timeout_secs: u64,
+    /// State changes buffered per subscriber; a subscriber that falls further behind re-reads
+    /// the application instead.
+    #[serde(default = "default_channel_capacity")]
+    pub channel_capacity: usize,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        Self {
+            keep_alive_secs: default_keep_alive_secs(),
+            stream_timeout_secs: default_stream_timeout_secs(),
+            channel_capacity: default_channel_capacity(),
+        }
+    }
+}
+
+fn default_keep_alive_secs() -> u64 {
+    15
+}
+fn default_stream_timeout_secs() -> u64 {
+    600
+}
+fn default_channel_capacity() -> usize {
+    1024
+}
+
+/// Webhook delivery: retries with exponential backoff (`retry_base_ms` × 2^(attempt − 1)).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksConfig {
+    /// Delay before the first retry, in milliseconds; each further retry waits twice as long.
+    #[serde(default = "default_retry_base_ms")]
+    pub retry_base_ms: u64,
+    /// Attempts per state change and endpoint, the first included.
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// Seconds one attempt may take (Standard Webhooks recommends 15 to 30).
+    #[serde(default = "default_webhook_timeout_secs")]
+    pub timeout_secs: u64,
+    /// Deliveries waiting or in flight at most; beyond this new ones are dropped and logged.
+    #[serde(default = "default_max_pending")]
+    pub max_pending: usize,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        Self {
+            retry_base_ms: default_retry_base_ms(),
+            max_attempts: default_max_attempts(),
+            timeout_secs: default_webhook_timeout_secs(),
+            max_pending: default_max_pending(),
+        }
+    }
+}
+
+fn default_retry_base_ms() -> u64 {
+    1000
+}
+fn default_max_attempts() -> u32 {
+    5
+}
+fn default_webhook_timeout_secs() -> u64 {
+    15
+}
+fn default_max_pending() -> usize {
+    10_000
+}
+
+/// Retention of personal data.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Days that must pass after a subject's last activity (its latest application change,
+    /// credential issuance or revocation) before `DELETE /v1/subjects/{id}` may erase it.
+    ///
+    /// The default, 1826 days (five years), is the record-keeping period of the EU anti-money
+    /// laundering directive (Directive (EU) 2015/849, Art. 40(1)); GDPR Art. 17(3)(b) lets that
+    /// legal obligation take precedence over an erasure request. Set it to the period of the
+    /// operator's jurisdiction; 0 allows erasure at any time (tests, demos).
+    #[serde(default = "default_min_days")]
+    pub min_days: u32,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            min_days: default_min_days(),
+        }
+    }
+}
+
+fn default_min_days() -> u32 {
+    1826
 }
 
 /// Audit log settings.
@@ -248,6 +363,33 @@ impl Config {
                 "must be 60 to 86400 seconds",
             );
         }
+        if !(1..=300).contains(&self.events.keep_alive_secs) {
+            return invalid("events.keep_alive_secs", "must be 1 to 300 seconds");
+        }
+        if !(1..=86_400).contains(&self.events.stream_timeout_secs) {
+            return invalid("events.stream_timeout_secs", "must be 1 to 86400 seconds");
+        }
+        if !(16..=1_048_576).contains(&self.events.channel_capacity) {
+            return invalid("events.channel_capacity", "must be 16 to 1048576");
+        }
+        if !(1..=3_600_000).contains(&self.webhooks.retry_base_ms) {
+            return invalid(
+                "webhooks.retry_base_ms",
+                "must be 1 to 3600000 milliseconds",
+            );
+        }
+        if !(1..=20).contains(&self.webhooks.max_attempts) {
+            return invalid("webhooks.max_attempts", "must be 1 to 20");
+        }
+        if !(1..=300).contains(&self.webhooks.timeout_secs) {
+            return invalid("webhooks.timeout_secs", "must be 1 to 300 seconds");
+        }
+        if self.webhooks.max_pending == 0 {
+            return invalid("webhooks.max_pending", "must be at least 1");
+        }
+        if self.retention.min_days > 36_500 {
+            return invalid("retention.min_days", "must be at most 36500 days");
+        }
         if self.audit_origin().contains(['\n', '+', ' ']) {
             return invalid("audit.origin", "must be one line with no spaces or '+'");
         }
@@ -297,17 +439,23 @@ mod tests {
         let c = Config::from_toml(BASE, env(&[])).unwrap();
         assert_eq!(c.audit_origin(), "kyc.example/audit");
         assert_eq!(c.audit.checkpoint_every_entries, 1000);
+        assert_eq!(c.retention.min_days, 1826);
+        assert_eq!(c.webhooks.max_attempts, 5);
         let c = Config::from_toml(
             BASE,
             env(&[
                 ("KYC_ISSUER_LISTEN", "0.0.0.0:9000"),
                 ("KYC_ISSUER_AUDIT__CHECKPOINT_EVERY_ENTRIES", "10"),
+                ("KYC_ISSUER_RETENTION__MIN_DAYS", "0"),
+                ("KYC_ISSUER_WEBHOOKS__RETRY_BASE_MS", "50"),
                 ("OTHER", "ignored"),
             ]),
         )
         .unwrap();
         assert_eq!(c.listen.port(), 9000);
         assert_eq!(c.audit.checkpoint_every_entries, 10);
+        assert_eq!(c.retention.min_days, 0);
+        assert_eq!(c.webhooks.retry_base_ms, 50);
     }
 
     #[test]
@@ -334,6 +482,20 @@ mod tests {
             Config::from_toml(BASE, env(&[("KYC_ISSUER_PUBLIC_URL", "ftp://x")])),
             Err(ConfigError::Invalid {
                 key: "public_url",
+                ..
+            })
+        ));
+        assert!(matches!(
+            Config::from_toml(BASE, env(&[("KYC_ISSUER_WEBHOOKS__MAX_ATTEMPTS", "0")])),
+            Err(ConfigError::Invalid {
+                key: "webhooks.max_attempts",
+                ..
+            })
+        ));
+        assert!(matches!(
+            Config::from_toml(BASE, env(&[("KYC_ISSUER_EVENTS__KEEP_ALIVE_SECS", "0")])),
+            Err(ConfigError::Invalid {
+                key: "events.keep_alive_secs",
                 ..
             })
         ));

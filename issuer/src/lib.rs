@@ -10,8 +10,12 @@
 //!   (crypto-shredding), keyed commitments for the audit log.
 //! - [`audit`]: the durable audit log: group-committed appends, signed checkpoints, proofs.
 //! - [`auth`]: who is calling: holder JWTs over single-use nonces, staff tokens and their roles.
-//! - [`store`]: the issuer's state behind one trait (subjects, applications, credentials), sled.
-//! - [`applications`]: submission → checks → decision → review → issuance, and revocation.
+//! - [`store`]: the issuer's state behind one trait (subjects, applications, credentials,
+//!   webhooks), sled.
+//! - [`applications`]: submission → checks → decision → review → issuance, and revocation;
+//!   the subject's data export and erasure.
+//! - [`events`]: the channel of application state changes and the holder's status stream.
+//! - [`webhooks`]: platforms' endpoints, Standard Webhooks signatures, delivery with backoff.
 //! - [`checks`]: the KYC checks; a check with no provider says *not performed*.
 //! - [`risk`]: the risk engine: outcomes in, level, action and tier out, with reasons.
 //! - [`api`]: the HTTP routes (axum), their limits, RFC 9457 problem responses.
@@ -24,9 +28,11 @@ pub mod audit;
 pub mod auth;
 pub mod checks;
 pub mod config;
+pub mod events;
 pub mod issuance;
 pub mod pii;
 pub mod risk;
 pub mod service;
 pub mod signing_key;
 pub mod store;
+pub mod webhooks;

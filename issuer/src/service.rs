@@ -1,5 +1,6 @@
 //! Starting and stopping the issuer service: data directory, signing key, store, audit log,
-//! HTTP listener, graceful shutdown on SIGTERM or Ctrl-C.
+//! webhook delivery, HTTP listener, graceful shutdown on SIGTERM or Ctrl-C (which also ends the
+//! open status streams, so that they do not hold the shutdown up).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -11,7 +12,7 @@ use kyc_core::DidKey;
 use std::sync::Arc;
 
 use crate::api::{self, AppState};
-use crate::applications::{Applications, IssuanceSettings};
+use crate::applications::{Applications, IssuanceSettings, ServiceSettings};
 use crate::audit::{AuditConfig, AuditLog, SledStore};
 use crate::auth::{MemoryNonces, StaffDirectory};
 use crate::checks;
@@ -139,6 +140,7 @@ pub fn open_state(config: &Config) -> Result<(AppState, DidKey), ServiceError> {
             ),
         },
         checks::default_checks(),
+        ServiceSettings::from(config),
     )
     .map_err(|e| ServiceError::State(crate::store::StateError::Backend(e.to_string())))?;
     let state = AppState {
@@ -156,6 +158,8 @@ pub fn open_state(config: &Config) -> Result<(AppState, DidKey), ServiceError> {
 pub async fn serve(config: Config) -> Result<(), ServiceError> {
     let (state, did) = open_state(&config)?;
     let audit = state.audit.clone();
+    let applications = Arc::clone(&state.applications);
+    let webhooks = applications.start_webhooks();
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(ServiceError::Listen)?;
@@ -164,8 +168,13 @@ pub async fn serve(config: Config) -> Result<(), ServiceError> {
     println!("listening on {addr}");
     let app = api::router(state, &config);
     let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            applications.events().shut_down();
+        })
         .await;
+    // Pending webhook deliveries are not resumed after a restart (see `webhooks`).
+    webhooks.abort();
     audit.close()?;
     tracing::info!("stopped");
     served.map_err(ServiceError::Listen)

@@ -611,3 +611,40 @@ async fn an_event_the_log_cannot_write_is_refused_alone() {
     verify_lines(lines.iter().map(String::as_str)).unwrap();
     log.close().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn append_all_keeps_order_and_shares_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path());
+    let events: Vec<AuditEvent> = (0..8).map(event).collect();
+    let seqs = log.append_all(&events).await.unwrap();
+    assert_eq!(seqs, (0..8).collect::<Vec<u64>>());
+    let lines = export(&log);
+    for (line, i) in lines.iter().zip(0u64..) {
+        assert!(line.contains(&format!("\"app-{i}\"")), "{line}");
+    }
+    // Queued together: far fewer commits than entries (one, unless the writer woke between).
+    assert!(log.stats().commits < 8, "{:?}", log.stats());
+    assert!(log.append_all(&[]).await.unwrap().is_empty());
+    log.close().unwrap();
+}
+
+#[test]
+fn sync_group_coalesces_concurrent_syncs() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = kyc_issuer::audit::open_db(dir.path()).unwrap();
+    let group = std::sync::Arc::new(kyc_issuer::audit::SyncGroup::new(&db, dir.path()).unwrap());
+    let tree = db.open_tree("t").unwrap();
+    std::thread::scope(|s| {
+        for t in 0..8u8 {
+            let (group, tree) = (std::sync::Arc::clone(&group), tree.clone());
+            s.spawn(move || {
+                for i in 0..20u8 {
+                    tree.insert([t, i], &[1]).unwrap();
+                    group.sync().unwrap();
+                }
+            });
+        }
+    });
+    assert_eq!(tree.len(), 160);
+}

@@ -3,130 +3,21 @@
 //! the auditor. Bad requests are refused with problem+json and change nothing.
 #![allow(clippy::unwrap_used)]
 
-use std::io::BufRead as _;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod spawned_issuer;
+
+use std::path::Path;
+use std::process::Command;
 
 use chrono::Utc;
-use ed25519_dalek::SigningKey;
 use kyc_core::did::Resolver;
 use kyc_core::DidKey;
 use serde_json::{json, Value};
+use spawned_issuer::{
+    audit_size, expect_problem, holder_token, submission, ADMIN_TOKEN, PUBLIC_URL, REVIEWER_TOKEN,
+};
 
-const REVIEWER_TOKEN: &str = "reviewer-token-0123456789abcdef";
-const ADMIN_TOKEN: &str = "admin-token-0123456789abcdef";
-const PUBLIC_URL: &str = "https://kyc.example";
-
-struct Issuer {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Issuer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn write_config(dir: &Path) -> PathBuf {
-    let config = dir.join("issuer.toml");
-    let text = format!(
-        "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\npublic_url = \"{PUBLIC_URL}\"\n\
-         [limits]\nbody_bytes = 65536\n\
-         [[staff]]\nid = \"rita\"\nrole = \"reviewer\"\ntoken_sha256 = \"{}\"\n\
-         [[staff]]\nid = \"adam\"\nrole = \"admin\"\ntoken_sha256 = \"{}\"\n",
-        dir.join("data").display(),
-        kyc_issuer::auth::hash_token(REVIEWER_TOKEN),
-        kyc_issuer::auth::hash_token(ADMIN_TOKEN),
-    );
-    std::fs::write(&config, text).unwrap();
-    config
-}
-
-fn start(dir: &Path) -> Issuer {
-    let config = write_config(dir);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kyc-issuer"))
-        .args(["serve", "--config"])
-        .arg(&config)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("listening line")
-        .to_owned();
-    Issuer {
-        child,
-        base: format!("http://{addr}"),
-    }
-}
-
-fn submission(holder: &DidKey) -> Value {
-    json!({
-        "jurisdiction": "EU",
-        "holder": holder.as_str(),
-        "identity": {
-            "givenName": "Erika", "familyName": "Mustermann", "birthDate": "1990-01-31",
-            "nationality": "DE", "residence": {"country": "DE", "city": "Köln"},
-            "documentNumber": "C01X00T47"
-        },
-        "document": {"type": "id_card", "mrz": "IDD<<C01X00T478<<<<<<<<<<<<<<<"}
-    })
-}
-
-async fn holder_token(client: &reqwest::Client, base: &str, key: &SigningKey) -> String {
-    let nonce: Value = client
-        .post(format!("{base}/v1/nonce"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let did = DidKey::from_verifying_key(&key.verifying_key());
-    let now = Utc::now().timestamp();
-    let claims = json!({"iss": did.as_str(), "aud": PUBLIC_URL, "nonce": nonce["nonce"], "iat": now, "exp": now + 120});
-    kyc_core::jws::sign(
-        "JWT",
-        Some(&did.key_id()),
-        claims.to_string().as_bytes(),
-        key,
-    )
-}
-
-async fn audit_size(client: &reqwest::Client, base: &str) -> u64 {
-    let health: Value = client
-        .get(format!("{base}/healthz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    health["auditSize"].as_u64().unwrap()
-}
-
-async fn expect_problem(response: reqwest::Response, status: u16) -> Value {
-    assert_eq!(response.status().as_u16(), status);
-    assert_eq!(
-        response.headers()["content-type"].to_str().unwrap(),
-        "application/problem+json"
-    );
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["status"], status);
-    let text = body.to_string();
-    for pii in ["Erika", "Mustermann", "1990-01-31", "C01X00T47"] {
-        assert!(!text.contains(pii), "problem leaks personal data: {text}");
-    }
-    body
+fn start(dir: &Path) -> spawned_issuer::Issuer {
+    spawned_issuer::start(dir, "")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -458,31 +349,10 @@ async fn audit_over_http(client: &reqwest::Client, base: &str, config: &Path, ea
 }
 
 fn replay_export(dir: &Path, applications: u64, issued: u64, revoked: u64) {
-    let config = dir.join("issuer.toml");
-    let out = dir.join("audit.jsonl");
-    let status = Command::new(env!("CARGO_BIN_EXE_kyc-issuer"))
-        .args(["audit", "export", "--config"])
-        .arg(&config)
-        .arg("--out")
-        .arg(&out)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let key = Command::new(env!("CARGO_BIN_EXE_kyc-issuer"))
-        .args(["audit", "verifier-key", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
-    let key =
-        kyc_core::tlog::VerifierKey::parse(String::from_utf8(key.stdout).unwrap().trim()).unwrap();
-    let checkpoint = std::fs::read_to_string(dir.join("audit.jsonl.checkpoint")).unwrap();
-    let log = std::io::BufReader::new(std::fs::File::open(&out).unwrap());
-    let report = kyc_verifier::audit::replay(log, &checkpoint, &key, None, |_| {}).unwrap();
-    assert!(report.valid, "{report:?}");
+    let (report, text) = spawned_issuer::replay_export(dir);
     assert_eq!(report.applications, applications);
     assert_eq!(report.credentials_issued, issued);
     assert_eq!(report.credentials_revoked, revoked);
-    let text = std::fs::read_to_string(&out).unwrap();
     for pii in ["Erika", "Mustermann", "1990-01-31", "C01X00T47", "DE\""] {
         assert!(!text.contains(pii), "audit log carries personal data");
     }

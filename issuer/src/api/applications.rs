@@ -1,13 +1,35 @@
 //! Customer, reviewer and admin routes: applications, nonces, review, collection, revocation,
-//! status lists.
+//! status lists, status streams, webhooks, and the subject's data.
+//!
+//! | route | who | what |
+//! |---|---|---|
+//! | `POST /v1/nonce` | anyone | a nonce for a holder token |
+//! | `POST /v1/applications` | anyone | submit |
+//! | `GET /v1/applications/{id}` | holder | the application, no personal data |
+//! | `GET /v1/applications/{id}/events` | holder | its state as server-sent events |
+//! | `POST /v1/applications/{id}/credential` | holder | collect the credential |
+//! | `GET /v1/review/queue`, `POST /v1/review/{id}` | reviewer | manual review |
+//! | `POST /v1/credentials/{id}/revoke` | admin | revoke |
+//! | `GET /v1/status-lists/{list}` | anyone | a signed status list |
+//! | `GET`, `POST /v1/webhooks`, `DELETE /v1/webhooks/{id}` | admin | webhook endpoints |
+//! | `GET /v1/subjects/{id}/export` | holder | the subject's own data (GDPR access) |
+//! | `DELETE /v1/subjects/{id}` | admin | erase the subject (crypto-shredding) |
+//!
+//! The status stream (`text/event-stream`) sends `event: state` with `data: {"id", "state",
+//! "at"}`: first the current state, then each change; keep-alive comments (`: keep-alive`) on
+//! an idle stream; it ends after a final state (issued, rejected), after the configured timeout,
+//! or at shutdown. A holder token is single-use, so a reconnect needs a fresh one; the first
+//! event being the current state, a reconnect misses nothing.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use chrono::Utc;
+use futures_util::StreamExt as _;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -15,17 +37,23 @@ use super::problem::Problem;
 use super::AppState;
 use crate::applications::{ApplicationError, ApplicationView, ReviewDecision};
 use crate::auth::{self, AuthError, HolderIdentity, Role, StaffMember};
+use crate::webhooks::WebhookError;
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/nonce", post(nonce))
         .route("/v1/applications", post(submit))
         .route("/v1/applications/{id}", get(application))
+        .route("/v1/applications/{id}/events", get(application_events))
         .route("/v1/applications/{id}/credential", post(collect))
         .route("/v1/review/queue", get(review_queue))
         .route("/v1/review/{id}", post(review))
         .route("/v1/credentials/{id}/revoke", post(revoke))
         .route("/v1/status-lists/{list}", get(status_list))
+        .route("/v1/webhooks", get(list_webhooks).post(register_webhook))
+        .route("/v1/webhooks/{id}", delete(delete_webhook))
+        .route("/v1/subjects/{id}", delete(erase_subject))
+        .route("/v1/subjects/{id}/export", get(export_subject))
 }
 
 impl From<ApplicationError> for Problem {
@@ -51,12 +79,30 @@ impl From<ApplicationError> for Problem {
                 "Tier not backed by the checks",
             ),
             ApplicationError::Erased => (StatusCode::GONE, "erased", "Erased"),
+            ApplicationError::RetentionNotOver { .. } => (
+                StatusCode::CONFLICT,
+                "retention-period",
+                "Retention period not over",
+            ),
             ApplicationError::Internal(_) => {
                 tracing::error!(error = %e, "request failed");
                 return Problem::internal();
             }
         };
         Problem::new(status, code, title, e.to_string())
+    }
+}
+
+impl From<WebhookError> for Problem {
+    fn from(e: WebhookError) -> Self {
+        match &e {
+            WebhookError::BadUrl(_) => Problem::bad_request(e.to_string()),
+            WebhookError::NotFound => Problem::not_found(e.to_string()),
+            _ => {
+                tracing::error!(error = %e, "webhook request failed");
+                Problem::internal()
+            }
+        }
     }
 }
 
@@ -136,6 +182,30 @@ async fn application(
     };
     match state.applications.for_holder(&id, &who.did) {
         Ok(record) => Json(ApplicationView::from(&record)).into_response(),
+        Err(e) => Problem::from(e).into_response(),
+    }
+}
+
+async fn application_events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let who = match holder(&state, &headers) {
+        Ok(w) => w,
+        Err(e) => return auth_problem(&e),
+    };
+    match state.applications.watch(&id, &who.did) {
+        Ok(changes) => {
+            let events = changes.map(|change| Event::default().event("state").json_data(change));
+            Sse::new(events)
+                .keep_alive(
+                    KeepAlive::new()
+                        .interval(state.applications.keep_alive())
+                        .text("keep-alive"),
+                )
+                .into_response()
+        }
         Err(e) => Problem::from(e).into_response(),
     }
 }
@@ -267,6 +337,90 @@ async fn status_list(
         Err(ApplicationError::NotFound) => {
             Problem::not_found("no such status list").into_response()
         }
+        Err(e) => Problem::from(e).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebhookRequest {
+    url: String,
+}
+
+/// Personal data or a secret: no cache may keep it.
+const NO_STORE: (header::HeaderName, &str) = (header::CACHE_CONTROL, "no-store");
+
+async fn register_webhook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let admin = match staff(&state, &headers, &[Role::Admin]) {
+        Ok(m) => m,
+        Err(e) => return auth_problem(&e),
+    };
+    let request: WebhookRequest = match json_body(&headers, &body) {
+        Ok(r) => r,
+        Err(p) => return p.into_response(),
+    };
+    match state
+        .applications
+        .webhooks()
+        .register(&request.url, &admin.id, Utc::now())
+    {
+        Ok(registered) => (StatusCode::CREATED, [NO_STORE], Json(registered)).into_response(),
+        Err(e) => Problem::from(e).into_response(),
+    }
+}
+
+async fn list_webhooks(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Err(e) = staff(&state, &headers, &[Role::Admin]) {
+        return auth_problem(&e);
+    }
+    Json(state.applications.webhooks().list()).into_response()
+}
+
+async fn delete_webhook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let admin = match staff(&state, &headers, &[Role::Admin]) {
+        Ok(m) => m,
+        Err(e) => return auth_problem(&e),
+    };
+    match state.applications.webhooks().delete(&id, &admin.id) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => Problem::from(e).into_response(),
+    }
+}
+
+async fn export_subject(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let who = match holder(&state, &headers) {
+        Ok(w) => w,
+        Err(e) => return auth_problem(&e),
+    };
+    match state.applications.export(&id, &who.did) {
+        Ok(export) => ([NO_STORE], Json(export)).into_response(),
+        Err(e) => Problem::from(e).into_response(),
+    }
+}
+
+async fn erase_subject(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let admin = match staff(&state, &headers, &[Role::Admin]) {
+        Ok(m) => m,
+        Err(e) => return auth_problem(&e),
+    };
+    match state.applications.erase(&id, &admin.id, Utc::now()).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => Problem::from(e).into_response(),
     }
 }

@@ -48,7 +48,7 @@ use kyc_core::audit_event::AuditEvent;
 use kyc_core::tlog::{merkle, Chain, Checkpoint, Entry, Hash, Note, SignerKey, Tree, VerifierKey};
 
 pub use error::{AuditError, Corruption};
-pub use sled_store::{durable_flush, open_db, open_log_file, SledStore, LOCK_WAIT};
+pub use sled_store::{durable_flush, open_db, open_log_file, SledStore, SyncGroup, LOCK_WAIT};
 pub use store::{AuditStore, StoreBatch, StoreError, StoredCheckpoint, StoredEntries};
 
 use writer::{Request, Responder, Writer};
@@ -262,6 +262,29 @@ impl AuditLog {
             reply: Responder::Async(reply),
         })?;
         answer.await.map_err(|_| AuditError::Closed)?
+    }
+
+    /// Appends `events` in order and returns their seqs once all are durable.
+    ///
+    /// They are queued together, so the writer usually commits them with one sync; other
+    /// callers' entries may fall between them. If one fails, those before it may stand.
+    pub async fn append_all(&self, events: &[AuditEvent]) -> Result<Vec<u64>, AuditError> {
+        let mut answers = Vec::with_capacity(events.len());
+        for event in events {
+            let (kind, data) = event.to_parts();
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            self.send(Request::Append {
+                kind,
+                data,
+                reply: Responder::Async(reply),
+            })?;
+            answers.push(answer);
+        }
+        let mut seqs = Vec::with_capacity(answers.len());
+        for answer in answers {
+            seqs.push(answer.await.map_err(|_| AuditError::Closed)??);
+        }
+        Ok(seqs)
     }
 
     /// [`AuditLog::append`] for threads outside an async runtime: blocks until the entry is

@@ -166,6 +166,47 @@ pub fn durable_flush(db: &sled::Db, log_file: &File) -> Result<(), StoreError> {
         .map_err(|e| io("fdatasync of sled's log file", &e))
 }
 
+/// Group commit for writers other than the audit log's single writer: many threads asking for
+/// durability at once share one [`durable_flush`].
+///
+/// A writer writes to sled, then calls [`SyncGroup::sync`]. Tickets are taken after the write,
+/// so when a sync starts, every write holding a ticket up to the newest one issued is already in
+/// sled's buffers; one flush covers them all, and later callers whose ticket it covered return
+/// without flushing again.
+#[derive(Debug)]
+pub struct SyncGroup {
+    db: sled::Db,
+    log_file: File,
+    issued: std::sync::atomic::AtomicU64,
+    synced: Mutex<u64>,
+}
+
+impl SyncGroup {
+    /// A sync group for `db`, opened at `dir`.
+    pub fn new(db: &sled::Db, dir: &Path) -> Result<Self, StoreError> {
+        Ok(Self {
+            db: db.clone(),
+            log_file: open_log_file(dir)?,
+            issued: std::sync::atomic::AtomicU64::new(0),
+            synced: Mutex::new(0),
+        })
+    }
+
+    /// Return once everything this thread wrote before the call is durable.
+    pub fn sync(&self) -> Result<(), StoreError> {
+        use std::sync::atomic::Ordering;
+        let ticket = self.issued.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut synced = self.synced.lock().unwrap_or_else(PoisonError::into_inner);
+        if *synced >= ticket {
+            return Ok(());
+        }
+        let covered = self.issued.load(Ordering::SeqCst);
+        durable_flush(&self.db, &self.log_file)?;
+        *synced = covered;
+        Ok(())
+    }
+}
+
 /// How long [`SledStore::open`] waits for another handle to release the directory.
 pub const LOCK_WAIT: Duration = Duration::from_secs(2);
 

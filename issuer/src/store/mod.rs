@@ -1,5 +1,5 @@
 //! The issuer's state behind one trait: subjects (with their data keys), applications,
-//! credentials, and the status list allocation.
+//! credentials, the status list allocation, and the registered webhooks.
 //!
 //! Personal data never sits here in clear: an application holds its submission, and a
 //! credential record its signed forms, only as JWE under the subject's key ([`crate::pii`]), so
@@ -11,6 +11,11 @@
 //!
 //! sled is the embedded backend ([`sled_state`]); the trait is what a PostgreSQL backend would
 //! implement for several issuer nodes.
+//!
+//! Lookups by something other than the key ([`StateStore::applications_in`],
+//! [`StateStore::applications_of`]) are scans in the sled backend: they serve the review queue,
+//! erasure and the GDPR export, all rare next to submissions. A backend with secondary indexes
+//! (PostgreSQL: an index on the subject column) answers them without scanning.
 
 pub mod sled_state;
 
@@ -70,6 +75,11 @@ impl ApplicationState {
                 | (MoreDocumentsRequested, Checking)
                 | (Approved, Issued)
         )
+    }
+
+    /// Whether the application can change no more (issued or rejected).
+    pub fn is_final(self) -> bool {
+        matches!(self, ApplicationState::Issued | ApplicationState::Rejected)
     }
 }
 
@@ -175,12 +185,43 @@ pub struct CredentialRecord {
     pub revoked: Option<Revocation>,
 }
 
+/// A platform's webhook endpoint ([`crate::webhooks`]).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookRecord {
+    /// Id (UUID).
+    pub id: String,
+    /// Where state changes are POSTed (`http` or `https`).
+    pub url: String,
+    /// The HMAC-SHA256 signing key, shown to the admin once when registered.
+    pub secret: [u8; 32],
+    /// Registered at.
+    pub created_at: DateTime<Utc>,
+    /// The admin who registered it.
+    pub created_by: String,
+}
+
+impl std::fmt::Debug for WebhookRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookRecord")
+            .field("id", &self.id)
+            .field("created_at", &self.created_at)
+            .field("created_by", &self.created_by)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The issuer's state.
 pub trait StateStore: Send + Sync + std::fmt::Debug + 'static {
     /// Insert or replace a subject.
     fn put_subject(&self, subject: &SubjectRecord) -> Result<(), StateError>;
     /// A subject by id.
     fn subject(&self, id: &str) -> Result<Option<SubjectRecord>, StateError>;
+    /// Replace `current` (as last read) by `next`; [`StateError::Conflict`] if it changed since.
+    fn replace_subject(
+        &self,
+        current: &SubjectRecord,
+        next: &SubjectRecord,
+    ) -> Result<(), StateError>;
     /// Insert a new application ([`StateError::Exists`] if the id is taken).
     fn insert_application(&self, application: &ApplicationRecord) -> Result<(), StateError>;
     /// An application by id.
@@ -196,6 +237,9 @@ pub trait StateStore: Send + Sync + std::fmt::Debug + 'static {
         &self,
         state: ApplicationState,
     ) -> Result<Vec<ApplicationRecord>, StateError>;
+    /// Every application of `subject`, oldest first (a scan in the sled backend; see the
+    /// module documentation).
+    fn applications_of(&self, subject: &str) -> Result<Vec<ApplicationRecord>, StateError>;
     /// A status list index never handed out before, even across restarts.
     fn next_status_index(&self) -> Result<u64, StateError>;
     /// Insert a new credential ([`StateError::Exists`] if the id is taken).
@@ -210,4 +254,10 @@ pub trait StateStore: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<(), StateError>;
     /// Status indexes of every revoked credential.
     fn revoked_indexes(&self) -> Result<Vec<u64>, StateError>;
+    /// Insert a new webhook endpoint ([`StateError::Exists`] if the id is taken).
+    fn insert_webhook(&self, webhook: &WebhookRecord) -> Result<(), StateError>;
+    /// Remove a webhook endpoint; whether it existed.
+    fn delete_webhook(&self, id: &str) -> Result<bool, StateError>;
+    /// Every webhook endpoint, oldest first.
+    fn webhooks(&self) -> Result<Vec<WebhookRecord>, StateError>;
 }

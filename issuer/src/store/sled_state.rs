@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::{
     ApplicationRecord, ApplicationState, CredentialRecord, StateError, StateStore, SubjectRecord,
+    WebhookRecord,
 };
 use crate::audit::{durable_flush, open_log_file};
 
@@ -20,6 +21,7 @@ pub struct SledState {
     subjects: sled::Tree,
     applications: sled::Tree,
     credentials: sled::Tree,
+    webhooks: sled::Tree,
 }
 
 fn backend(e: impl std::fmt::Display) -> StateError {
@@ -43,6 +45,7 @@ impl SledState {
             subjects: db.open_tree("subjects").map_err(backend)?,
             applications: db.open_tree("applications").map_err(backend)?,
             credentials: db.open_tree("credentials").map_err(backend)?,
+            webhooks: db.open_tree("webhooks").map_err(backend)?,
         })
     }
 
@@ -87,6 +90,23 @@ impl SledState {
             .map(|v| decode(what, &v))
             .transpose()
     }
+
+    /// Every record of `tree` that `keep` accepts, decoded (a full scan).
+    fn scan<T: DeserializeOwned>(
+        tree: &sled::Tree,
+        what: &str,
+        mut keep: impl FnMut(&T) -> bool,
+    ) -> Result<Vec<T>, StateError> {
+        let mut found = Vec::new();
+        for item in tree.iter() {
+            let (_, value) = item.map_err(backend)?;
+            let record: T = decode(what, &value)?;
+            if keep(&record) {
+                found.push(record);
+            }
+        }
+        Ok(found)
+    }
 }
 
 impl StateStore for SledState {
@@ -99,6 +119,14 @@ impl StateStore for SledState {
 
     fn subject(&self, id: &str) -> Result<Option<SubjectRecord>, StateError> {
         self.get(&self.subjects, "subject", id)
+    }
+
+    fn replace_subject(
+        &self,
+        current: &SubjectRecord,
+        next: &SubjectRecord,
+    ) -> Result<(), StateError> {
+        self.swap(&self.subjects, &current.id, encode(current)?, encode(next)?)
     }
 
     fn insert_application(&self, application: &ApplicationRecord) -> Result<(), StateError> {
@@ -126,14 +154,21 @@ impl StateStore for SledState {
         &self,
         state: ApplicationState,
     ) -> Result<Vec<ApplicationRecord>, StateError> {
-        let mut found = Vec::new();
-        for item in self.applications.iter() {
-            let (_, value) = item.map_err(backend)?;
-            let application: ApplicationRecord = decode("application", &value)?;
-            if application.state == state {
-                found.push(application);
-            }
-        }
+        let mut found = Self::scan(
+            &self.applications,
+            "application",
+            |a: &ApplicationRecord| a.state == state,
+        )?;
+        found.sort_by_key(|a| a.created_at);
+        Ok(found)
+    }
+
+    fn applications_of(&self, subject: &str) -> Result<Vec<ApplicationRecord>, StateError> {
+        let mut found = Self::scan(
+            &self.applications,
+            "application",
+            |a: &ApplicationRecord| a.subject == subject,
+        )?;
         found.sort_by_key(|a| a.created_at);
         Ok(found)
     }
@@ -168,14 +203,31 @@ impl StateStore for SledState {
     }
 
     fn revoked_indexes(&self) -> Result<Vec<u64>, StateError> {
-        let mut revoked = Vec::new();
-        for item in self.credentials.iter() {
-            let (_, value) = item.map_err(backend)?;
-            let credential: CredentialRecord = decode("credential", &value)?;
-            if credential.revoked.is_some() {
-                revoked.push(credential.status_index);
-            }
+        Ok(
+            Self::scan(&self.credentials, "credential", |c: &CredentialRecord| {
+                c.revoked.is_some()
+            })?
+            .into_iter()
+            .map(|c| c.status_index)
+            .collect(),
+        )
+    }
+
+    fn insert_webhook(&self, webhook: &WebhookRecord) -> Result<(), StateError> {
+        self.insert_new(&self.webhooks, &webhook.id, encode(webhook)?)
+    }
+
+    fn delete_webhook(&self, id: &str) -> Result<bool, StateError> {
+        let existed = self.webhooks.remove(id).map_err(backend)?.is_some();
+        if existed {
+            self.sync()?;
         }
-        Ok(revoked)
+        Ok(existed)
+    }
+
+    fn webhooks(&self) -> Result<Vec<WebhookRecord>, StateError> {
+        let mut found = Self::scan(&self.webhooks, "webhook", |_: &WebhookRecord| true)?;
+        found.sort_by_key(|w| w.created_at);
+        Ok(found)
     }
 }

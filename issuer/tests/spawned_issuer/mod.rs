@@ -1,0 +1,182 @@
+//! A real `kyc-issuer serve` on a loopback port chosen at run time, and the requests most tests
+//! need: holder tokens, the audit log size, problem responses, replaying the exported log.
+#![allow(dead_code)] // each test binary uses its own part of this module
+
+use std::io::BufRead as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use chrono::Utc;
+use ed25519_dalek::SigningKey;
+use kyc_core::DidKey;
+use serde_json::{json, Value};
+
+pub(crate) const REVIEWER_TOKEN: &str = "reviewer-token-0123456789abcdef";
+pub(crate) const ADMIN_TOKEN: &str = "admin-token-0123456789abcdef";
+pub(crate) const PUBLIC_URL: &str = "https://kyc.example";
+
+/// The personal data in [`submission`]: none of it may appear in a problem, an event or the log.
+pub(crate) const PERSONAL_DATA: [&str; 4] = ["Erika", "Mustermann", "1990-01-31", "C01X00T47"];
+
+/// The running service; killed when dropped.
+pub(crate) struct Issuer {
+    pub(crate) child: Child,
+    pub(crate) base: String,
+}
+
+impl Drop for Issuer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `dir/issuer.toml`: loopback, data under `dir/data`, a reviewer `rita` and an admin `adam`,
+/// then `extra` (more TOML sections).
+pub(crate) fn write_config(dir: &Path, extra: &str) -> PathBuf {
+    let config = dir.join("issuer.toml");
+    let text = format!(
+        "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\npublic_url = \"{PUBLIC_URL}\"\n\
+         [limits]\nbody_bytes = 65536\n\
+         [[staff]]\nid = \"rita\"\nrole = \"reviewer\"\ntoken_sha256 = \"{}\"\n\
+         [[staff]]\nid = \"adam\"\nrole = \"admin\"\ntoken_sha256 = \"{}\"\n{extra}",
+        dir.join("data").display(),
+        kyc_issuer::auth::hash_token(REVIEWER_TOKEN),
+        kyc_issuer::auth::hash_token(ADMIN_TOKEN),
+    );
+    std::fs::write(&config, text).unwrap();
+    config
+}
+
+/// Start the service on [`write_config`]`(dir, extra)`; returns once it listens.
+pub(crate) fn start(dir: &Path, extra: &str) -> Issuer {
+    let config = write_config(dir, extra);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kyc-issuer"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("listening line")
+        .to_owned();
+    Issuer {
+        child,
+        base: format!("http://{addr}"),
+    }
+}
+
+/// A valid EU submission for `holder` (no screening provider: it goes to review).
+pub(crate) fn submission(holder: &DidKey) -> Value {
+    json!({
+        "jurisdiction": "EU",
+        "holder": holder.as_str(),
+        "identity": {
+            "givenName": "Erika", "familyName": "Mustermann", "birthDate": "1990-01-31",
+            "nationality": "DE", "residence": {"country": "DE", "city": "Köln"},
+            "documentNumber": "C01X00T47"
+        },
+        "document": {"type": "id_card", "mrz": "IDD<<C01X00T478<<<<<<<<<<<<<<<"}
+    })
+}
+
+/// Submit `body`; the application view.
+pub(crate) async fn submit(client: &reqwest::Client, base: &str, body: &Value) -> Value {
+    let response = client
+        .post(format!("{base}/v1/applications"))
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    response.json().await.unwrap()
+}
+
+/// A fresh single-use holder token signed by `key`.
+pub(crate) async fn holder_token(client: &reqwest::Client, base: &str, key: &SigningKey) -> String {
+    let nonce: Value = client
+        .post(format!("{base}/v1/nonce"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let did = DidKey::from_verifying_key(&key.verifying_key());
+    let now = Utc::now().timestamp();
+    let claims = json!({"iss": did.as_str(), "aud": PUBLIC_URL, "nonce": nonce["nonce"], "iat": now, "exp": now + 120});
+    kyc_core::jws::sign(
+        "JWT",
+        Some(&did.key_id()),
+        claims.to_string().as_bytes(),
+        key,
+    )
+}
+
+/// Entries in the audit log, from `/healthz`.
+pub(crate) async fn audit_size(client: &reqwest::Client, base: &str) -> u64 {
+    let health: Value = client
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    health["auditSize"].as_u64().unwrap()
+}
+
+/// Assert an RFC 9457 problem with `status` and no personal data; its body.
+pub(crate) async fn expect_problem(response: reqwest::Response, status: u16) -> Value {
+    assert_eq!(response.status().as_u16(), status);
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "application/problem+json"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], status);
+    let text = body.to_string();
+    for pii in PERSONAL_DATA {
+        assert!(!text.contains(pii), "problem leaks personal data: {text}");
+    }
+    body
+}
+
+/// Export the log of the stopped service in `dir` with `kyc-issuer audit export`, replay it as
+/// an auditor would, assert it is valid and free of personal data; the report and the log.
+pub(crate) fn replay_export(dir: &Path) -> (kyc_verifier::audit::ReplayReport, String) {
+    let config = dir.join("issuer.toml");
+    let out = dir.join("audit.jsonl");
+    let status = Command::new(env!("CARGO_BIN_EXE_kyc-issuer"))
+        .args(["audit", "export", "--config"])
+        .arg(&config)
+        .arg("--out")
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let key = Command::new(env!("CARGO_BIN_EXE_kyc-issuer"))
+        .args(["audit", "verifier-key", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let key =
+        kyc_core::tlog::VerifierKey::parse(String::from_utf8(key.stdout).unwrap().trim()).unwrap();
+    let checkpoint = std::fs::read_to_string(dir.join("audit.jsonl.checkpoint")).unwrap();
+    let log = std::io::BufReader::new(std::fs::File::open(&out).unwrap());
+    let report = kyc_verifier::audit::replay(log, &checkpoint, &key, None, |_| {}).unwrap();
+    assert!(report.valid, "{report:?}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    for pii in PERSONAL_DATA {
+        assert!(!text.contains(pii), "audit log carries personal data");
+    }
+    (report, text)
+}
