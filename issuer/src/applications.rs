@@ -476,55 +476,51 @@ impl Applications {
             decision: None,
             credential: None,
         };
-        self.audit
-            .append(&AuditEvent::ApplicationSubmitted {
-                application: id.clone(),
-                subject: subject.id.clone(),
-                jurisdiction: submission.jurisdiction.clone(),
-                holder_commitment: pii::commitment(&subject_key, "holderDid", &submission.holder),
-            })
-            .await?;
-        self.store.put_subject(&subject)?;
-        self.store.insert_application(&application)?;
-        self.announce(&application);
-        let submitted = application.clone();
-        self.run_checks(&mut application, &submission, now).await?;
-        self.store.replace_application(&submitted, &application)?;
-        // The checks ran inside this request, so `checking` was never stored on its own; it is
-        // announced with the outcome, in order, so that subscribers see every transition.
-        self.events.publish(StateChange {
-            id: application.id.clone(),
-            state: ApplicationState::Checking,
-            at: now,
-        });
-        self.announce(&application);
-        Ok((&application).into())
-    }
-
-    /// Run every check and the risk engine on `application` (in memory; the caller stores it).
-    async fn run_checks(
-        &self,
-        application: &mut ApplicationRecord,
-        submission: &Submission,
-        now: DateTime<Utc>,
-    ) -> Result<(), ApplicationError> {
+        // The checks and the decision are computed first, then logged together with the
+        // submission (one group commit), then stored in their final state.
         application.state = ApplicationState::Checking;
-        application.checks.clear();
-        for check in &self.checks {
-            let record = check.run(submission, now);
-            self.audit
-                .append(&AuditEvent::CheckCompleted {
-                    application: application.id.clone(),
+        application.checks = self
+            .checks
+            .iter()
+            .map(|check| check.run(&submission, now))
+            .collect();
+        let decision = crate::risk::decide(&application.checks, now);
+        let mut events = Vec::with_capacity(application.checks.len() + 2);
+        events.push(AuditEvent::ApplicationSubmitted {
+            application: id.clone(),
+            subject: subject.id.clone(),
+            jurisdiction: submission.jurisdiction.clone(),
+            holder_commitment: pii::commitment(&subject_key, "holderDid", &submission.holder),
+        });
+        events.extend(
+            application
+                .checks
+                .iter()
+                .map(|record| AuditEvent::CheckCompleted {
+                    application: id.clone(),
                     check: record.check,
                     outcome: record.outcome,
                     reasons: record.reasons.clone(),
                     data_version: None,
-                })
-                .await?;
-            application.checks.push(record);
+                }),
+        );
+        events.push(decision_event(&id, &decision));
+        self.audit.append_all(&events).await?;
+        apply_decision(&mut application, decision, now);
+        self.store.put_subject(&subject)?;
+        self.store.insert_application(&application)?;
+        // The checks ran inside this request, so neither `submitted` nor `checking` was stored
+        // on its own; both are announced before the outcome, in order, so that subscribers see
+        // every transition.
+        for state in [ApplicationState::Submitted, ApplicationState::Checking] {
+            self.events.publish(StateChange {
+                id: application.id.clone(),
+                state,
+                at: now,
+            });
         }
-        let decision = crate::risk::decide(&application.checks, now);
-        self.record_decision(application, decision, now).await
+        self.announce(&application);
+        Ok((&application).into())
     }
 
     async fn record_decision(
@@ -534,23 +530,9 @@ impl Applications {
         now: DateTime<Utc>,
     ) -> Result<(), ApplicationError> {
         self.audit
-            .append(&AuditEvent::Decision {
-                application: application.id.clone(),
-                level: decision.level,
-                action: decision.action,
-                tier: decision.tier,
-                reasons: decision.reasons.clone(),
-                reviewer: decision.reviewer.clone(),
-            })
+            .append(&decision_event(&application.id, &decision))
             .await?;
-        application.state = match decision.action {
-            DecisionAction::Approve => ApplicationState::Approved,
-            DecisionAction::Review => ApplicationState::InReview,
-            DecisionAction::RequestDocuments => ApplicationState::MoreDocumentsRequested,
-            DecisionAction::Reject => ApplicationState::Rejected,
-        };
-        application.decision = Some(decision);
-        application.updated_at = now;
+        apply_decision(application, decision, now);
         Ok(())
     }
 
@@ -1017,6 +999,34 @@ impl Applications {
         cache.insert(list, signed.clone());
         Ok(signed)
     }
+}
+
+/// The audit event recording `decision` on application `id`.
+fn decision_event(id: &str, decision: &DecisionRecord) -> AuditEvent {
+    AuditEvent::Decision {
+        application: id.to_owned(),
+        level: decision.level,
+        action: decision.action,
+        tier: decision.tier,
+        reasons: decision.reasons.clone(),
+        reviewer: decision.reviewer.clone(),
+    }
+}
+
+/// The state a decision moves an application to, with the decision recorded on it.
+fn apply_decision(
+    application: &mut ApplicationRecord,
+    decision: DecisionRecord,
+    now: DateTime<Utc>,
+) {
+    application.state = match decision.action {
+        DecisionAction::Approve => ApplicationState::Approved,
+        DecisionAction::Review => ApplicationState::InReview,
+        DecisionAction::RequestDocuments => ApplicationState::MoreDocumentsRequested,
+        DecisionAction::Reject => ApplicationState::Rejected,
+    };
+    application.decision = Some(decision);
+    application.updated_at = now;
 }
 
 fn conflict(e: StateError) -> ApplicationError {

@@ -1,7 +1,6 @@
 //! The embedded backend: the issuer's state in sled trees of the same database as the audit
 //! log, one JSON value per record, compare-and-swap for every update, durable on return.
 
-use std::fs::File;
 use std::path::Path;
 
 use serde::de::DeserializeOwned;
@@ -11,13 +10,13 @@ use super::{
     ApplicationRecord, ApplicationState, CredentialRecord, StateError, StateStore, SubjectRecord,
     WebhookRecord,
 };
-use crate::audit::{durable_flush, open_log_file};
+use crate::audit::SyncGroup;
 
 /// The state in sled.
 #[derive(Debug)]
 pub struct SledState {
     db: sled::Db,
-    log_file: File,
+    sync: SyncGroup,
     subjects: sled::Tree,
     applications: sled::Tree,
     credentials: sled::Tree,
@@ -41,7 +40,7 @@ impl SledState {
     pub fn new(db: &sled::Db, dir: &Path) -> Result<Self, StateError> {
         Ok(Self {
             db: db.clone(),
-            log_file: open_log_file(dir).map_err(backend)?,
+            sync: SyncGroup::new(db, dir).map_err(backend)?,
             subjects: db.open_tree("subjects").map_err(backend)?,
             applications: db.open_tree("applications").map_err(backend)?,
             credentials: db.open_tree("credentials").map_err(backend)?,
@@ -49,8 +48,9 @@ impl SledState {
         })
     }
 
+    /// Durable on return; concurrent requests share one flush ([`SyncGroup`]).
     fn sync(&self) -> Result<(), StateError> {
-        durable_flush(&self.db, &self.log_file).map_err(backend)
+        self.sync.sync().map_err(backend)
     }
 
     fn insert_new(&self, tree: &sled::Tree, key: &str, value: Vec<u8>) -> Result<(), StateError> {
