@@ -856,16 +856,15 @@ impl Applications {
         let validity =
             Duration::days(self.settings.validity_days[usize::from(tier.as_u8())].into());
         let subject = attested_claims(&current.holder, tier, &submission, now);
-        let mut issued = issuance::issue(&self.key, subject, now, validity, Some(&slot))
-            .map_err(|e| ApplicationError::Internal(e.to_string()))?;
-        issued.credential.evidence = evidence(&current.checks);
-        // Re-sign with the evidence in place.
-        issued.jwt = issued
-            .credential
-            .sign_jwt(&self.key)
-            .map_err(|e| ApplicationError::Internal(e.to_string()))?;
-        issued.sd_jwt = kyc_core::sd_jwt::issue(&issued.credential, &self.key)
-            .map_err(|e| ApplicationError::Internal(e.to_string()))?;
+        let issued = issuance::issue(
+            &self.key,
+            subject,
+            now,
+            validity,
+            Some(&slot),
+            evidence(&current.checks),
+        )
+        .map_err(|e| ApplicationError::Internal(e.to_string()))?;
         let collected = CollectedCredential {
             id: issued.credential.id.clone(),
             tier,

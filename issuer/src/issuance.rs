@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use ed25519_dalek::SigningKey;
-use kyc_core::credential::StatusEntry;
+use kyc_core::credential::{Evidence, StatusEntry};
 use kyc_core::status_list::{Bitstring, StatusListCredential};
 use kyc_core::{sd_jwt, DidKey, KycCredential, KycSubject, MalformedError};
 
@@ -26,7 +26,7 @@ pub struct StatusSlot {
     pub index: u64,
 }
 
-/// Sign `subject` valid from `now` for `validity`, in both forms.
+/// Sign `subject` valid from `now` for `validity`, in both forms, with `evidence` of the checks.
 ///
 /// The assurance level is derived from the tier, so the two cannot disagree.
 pub fn issue(
@@ -35,11 +35,13 @@ pub fn issue(
     now: DateTime<Utc>,
     validity: Duration,
     status: Option<&StatusSlot>,
+    evidence: Vec<Evidence>,
 ) -> Result<Issued, MalformedError> {
     let issuer = DidKey::from_verifying_key(&key.verifying_key());
     subject.assurance_level = subject.kyc_tier.assurance_level();
     let mut credential = KycCredential::new(&issuer, subject, now, Some(now + validity));
     credential.credential_status = status.map(|s| StatusEntry::revocation(&s.list_url, s.index));
+    credential.evidence = evidence;
     let jwt = credential.sign_jwt(key)?;
     let sd_jwt = sd_jwt::issue(&credential, key)?;
     Ok(Issued {

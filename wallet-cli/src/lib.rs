@@ -1,8 +1,40 @@
-//! The customer's wallet: holds the holder key and credentials, answers presentation requests.
+//! The customer's wallet: holds the holder key and credentials, talks to the issuer, answers
+//! presentation requests. The `kyc-wallet` binary is a thin shell over these modules.
 //!
 //! # Layout
-//! - [`holder_key`]: the holder's Ed25519 key file (mode 0600). A password-protected keystore
-//!   (PBES2 JWE) replaces it when the wallet gets its own issue; the format is the same JWK inside.
+//! - [`location`]: which directory is the wallet (`--wallet`, `KYC_WALLET_DIR`, XDG data dir).
+//! - [`keystore`]: the private key at rest, a PBES2-HS512+A256KW / A256GCM JWE; its parameters.
+//! - [`password`]: the password, from `KYC_WALLET_PASSWORD` or a prompt without echo.
+//! - [`wallet`]: the directory on disk: keystore, applications sent, credentials held; private
+//!   modes and atomic writes.
+//! - [`submission`]: an application built from the customer's identity file and images.
+//! - [`issuer_client`]: the issuer's HTTP API with single-use holder tokens; problem+json errors;
+//!   following an application over Server-Sent Events or by polling.
+//! - [`event_stream`]: the `text/event-stream` parser.
+//! - [`held`]: credentials checked when collected and summarised for `list` and `show`.
+//! - [`checkout`]: answering a presentation request: which credential, which claims, refusals.
+//! - [`render`]: human-readable output.
+//! - [`error`]: every failure of a command and its class (the exit code).
+//! - [`holder_key`]: a bare key file (mode 0600), for the low-level `keygen`, `did --key` and
+//!   `present --key` commands.
+//!
+//! The commands, the wallet directory, the keystore's parameters and the exit codes follow
+//! (the crate's README).
+//!
+#![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
+pub mod checkout;
+pub mod error;
+pub mod event_stream;
+pub mod held;
 pub mod holder_key;
+pub mod issuer_client;
+pub mod keystore;
+pub mod location;
+pub mod password;
+pub mod render;
+pub mod submission;
+pub mod wallet;
+
+pub use error::{Class, Error};

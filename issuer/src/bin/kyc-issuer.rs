@@ -237,6 +237,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 Utc::now(),
                 Duration::days(valid_days.into()),
                 slot.as_ref(),
+                Vec::new(),
             )?;
             println!(
                 "{}",

@@ -1,96 +1,571 @@
-//! `kyc-wallet`: the customer's command line. Thin: parse arguments, call `kyc-core`.
+//! `kyc-wallet`: the customer's command line. Thin: parse arguments, call `kyc_wallet`, print,
+//! map errors to exit codes.
 
-use std::path::PathBuf;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use chrono::Utc;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use kyc_core::presentation::{self, PresentationRequest};
 use kyc_core::DidKey;
-use kyc_wallet::holder_key;
+use kyc_wallet::checkout;
+use kyc_wallet::held::{self, Summary};
+use kyc_wallet::issuer_client::{ClientError, IssuerClient};
+use kyc_wallet::submission::{self, ApplicationFiles, DocumentType};
+use kyc_wallet::wallet::{ApplicationRecord, Wallet};
+use kyc_wallet::{holder_key, location, password, render, Error};
+use serde_json::json;
+
+/// The largest presentation request read.
+const MAX_REQUEST_BYTES: usize = 64 * 1024;
+
+const AFTER_HELP: &str = "\
+Examples:
+  kyc-wallet init
+  kyc-wallet apply --issuer https://kyc.example --identity me.json \\
+      --document-type passport --mrz mrz.txt --selfie selfie.jpg --frames frames/
+  kyc-wallet status --follow
+  kyc-wallet collect
+  kyc-wallet list
+  kyc-wallet present --request request.json > presentation.txt
+
+The wallet directory is --wallet DIR, else $KYC_WALLET_DIR, else $XDG_DATA_HOME/kyc-wallet or
+~/.local/share/kyc-wallet. The password comes from $KYC_WALLET_PASSWORD, else a prompt.
+
+Exit codes: 0 done; 1 refused (wrong password, the issuer said no, the request cannot be
+satisfied); 2 unusable input or wallet (arguments, files, a damaged keystore); 3 the issuer could
+not be reached or failed (try again later).";
 
 #[derive(Parser)]
 #[command(
     name = "kyc-wallet",
     version,
-    about = "Hold KYC credentials and present them"
+    about = "Hold KYC credentials and present them",
+    after_help = AFTER_HELP
 )]
 struct Cli {
+    /// The wallet directory.
+    #[arg(long, global = true, value_name = "DIR")]
+    wallet: Option<PathBuf>,
+    /// Print machine-readable JSON on stdout instead of text.
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Create the holder key (mode 0600) and print its did:key.
+    /// Create the wallet: a new did:key whose private key is encrypted under your password.
+    #[command(after_help = "Example:\n  KYC_WALLET_DIR=~/kyc kyc-wallet init")]
+    Init,
+    /// Print the wallet's DID (no password needed); with --key, a bare key file's [low-level].
+    Did {
+        /// [low-level] A bare holder key file (from `keygen`) instead of the wallet.
+        #[arg(long, value_name = "FILE")]
+        key: Option<PathBuf>,
+    },
+    /// Submit a KYC application to an issuer and record it in the wallet.
+    #[command(after_help = "\
+Example:
+  kyc-wallet apply --issuer https://kyc.example --jurisdiction EU --identity me.json \\
+      --document-type id_card --mrz mrz.txt --document-image id.jpg --selfie me.jpg --frames live/
+
+The identity file is the application schema's `identity` object:
+  {\"givenName\": \"…\", \"familyName\": \"…\", \"birthDate\": \"1990-01-31\", \"nationality\": \"DE\",
+   \"residence\": {\"country\": \"DE\", \"city\": \"…\"}, \"documentNumber\": \"…\"}
+Images are JPEG or PNG; frames are sent in file-name order.")]
+    Apply(ApplyArgs),
+    /// Show an application's state (the latest one without ID); --follow waits for a decision.
+    #[command(
+        after_help = "Examples:\n  kyc-wallet status\n  kyc-wallet status 3f2a --follow --timeout 600"
+    )]
+    Status {
+        /// The application id, or a unique prefix of it.
+        id: Option<String>,
+        /// Wait, showing each change, until the application is decided or needs you.
+        #[arg(long)]
+        follow: bool,
+        /// With --follow: give up after this many seconds.
+        #[arg(long, value_name = "SECS", requires = "follow")]
+        timeout: Option<u64>,
+    },
+    /// Fetch the credential of an approved application (both forms) into the wallet.
+    Collect {
+        /// The application id, or a unique prefix of it (default: the latest).
+        id: Option<String>,
+    },
+    /// List the applications sent and the credentials held.
+    List,
+    /// Summarise a credential: issuer, tier, validity, disclosable claims, status entry.
+    Show {
+        /// The credential id (`urn:uuid:…`), its uuid, or a unique prefix.
+        id: String,
+    },
+    /// Answer a merchant's presentation request with a held credential (vc+sd-jwt, key-bound).
+    #[command(after_help = "\
+Examples:
+  kyc-wallet present --request request.json
+  kyc-verify request --aud shop.example --min-tier 2 --claims ageOver18 | kyc-wallet present --request -
+  kyc-wallet present --request request.json --disclose ageOver18,countryOfResidence --out p.txt
+
+What the merchant asks for and what will be disclosed is shown on stderr. By default exactly the
+requested claims are disclosed.
+
+[low-level] With --key FILE, --credential is a credential FILE and the wallet is not used:
+  kyc-wallet present --key holder.jwk --credential cred.sd-jwt --request request.json")]
+    Present(PresentArgs),
+    /// [low-level] Write a bare holder key file (mode 0600) and print its did:key.
     Keygen {
         /// Where to write the key; must not exist.
-        #[arg(long)]
+        #[arg(long, value_name = "FILE")]
         out: PathBuf,
-    },
-    /// Print the did:key of the holder key.
-    Did {
-        /// The holder key file.
-        #[arg(long)]
-        key: PathBuf,
-    },
-    /// Answer a presentation request with a credential (vc+sd-jwt), disclosing only what it asks.
-    Present {
-        /// The holder key file.
-        #[arg(long)]
-        key: PathBuf,
-        /// The credential, as issued (vc+sd-jwt with all disclosures).
-        #[arg(long)]
-        credential: PathBuf,
-        /// The merchant's presentation request (JSON).
-        #[arg(long)]
-        request: PathBuf,
     },
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
-        Command::Keygen { out } => println!(
-            "{}",
-            holder_key::create(&out).with_context(|| out.display().to_string())?
-        ),
-        Command::Did { key } => {
-            let key = holder_key::load(&key).with_context(|| key.display().to_string())?;
-            println!("{}", DidKey::from_verifying_key(&key.verifying_key()));
-        }
-        Command::Present {
-            key,
-            credential,
-            request,
-        } => {
-            let key = holder_key::load(&key).with_context(|| key.display().to_string())?;
-            let sd_jwt = std::fs::read_to_string(&credential)
-                .with_context(|| credential.display().to_string())?;
-            let request_bytes =
-                std::fs::read(&request).with_context(|| request.display().to_string())?;
-            let request = PresentationRequest::from_json(&request_bytes)
-                .with_context(|| request.display().to_string())?;
-            let now = Utc::now();
-            anyhow::ensure!(
-                now < request.expires_at,
-                "the presentation request has expired"
-            );
-            println!(
-                "{}",
-                presentation::present(sd_jwt.trim(), &request, &key, now)?
-            );
-        }
-    }
-    Ok(())
+#[derive(Args)]
+struct ApplyArgs {
+    /// The issuer's base URL.
+    #[arg(long, value_name = "URL")]
+    issuer: String,
+    /// The issuer's public URL, named in holder tokens, when it differs from --issuer (behind a
+    /// proxy, or a test issuer on a loopback port).
+    #[arg(long, value_name = "URL")]
+    audience: Option<String>,
+    /// The jurisdiction policy: EU, US, CN, JP or default.
+    #[arg(long, value_name = "CODE", default_value = "default")]
+    jurisdiction: String,
+    /// The identity data (JSON).
+    #[arg(long, value_name = "FILE")]
+    identity: PathBuf,
+    /// The identity document's type.
+    #[arg(long, value_enum, value_name = "TYPE")]
+    document_type: DocumentType,
+    /// The document's machine-readable zone (text file).
+    #[arg(long, value_name = "FILE")]
+    mrz: Option<PathBuf>,
+    /// A photo or scan of the document (JPEG or PNG).
+    #[arg(long, visible_alias = "document", value_name = "FILE")]
+    document_image: Option<PathBuf>,
+    /// A selfie (JPEG or PNG).
+    #[arg(long, value_name = "FILE")]
+    selfie: Option<PathBuf>,
+    /// A directory of liveness frames (JPEG or PNG, at most 16).
+    #[arg(long, value_name = "DIR")]
+    frames: Option<PathBuf>,
+    /// A proof of address (JPEG or PNG), for tier 3.
+    #[arg(long, value_name = "FILE")]
+    proof_of_address: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct PresentArgs {
+    /// The merchant's presentation request (JSON), or - for standard input.
+    #[arg(long, value_name = "FILE|-")]
+    request: PathBuf,
+    /// Claims to disclose, comma-separated (default: exactly those requested).
+    #[arg(long, value_delimiter = ',', value_name = "CLAIMS")]
+    disclose: Option<Vec<String>>,
+    /// The credential to present (id or prefix; default: the best fit). With --key: a FILE.
+    #[arg(long, value_name = "ID")]
+    credential: Option<String>,
+    /// Write the presentation to this file (mode 0600) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// [low-level] A bare holder key file; --credential is then a credential file.
+    #[arg(long, value_name = "FILE")]
+    key: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Keygen { out } => low_level(keygen(&out, cli.json)),
+        Command::Did { key: Some(key) } => low_level(did_of_key_file(&key, cli.json)),
+        Command::Present(args) if args.key.is_some() => {
+            low_level(present_with_key_file(args, cli.json))
+        }
+        command => wallet_mode(cli.wallet.as_deref(), cli.json, command),
+    }
+}
+
+/// The low-level commands' contract, kept from before the wallet existed: every error exits 2.
+fn low_level(result: anyhow::Result<()>) -> ExitCode {
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("kyc-wallet: {e:#}");
             ExitCode::from(2)
         }
     }
+}
+
+fn wallet_mode(dir: Option<&Path>, json: bool, command: Command) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("kyc-wallet: starting the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let ui = Ui { json };
+    match runtime.block_on(wallet_command(&ui, dir, command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kyc-wallet: {e}");
+            ExitCode::from(e.class().exit_code())
+        }
+    }
+}
+
+/// Where results go: JSON or text on stdout; progress always on stderr.
+struct Ui {
+    json: bool,
+}
+
+impl Ui {
+    fn result(&self, json: serde_json::Value, text: impl FnOnce() -> String) {
+        if self.json {
+            println!("{json}");
+        } else {
+            print!("{}", text());
+        }
+    }
+
+    fn progress(&self, line: impl std::fmt::Display) {
+        eprintln!("{line}");
+    }
+}
+
+async fn wallet_command(ui: &Ui, dir: Option<&Path>, command: Command) -> Result<(), Error> {
+    let dir = location::wallet_dir(dir)?;
+    match command {
+        Command::Init => {
+            let password = password::new()?;
+            let wallet = Wallet::init(&dir, &password)?;
+            ui.progress(format_args!("created the wallet at {}", dir.display()));
+            let did = wallet.did();
+            ui.result(
+                json!({"did": did.as_str(), "keyId": did.key_id(), "wallet": dir}),
+                || format!("{did}\n"),
+            );
+        }
+        Command::Did { key: None } => print_did(Wallet::open(&dir)?.did(), ui.json),
+        Command::Apply(args) => apply(ui, &Wallet::open(&dir)?, args).await?,
+        Command::Status {
+            id,
+            follow,
+            timeout,
+        } => status(ui, &Wallet::open(&dir)?, id.as_deref(), follow, timeout).await?,
+        Command::Collect { id } => collect(ui, &Wallet::open(&dir)?, id.as_deref()).await?,
+        Command::List => {
+            let wallet = Wallet::open(&dir)?;
+            let applications = wallet.applications()?;
+            let now = Utc::now();
+            let credentials: Vec<Result<Summary, String>> = wallet
+                .credentials()?
+                .iter()
+                .map(|c| {
+                    held::summarise(c, wallet.did(), now)
+                        .map_err(|e| format!("{}  damaged: {e}", c.stem))
+                })
+                .collect();
+            let good: Vec<&Summary> = credentials.iter().filter_map(|c| c.as_ref().ok()).collect();
+            let damaged: Vec<&String> = credentials
+                .iter()
+                .filter_map(|c| c.as_ref().err())
+                .collect();
+            ui.result(
+                json!({"applications": applications, "credentials": good, "damaged": damaged}),
+                || render::list(&applications, &credentials),
+            );
+        }
+        Command::Show { id } => {
+            let wallet = Wallet::open(&dir)?;
+            let stored = wallet.credential(&id)?;
+            let summary = held::summarise(&stored, wallet.did(), Utc::now())?;
+            ui.result(json!(summary), || render::credential(&summary));
+        }
+        Command::Present(args) if args.key.is_none() => present(ui, &Wallet::open(&dir)?, args)?,
+        // `main` sends these to their low-level forms.
+        Command::Keygen { .. } | Command::Did { .. } | Command::Present(_) => {
+            return Err(Error::NotAWalletCommand)
+        }
+    }
+    Ok(())
+}
+
+fn unlock(wallet: &Wallet) -> Result<ed25519_dalek::SigningKey, Error> {
+    let password = password::existing()?;
+    Ok(wallet.unlock(&password)?)
+}
+
+async fn apply(ui: &Ui, wallet: &Wallet, args: ApplyArgs) -> Result<(), Error> {
+    let client = IssuerClient::new(&args.issuer, args.audience.as_deref())?;
+    let files = ApplicationFiles {
+        jurisdiction: args.jurisdiction,
+        identity: args.identity,
+        document_type: args.document_type,
+        mrz: args.mrz,
+        document_image: args.document_image,
+        selfie: args.selfie,
+        frames: args.frames,
+        proof_of_address: args.proof_of_address,
+    };
+    let body = submission::build(&files, wallet.did())?;
+    // Unlock first: an application is never bound to a key its holder cannot use.
+    unlock(wallet)?;
+    ui.progress(format_args!(
+        "submitting the application to {}",
+        client.base()
+    ));
+    let view = client.submit(&body).await?;
+    let now = Utc::now();
+    wallet.record_application(&ApplicationRecord {
+        id: view.id.clone(),
+        issuer: client.base().to_owned(),
+        audience: client.audience().to_owned(),
+        jurisdiction: view.jurisdiction.clone(),
+        submitted_at: view.created_at,
+        state: view.state.clone(),
+        credential: view.credential.clone(),
+        updated_at: now,
+    })?;
+    ui.progress(format_args!("recorded application {}", view.id));
+    ui.result(json!(view), || render::application(&view, client.base()));
+    Ok(())
+}
+
+async fn status(
+    ui: &Ui,
+    wallet: &Wallet,
+    id: Option<&str>,
+    follow: bool,
+    timeout: Option<u64>,
+) -> Result<(), Error> {
+    let mut record = wallet.application(id)?;
+    let client = IssuerClient::new(&record.issuer, Some(&record.audience))?;
+    let key = unlock(wallet)?;
+    let view = if follow {
+        let mut last = record.state.clone();
+        let following = client.follow(&record.id, &key, |view| {
+            last = view.state.clone();
+            ui.progress(format_args!(
+                "{} {}",
+                Utc::now().format("%H:%M:%S"),
+                render::state_line(view)
+            ));
+        });
+        match timeout {
+            None => following.await?,
+            Some(secs) => match tokio::time::timeout(Duration::from_secs(secs), following).await {
+                Ok(view) => view?,
+                Err(_) => return Err(Error::StillWaiting { state: last, secs }),
+            },
+        }
+    } else {
+        client.application(&record.id, &key).await?
+    };
+    record.state = view.state.clone();
+    record.credential = view.credential.clone().or(record.credential);
+    record.updated_at = Utc::now();
+    wallet.record_application(&record)?;
+    ui.result(json!(view), || render::application(&view, &record.issuer));
+    Ok(())
+}
+
+async fn collect(ui: &Ui, wallet: &Wallet, id: Option<&str>) -> Result<(), Error> {
+    let mut record = wallet.application(id)?;
+    let client = IssuerClient::new(&record.issuer, Some(&record.audience))?;
+    let key = unlock(wallet)?;
+    ui.progress(format_args!("collecting the credential of {}", record.id));
+    let collected = match client.collect(&record.id, &key).await {
+        Ok(c) => c,
+        Err(ClientError::Problem { status: 409, .. }) => {
+            // Not approved (yet): say where it stands.
+            let view = client.application(&record.id, &key).await?;
+            record.state = view.state.clone();
+            record.updated_at = Utc::now();
+            wallet.record_application(&record)?;
+            return Err(Error::NotApproved {
+                id: record.id,
+                state: view.state,
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let summary = held::check_collected(
+        &collected.id,
+        collected.tier,
+        &collected.sd_jwt,
+        &collected.jwt,
+        wallet.did(),
+        Utc::now(),
+    )?;
+    let stem = wallet.store_credential(&collected.id, &collected.sd_jwt, &collected.jwt)?;
+    record.state = "issued".into();
+    record.credential = Some(collected.id.clone());
+    record.updated_at = Utc::now();
+    wallet.record_application(&record)?;
+    ui.progress(format_args!("stored credential {stem} in the wallet"));
+    ui.result(json!(summary), || render::credential(&summary));
+    Ok(())
+}
+
+fn present(ui: &Ui, wallet: &Wallet, args: PresentArgs) -> Result<(), Error> {
+    let now = Utc::now();
+    let bytes = read_input(&args.request)?;
+    let request = checkout::read_request(&bytes, now)?;
+    ui.progress(format_args!("merchant: {}", render::request(&request, now)));
+    let held: Vec<Summary> = match &args.credential {
+        Some(id) => {
+            let stored = wallet.credential(id)?;
+            vec![held::summarise(&stored, wallet.did(), now)?]
+        }
+        None => {
+            let mut held = Vec::new();
+            for stored in wallet.credentials()? {
+                match held::summarise(&stored, wallet.did(), now) {
+                    Ok(s) => held.push(s),
+                    Err(e) => ui.progress(format_args!("skipping credential {}: {e}", stored.stem)),
+                }
+            }
+            held
+        }
+    };
+    let disclose: Option<Vec<String>> = args
+        .disclose
+        .map(|d| d.into_iter().filter(|c| !c.is_empty()).collect());
+    let plan = checkout::plan(&request, &held, disclose.as_deref(), now)?;
+    ui.progress(render::plan(&plan).trim_end());
+    let stored = wallet.credential(&plan.credential.stem)?;
+    let key = unlock(wallet)?;
+    let presentation = checkout::present(&plan, &request, &stored.sd_jwt, &key, Utc::now())?;
+    if let Some(out) = &args.out {
+        write_private(out, &presentation)?;
+        ui.progress(format_args!("presentation written to {}", out.display()));
+    }
+    if ui.json {
+        println!(
+            "{}",
+            json!({
+                "presentation": presentation,
+                "credential": plan.credential.id,
+                "disclosed": plan.disclose,
+                "aud": request.aud,
+            })
+        );
+    } else if args.out.is_none() {
+        println!("{presentation}");
+    }
+    Ok(())
+}
+
+/// A file, or standard input for `-`, up to [`MAX_REQUEST_BYTES`].
+fn read_input(path: &Path) -> Result<Vec<u8>, Error> {
+    let what = if path == Path::new("-") {
+        "standard input".to_owned()
+    } else {
+        path.display().to_string()
+    };
+    let file = |source| Error::File {
+        what: what.clone(),
+        source,
+    };
+    let mut bytes = Vec::new();
+    let limit = MAX_REQUEST_BYTES as u64 + 1;
+    if path == Path::new("-") {
+        std::io::stdin()
+            .take(limit)
+            .read_to_end(&mut bytes)
+            .map_err(file)?;
+    } else {
+        std::fs::File::open(path)
+            .and_then(|f| f.take(limit).read_to_end(&mut bytes))
+            .map_err(file)?;
+    }
+    if bytes.len() > MAX_REQUEST_BYTES {
+        return Err(Error::TooLarge {
+            what,
+            limit: MAX_REQUEST_BYTES,
+        });
+    }
+    Ok(bytes)
+}
+
+/// Write `text` and a newline to `path` with mode 0600 (a presentation discloses claims).
+fn write_private(path: &Path, text: &str) -> Result<(), Error> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .and_then(|mut f| writeln!(f, "{text}"))
+        .map_err(|source| Error::File {
+            what: path.display().to_string(),
+            source,
+        })
+}
+
+/// `keygen --out FILE`: a bare holder key file, no wallet.
+fn keygen(out: &Path, json: bool) -> anyhow::Result<()> {
+    let did = holder_key::create(out).with_context(|| out.display().to_string())?;
+    print_did(&did, json);
+    Ok(())
+}
+
+/// `did --key FILE`.
+fn did_of_key_file(path: &Path, json: bool) -> anyhow::Result<()> {
+    let key = holder_key::load(path).with_context(|| path.display().to_string())?;
+    print_did(&DidKey::from_verifying_key(&key.verifying_key()), json);
+    Ok(())
+}
+
+fn print_did(did: &DidKey, json: bool) {
+    if json {
+        println!("{}", json!({"did": did.as_str(), "keyId": did.key_id()}));
+    } else {
+        println!("{did}");
+    }
+}
+
+/// `present --key FILE --credential FILE --request FILE`: no wallet, discloses exactly what
+/// the request asks for.
+fn present_with_key_file(args: PresentArgs, json: bool) -> anyhow::Result<()> {
+    let key = args.key.context("--key FILE is required")?;
+    let credential = PathBuf::from(
+        args.credential
+            .context("with --key, --credential FILE is required")?,
+    );
+    let request = args.request;
+    let key = holder_key::load(&key).with_context(|| key.display().to_string())?;
+    let sd_jwt =
+        std::fs::read_to_string(&credential).with_context(|| credential.display().to_string())?;
+    let request_bytes = std::fs::read(&request).with_context(|| request.display().to_string())?;
+    let request = PresentationRequest::from_json(&request_bytes)
+        .with_context(|| request.display().to_string())?;
+    let now = Utc::now();
+    anyhow::ensure!(
+        now < request.expires_at,
+        "the presentation request has expired"
+    );
+    let presentation = presentation::present(sd_jwt.trim(), &request, &key, now)?;
+    if json {
+        println!(
+            "{}",
+            json!({"presentation": presentation, "aud": request.aud})
+        );
+    } else {
+        println!("{presentation}");
+    }
+    Ok(())
 }
