@@ -507,8 +507,7 @@ impl Applications {
         events.push(decision_event(&id, &decision));
         self.audit.append_all(&events).await?;
         apply_decision(&mut application, decision, now);
-        self.store.put_subject(&subject)?;
-        self.store.insert_application(&application)?;
+        self.store.insert_submission(&subject, &application)?;
         // The checks ran inside this request, so neither `submitted` nor `checking` was stored
         // on its own; both are announced before the outcome, in order, so that subscribers see
         // every transition.
@@ -897,13 +896,12 @@ impl Applications {
                 status_index: position,
             })
             .await?;
-        self.store.insert_credential(&record)?;
         let mut next = current.clone();
         next.state = ApplicationState::Issued;
         next.credential = Some(collected.id.clone());
         next.updated_at = now;
         self.store
-            .replace_application(&current, &next)
+            .record_issuance(&record, &current, &next)
             .map_err(conflict)?;
         self.announce(&next);
         Ok(collected)

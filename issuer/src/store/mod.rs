@@ -242,6 +242,20 @@ pub trait StateStore: Send + Sync + std::fmt::Debug + 'static {
     fn applications_of(&self, subject: &str) -> Result<Vec<ApplicationRecord>, StateError>;
     /// A status list index never handed out before, even across restarts.
     fn next_status_index(&self) -> Result<u64, StateError>;
+    /// A new subject and its first application, durable together (one sync).
+    fn insert_submission(
+        &self,
+        subject: &SubjectRecord,
+        application: &ApplicationRecord,
+    ) -> Result<(), StateError>;
+    /// A new credential and its application moved from `current` to `next`, durable together
+    /// (one sync); [`StateError::Conflict`] if the application changed since it was read.
+    fn record_issuance(
+        &self,
+        credential: &CredentialRecord,
+        current: &ApplicationRecord,
+        next: &ApplicationRecord,
+    ) -> Result<(), StateError>;
     /// Insert a new credential ([`StateError::Exists`] if the id is taken).
     fn insert_credential(&self, credential: &CredentialRecord) -> Result<(), StateError>;
     /// A credential by id.

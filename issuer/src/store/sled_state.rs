@@ -49,18 +49,44 @@ impl SledState {
     }
 
     /// Durable on return; concurrent requests share one flush ([`SyncGroup`]).
+    ///
+    /// The store is called from async handlers; waiting for the disk there would stall a tokio
+    /// worker and every task queued on it, so on a multi-threaded runtime the wait is declared
+    /// with `block_in_place` and the worker's other tasks move elsewhere meanwhile.
     fn sync(&self) -> Result<(), StateError> {
-        self.sync.sync().map_err(backend)
+        use tokio::runtime::{Handle, RuntimeFlavor};
+        let on_multi_thread =
+            Handle::try_current().is_ok_and(|h| h.runtime_flavor() == RuntimeFlavor::MultiThread);
+        if on_multi_thread {
+            tokio::task::block_in_place(|| self.sync.sync()).map_err(backend)
+        } else {
+            self.sync.sync().map_err(backend)
+        }
+    }
+
+    /// Insert where nothing is, not yet durable.
+    fn write_new(&self, tree: &sled::Tree, key: &str, value: Vec<u8>) -> Result<(), StateError> {
+        tree.compare_and_swap(key, None as Option<&[u8]>, Some(value))
+            .map_err(backend)?
+            .map_err(|_| StateError::Exists)
+    }
+
+    /// Replace `current` by `next`, not yet durable.
+    fn write_swap(
+        &self,
+        tree: &sled::Tree,
+        key: &str,
+        current: Vec<u8>,
+        next: Vec<u8>,
+    ) -> Result<(), StateError> {
+        tree.compare_and_swap(key, Some(current), Some(next))
+            .map_err(backend)?
+            .map_err(|_| StateError::Conflict)
     }
 
     fn insert_new(&self, tree: &sled::Tree, key: &str, value: Vec<u8>) -> Result<(), StateError> {
-        match tree
-            .compare_and_swap(key, None as Option<&[u8]>, Some(value))
-            .map_err(backend)?
-        {
-            Ok(()) => self.sync(),
-            Err(_) => Err(StateError::Exists),
-        }
+        self.write_new(tree, key, value)?;
+        self.sync()
     }
 
     fn swap(
@@ -70,13 +96,8 @@ impl SledState {
         current: Vec<u8>,
         next: Vec<u8>,
     ) -> Result<(), StateError> {
-        match tree
-            .compare_and_swap(key, Some(current), Some(next))
-            .map_err(backend)?
-        {
-            Ok(()) => self.sync(),
-            Err(_) => Err(StateError::Conflict),
-        }
+        self.write_swap(tree, key, current, next)?;
+        self.sync()
     }
 
     fn get<T: DeserializeOwned>(
@@ -174,11 +195,39 @@ impl StateStore for SledState {
     }
 
     fn next_status_index(&self) -> Result<u64, StateError> {
-        // sled's id generator is monotonic across restarts (it persists a high-water mark and
-        // skips ahead after a crash), so an index is never handed out twice.
-        let id = self.db.generate_id().map_err(backend)?;
-        self.sync()?;
-        Ok(id)
+        // sled's id generator persists its high-water mark every `idgen_persist_interval` ids
+        // (with a blocking flush of its own) and on recovery resumes 2x that interval past the
+        // last recovered id (sled 0.34 `Db::generate_id` docs), so an index is never handed out
+        // twice, even after a crash, without a sync here.
+        self.db.generate_id().map_err(backend)
+    }
+
+    fn insert_submission(
+        &self,
+        subject: &SubjectRecord,
+        application: &ApplicationRecord,
+    ) -> Result<(), StateError> {
+        self.subjects
+            .insert(subject.id.as_str(), encode(subject)?)
+            .map_err(backend)?;
+        self.write_new(&self.applications, &application.id, encode(application)?)?;
+        self.sync()
+    }
+
+    fn record_issuance(
+        &self,
+        credential: &CredentialRecord,
+        current: &ApplicationRecord,
+        next: &ApplicationRecord,
+    ) -> Result<(), StateError> {
+        self.write_new(&self.credentials, &credential.id, encode(credential)?)?;
+        self.write_swap(
+            &self.applications,
+            &current.id,
+            encode(current)?,
+            encode(next)?,
+        )?;
+        self.sync()
     }
 
     fn insert_credential(&self, credential: &CredentialRecord) -> Result<(), StateError> {
