@@ -478,33 +478,13 @@ impl Applications {
         };
         // The checks and the decision are computed first, then logged together with the
         // submission (one group commit), then stored in their final state.
-        application.state = ApplicationState::Checking;
-        application.checks = self
-            .checks
-            .iter()
-            .map(|check| check.run(&submission, now))
-            .collect();
-        let decision = crate::risk::decide(&application.checks, now);
-        let mut events = Vec::with_capacity(application.checks.len() + 2);
-        events.push(AuditEvent::ApplicationSubmitted {
+        let mut events = vec![AuditEvent::ApplicationSubmitted {
             application: id.clone(),
             subject: subject.id.clone(),
             jurisdiction: submission.jurisdiction.clone(),
             holder_commitment: pii::commitment(&subject_key, "holderDid", &submission.holder),
-        });
-        events.extend(
-            application
-                .checks
-                .iter()
-                .map(|record| AuditEvent::CheckCompleted {
-                    application: id.clone(),
-                    check: record.check,
-                    outcome: record.outcome,
-                    reasons: record.reasons.clone(),
-                    data_version: None,
-                }),
-        );
-        events.push(decision_event(&id, &decision));
+        }];
+        let decision = self.assess(&mut application, &submission, &mut events, now);
         self.audit.append_all(&events).await?;
         apply_decision(&mut application, decision, now);
         self.store.insert_submission(&subject, &application)?;
@@ -520,6 +500,97 @@ impl Applications {
         }
         self.announce(&application);
         Ok((&application).into())
+    }
+
+    /// Run every check and the risk engine on `application` (in memory), adding their audit
+    /// events to `events`; returns the decision, not yet applied.
+    fn assess(
+        &self,
+        application: &mut ApplicationRecord,
+        submission: &Submission,
+        events: &mut Vec<AuditEvent>,
+        now: DateTime<Utc>,
+    ) -> DecisionRecord {
+        application.state = ApplicationState::Checking;
+        application.checks = self
+            .checks
+            .iter()
+            .map(|check| check.run(submission, now))
+            .collect();
+        let decision = crate::risk::decide(&application.checks, now);
+        events.extend(
+            application
+                .checks
+                .iter()
+                .map(|record| AuditEvent::CheckCompleted {
+                    application: application.id.clone(),
+                    check: record.check,
+                    outcome: record.outcome,
+                    reasons: record.reasons.clone(),
+                    data_version: None,
+                }),
+        );
+        events.push(decision_event(&application.id, &decision));
+        decision
+    }
+
+    /// The holder uploads the documents a reviewer asked for; the application is checked again.
+    ///
+    /// Only `document`, `selfie`, `livenessFrames` and `proofOfAddress` may be sent; they
+    /// replace the submitted ones, and the whole submission must still match the schema.
+    pub async fn upload_documents(
+        &self,
+        id: &str,
+        holder: &str,
+        additions: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<ApplicationView, ApplicationError> {
+        const UPLOADABLE: [&str; 4] = ["document", "selfie", "livenessFrames", "proofOfAddress"];
+        let current = self.for_holder(id, holder)?;
+        if current.state != ApplicationState::MoreDocumentsRequested {
+            return Err(ApplicationError::WrongState(
+                "no documents were requested for this application".into(),
+            ));
+        }
+        let serde_json::Value::Object(additions) = additions else {
+            return Err(ApplicationError::BadRequest(
+                "the body must be a JSON object".into(),
+            ));
+        };
+        if additions.is_empty() || additions.keys().any(|k| !UPLOADABLE.contains(&k.as_str())) {
+            return Err(ApplicationError::BadRequest(
+                "only document, selfie, livenessFrames and proofOfAddress can be uploaded".into(),
+            ));
+        }
+        let key = self.subject_key(&current.subject)?;
+        let where_ = context(&current.subject, id, "submission");
+        let mut merged: serde_json::Value =
+            serde_json::from_slice(&pii::open(&key, &current.sealed_submission, &where_)?)
+                .map_err(|e| ApplicationError::Internal(e.to_string()))?;
+        for (name, value) in additions {
+            merged[name] = value.clone();
+        }
+        let submission = self.validate(&merged)?;
+        let plaintext = serde_json::to_vec(&submission)
+            .map_err(|e| ApplicationError::Internal(e.to_string()))?;
+        let mut next = current.clone();
+        next.sealed_submission = pii::seal(&key, &plaintext, &where_)?;
+        let mut events = vec![AuditEvent::DocumentsSubmitted {
+            application: id.to_owned(),
+        }];
+        let decision = self.assess(&mut next, &submission, &mut events, now);
+        self.audit.append_all(&events).await?;
+        apply_decision(&mut next, decision, now);
+        self.store
+            .replace_application(&current, &next)
+            .map_err(conflict)?;
+        self.events.publish(StateChange {
+            id: next.id.clone(),
+            state: ApplicationState::Checking,
+            at: now,
+        });
+        self.announce(&next);
+        Ok((&next).into())
     }
 
     async fn record_decision(

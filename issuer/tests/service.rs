@@ -524,3 +524,110 @@ fn assert_key_is_private(dir: &Path) {
         .mode();
     assert_eq!(mode & 0o777, 0o600);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_documents_requested_then_uploaded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let issuer = start(tmp.path());
+    let base = issuer.base.clone();
+    let client = reqwest::Client::new();
+    let (key, holder) = DidKey::generate();
+    let view = spawned_issuer::submit(&client, &base, &submission(&holder)).await;
+    let id = view["id"].as_str().unwrap().to_owned();
+    let upload = format!("{base}/v1/applications/{id}/documents");
+    let new_document = json!({"document": {"type": "passport", "mrz": "P<D<<MUSTERMANN<<ERIKA<<<<<<<<<<<<<<<<<<<<<<"}});
+
+    // Nothing was requested yet: an upload is a conflict and changes nothing.
+    let before = audit_size(&client, &base).await;
+    let token = holder_token(&client, &base, &key).await;
+    expect_problem(
+        client
+            .post(&upload)
+            .bearer_auth(&token)
+            .json(&new_document)
+            .send()
+            .await
+            .unwrap(),
+        409,
+    )
+    .await;
+    assert_eq!(audit_size(&client, &base).await, before);
+
+    let asked: Value = client
+        .post(format!("{base}/v1/review/{id}"))
+        .bearer_auth(REVIEWER_TOKEN)
+        .json(&json!({"action": "request_documents", "reasons": ["document_unreadable"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(asked["state"], "more_documents_requested");
+
+    // Only documents may be uploaded; identity data stays as submitted.
+    let token = holder_token(&client, &base, &key).await;
+    let identity = json!({"identity": {"givenName": "Erika"}});
+    expect_problem(
+        client
+            .post(&upload)
+            .bearer_auth(&token)
+            .json(&identity)
+            .send()
+            .await
+            .unwrap(),
+        400,
+    )
+    .await;
+    let token = holder_token(&client, &base, &key).await;
+    let bad = json!({"document": {"type": "selfie"}});
+    expect_problem(
+        client
+            .post(&upload)
+            .bearer_auth(&token)
+            .json(&bad)
+            .send()
+            .await
+            .unwrap(),
+        400,
+    )
+    .await;
+    let (stranger, _) = DidKey::generate();
+    let token = holder_token(&client, &base, &stranger).await;
+    expect_problem(
+        client
+            .post(&upload)
+            .bearer_auth(&token)
+            .json(&new_document)
+            .send()
+            .await
+            .unwrap(),
+        404,
+    )
+    .await;
+    assert_eq!(
+        audit_size(&client, &base).await,
+        before + 1,
+        "only the reviewer's decision"
+    );
+
+    // The holder uploads; the application is checked again and waits for the reviewer.
+    let token = holder_token(&client, &base, &key).await;
+    let checked: Value = client
+        .post(&upload)
+        .bearer_auth(&token)
+        .json(&new_document)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(checked["state"], "in_review");
+    assert_eq!(checked["checks"].as_array().unwrap().len(), 6);
+
+    drop(issuer);
+    let (report, text) = spawned_issuer::replay_export(tmp.path());
+    assert!(report.valid);
+    assert_eq!(text.matches("\"documents_submitted\"").count(), 1);
+}

@@ -46,6 +46,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/v1/applications/{id}", get(application))
         .route("/v1/applications/{id}/events", get(application_events))
         .route("/v1/applications/{id}/credential", post(collect))
+        .route("/v1/applications/{id}/documents", post(upload_documents))
         .route("/v1/review/queue", get(review_queue))
         .route("/v1/review/{id}", post(review))
         .route("/v1/credentials/{id}/revoke", post(revoke))
@@ -221,6 +222,30 @@ async fn collect(
     };
     match state.applications.collect(&id, &who.did, Utc::now()).await {
         Ok(credential) => Json(credential).into_response(),
+        Err(e) => Problem::from(e).into_response(),
+    }
+}
+
+async fn upload_documents(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let who = match holder(&state, &headers) {
+        Ok(w) => w,
+        Err(e) => return auth_problem(&e),
+    };
+    let additions: serde_json::Value = match json_body(&headers, &body) {
+        Ok(v) => v,
+        Err(p) => return p.into_response(),
+    };
+    match state
+        .applications
+        .upload_documents(&id, &who.did, &additions, Utc::now())
+        .await
+    {
+        Ok(view) => Json(view).into_response(),
         Err(e) => Problem::from(e).into_response(),
     }
 }
