@@ -14,7 +14,7 @@ use kyc_core::DidKey;
 use kyc_wallet::checkout;
 use kyc_wallet::held::{self, Summary};
 use kyc_wallet::issuer_client::{ClientError, IssuerClient};
-use kyc_wallet::submission::{self, ApplicationFiles, DocumentType};
+use kyc_wallet::submission::{self, DocumentFiles, DocumentType};
 use kyc_wallet::wallet::{ApplicationRecord, Wallet};
 use kyc_wallet::{holder_key, location, password, render, Error};
 use serde_json::json;
@@ -28,6 +28,7 @@ Examples:
   kyc-wallet apply --issuer https://kyc.example --identity me.json \\
       --document-type passport --mrz mrz.txt --selfie selfie.jpg --frames frames/
   kyc-wallet status --follow
+  kyc-wallet upload --document-image passport.jpg --document-type passport   (if asked)
   kyc-wallet collect
   kyc-wallet list
   kyc-wallet present --request request.json > presentation.txt
@@ -93,6 +94,11 @@ Images are JPEG or PNG; frames are sent in file-name order.")]
         #[arg(long, value_name = "SECS", requires = "follow")]
         timeout: Option<u64>,
     },
+    /// Send the documents a reviewer asked for (state more_documents_requested).
+    #[command(
+        after_help = "Example:\n  kyc-wallet upload --document-type passport --document-image passport.jpg --selfie me.jpg"
+    )]
+    Upload(UploadArgs),
     /// Fetch the credential of an approved application (both forms) into the wallet.
     Collect {
         /// The application id, or a unique prefix of it (default: the latest).
@@ -144,6 +150,24 @@ struct ApplyArgs {
     /// The identity document's type.
     #[arg(long, value_enum, value_name = "TYPE")]
     document_type: DocumentType,
+    #[command(flatten)]
+    media: MediaArgs,
+}
+
+#[derive(Args)]
+struct UploadArgs {
+    /// The application id, or a unique prefix of it (default: the latest).
+    id: Option<String>,
+    /// The identity document's type, with --mrz or --document-image.
+    #[arg(long, value_enum, value_name = "TYPE")]
+    document_type: Option<DocumentType>,
+    #[command(flatten)]
+    media: MediaArgs,
+}
+
+/// The files `apply` and `upload` send.
+#[derive(Args)]
+struct MediaArgs {
     /// The document's machine-readable zone (text file).
     #[arg(long, value_name = "FILE")]
     mrz: Option<PathBuf>,
@@ -159,6 +183,19 @@ struct ApplyArgs {
     /// A proof of address (JPEG or PNG), for tier 3.
     #[arg(long, value_name = "FILE")]
     proof_of_address: Option<PathBuf>,
+}
+
+impl MediaArgs {
+    fn files(self, document_type: Option<DocumentType>) -> DocumentFiles {
+        DocumentFiles {
+            document_type,
+            mrz: self.mrz,
+            document_image: self.document_image,
+            selfie: self.selfie,
+            frames: self.frames,
+            proof_of_address: self.proof_of_address,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -230,11 +267,11 @@ struct Ui {
 }
 
 impl Ui {
-    fn result(&self, json: serde_json::Value, text: impl FnOnce() -> String) {
+    fn result(&self, json: serde_json::Value, text: impl FnOnce() -> String) -> Result<(), Error> {
         if self.json {
-            println!("{json}");
+            stdout(&format!("{json}\n"))
         } else {
-            print!("{}", text());
+            stdout(&text())
         }
     }
 
@@ -247,6 +284,7 @@ async fn wallet_command(ui: &Ui, dir: Option<&Path>, command: Command) -> Result
     let dir = location::wallet_dir(dir)?;
     match command {
         Command::Init => {
+            kyc_wallet::wallet::check_can_init(&dir)?;
             let password = password::new()?;
             let wallet = Wallet::init(&dir, &password)?;
             ui.progress(format_args!("created the wallet at {}", dir.display()));
@@ -254,15 +292,16 @@ async fn wallet_command(ui: &Ui, dir: Option<&Path>, command: Command) -> Result
             ui.result(
                 json!({"did": did.as_str(), "keyId": did.key_id(), "wallet": dir}),
                 || format!("{did}\n"),
-            );
+            )?;
         }
-        Command::Did { key: None } => print_did(Wallet::open(&dir)?.did(), ui.json),
+        Command::Did { key: None } => print_did(Wallet::open(&dir)?.did(), ui.json)?,
         Command::Apply(args) => apply(ui, &Wallet::open(&dir)?, args).await?,
         Command::Status {
             id,
             follow,
             timeout,
         } => status(ui, &Wallet::open(&dir)?, id.as_deref(), follow, timeout).await?,
+        Command::Upload(args) => upload(ui, &Wallet::open(&dir)?, args).await?,
         Command::Collect { id } => collect(ui, &Wallet::open(&dir)?, id.as_deref()).await?,
         Command::List => {
             let wallet = Wallet::open(&dir)?;
@@ -284,13 +323,13 @@ async fn wallet_command(ui: &Ui, dir: Option<&Path>, command: Command) -> Result
             ui.result(
                 json!({"applications": applications, "credentials": good, "damaged": damaged}),
                 || render::list(&applications, &credentials),
-            );
+            )?;
         }
         Command::Show { id } => {
             let wallet = Wallet::open(&dir)?;
             let stored = wallet.credential(&id)?;
             let summary = held::summarise(&stored, wallet.did(), Utc::now())?;
-            ui.result(json!(summary), || render::credential(&summary));
+            ui.result(json!(summary), || render::credential(&summary))?;
         }
         Command::Present(args) if args.key.is_none() => present(ui, &Wallet::open(&dir)?, args)?,
         // `main` sends these to their low-level forms.
@@ -308,17 +347,8 @@ fn unlock(wallet: &Wallet) -> Result<ed25519_dalek::SigningKey, Error> {
 
 async fn apply(ui: &Ui, wallet: &Wallet, args: ApplyArgs) -> Result<(), Error> {
     let client = IssuerClient::new(&args.issuer, args.audience.as_deref())?;
-    let files = ApplicationFiles {
-        jurisdiction: args.jurisdiction,
-        identity: args.identity,
-        document_type: args.document_type,
-        mrz: args.mrz,
-        document_image: args.document_image,
-        selfie: args.selfie,
-        frames: args.frames,
-        proof_of_address: args.proof_of_address,
-    };
-    let body = submission::build(&files, wallet.did())?;
+    let files = args.media.files(Some(args.document_type));
+    let body = submission::build(&args.jurisdiction, &args.identity, &files, wallet.did())?;
     // Unlock first: an application is never bound to a key its holder cannot use.
     unlock(wallet)?;
     ui.progress(format_args!(
@@ -338,7 +368,7 @@ async fn apply(ui: &Ui, wallet: &Wallet, args: ApplyArgs) -> Result<(), Error> {
         updated_at: now,
     })?;
     ui.progress(format_args!("recorded application {}", view.id));
-    ui.result(json!(view), || render::application(&view, client.base()));
+    ui.result(json!(view), || render::application(&view, client.base()))?;
     Ok(())
 }
 
@@ -376,7 +406,21 @@ async fn status(
     record.credential = view.credential.clone().or(record.credential);
     record.updated_at = Utc::now();
     wallet.record_application(&record)?;
-    ui.result(json!(view), || render::application(&view, &record.issuer));
+    ui.result(json!(view), || render::application(&view, &record.issuer))?;
+    Ok(())
+}
+
+async fn upload(ui: &Ui, wallet: &Wallet, args: UploadArgs) -> Result<(), Error> {
+    let mut record = wallet.application(args.id.as_deref())?;
+    let client = IssuerClient::new(&record.issuer, Some(&record.audience))?;
+    let body = submission::uploads(&args.media.files(args.document_type))?;
+    let key = unlock(wallet)?;
+    ui.progress(format_args!("uploading documents for {}", record.id));
+    let view = client.upload(&record.id, &key, &body).await?;
+    record.state = view.state.clone();
+    record.updated_at = Utc::now();
+    wallet.record_application(&record)?;
+    ui.result(json!(view), || render::application(&view, &record.issuer))?;
     Ok(())
 }
 
@@ -414,7 +458,7 @@ async fn collect(ui: &Ui, wallet: &Wallet, id: Option<&str>) -> Result<(), Error
     record.updated_at = Utc::now();
     wallet.record_application(&record)?;
     ui.progress(format_args!("stored credential {stem} in the wallet"));
-    ui.result(json!(summary), || render::credential(&summary));
+    ui.result(json!(summary), || render::credential(&summary))?;
     Ok(())
 }
 
@@ -452,19 +496,32 @@ fn present(ui: &Ui, wallet: &Wallet, args: PresentArgs) -> Result<(), Error> {
         ui.progress(format_args!("presentation written to {}", out.display()));
     }
     if ui.json {
-        println!(
-            "{}",
-            json!({
-                "presentation": presentation,
-                "credential": plan.credential.id,
-                "disclosed": plan.disclose,
-                "aud": request.aud,
-            })
-        );
+        let result = json!({
+            "presentation": presentation,
+            "credential": plan.credential.id,
+            "disclosed": plan.disclose,
+            "aud": request.aud,
+        });
+        stdout(&format!("{result}\n"))
     } else if args.out.is_none() {
-        println!("{presentation}");
+        stdout(&format!("{presentation}\n"))
+    } else {
+        Ok(())
     }
-    Ok(())
+}
+
+/// Write a result to stdout. A reader that went away (`kyc-wallet list | head -1`) is not an
+/// error; `println!` would panic there.
+fn stdout(text: &str) -> Result<(), Error> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.map_err(|source| Error::File {
+            what: "standard output".into(),
+            source,
+        }),
+    }
 }
 
 /// A file, or standard input for `-`, up to [`MAX_REQUEST_BYTES`].
@@ -519,22 +576,26 @@ fn write_private(path: &Path, text: &str) -> Result<(), Error> {
 /// `keygen --out FILE`: a bare holder key file, no wallet.
 fn keygen(out: &Path, json: bool) -> anyhow::Result<()> {
     let did = holder_key::create(out).with_context(|| out.display().to_string())?;
-    print_did(&did, json);
-    Ok(())
+    Ok(print_did(&did, json)?)
 }
 
 /// `did --key FILE`.
 fn did_of_key_file(path: &Path, json: bool) -> anyhow::Result<()> {
     let key = holder_key::load(path).with_context(|| path.display().to_string())?;
-    print_did(&DidKey::from_verifying_key(&key.verifying_key()), json);
-    Ok(())
+    Ok(print_did(
+        &DidKey::from_verifying_key(&key.verifying_key()),
+        json,
+    )?)
 }
 
-fn print_did(did: &DidKey, json: bool) {
+fn print_did(did: &DidKey, json: bool) -> Result<(), Error> {
     if json {
-        println!("{}", json!({"did": did.as_str(), "keyId": did.key_id()}));
+        stdout(&format!(
+            "{}\n",
+            json!({"did": did.as_str(), "keyId": did.key_id()})
+        ))
     } else {
-        println!("{did}");
+        stdout(&format!("{did}\n"))
     }
 }
 
@@ -559,13 +620,10 @@ fn present_with_key_file(args: PresentArgs, json: bool) -> anyhow::Result<()> {
         "the presentation request has expired"
     );
     let presentation = presentation::present(sd_jwt.trim(), &request, &key, now)?;
-    if json {
-        println!(
-            "{}",
-            json!({"presentation": presentation, "aud": request.aud})
-        );
+    let text = if json {
+        json!({"presentation": presentation, "aud": request.aud}).to_string()
     } else {
-        println!("{presentation}");
-    }
-    Ok(())
+        presentation
+    };
+    Ok(stdout(&format!("{text}\n"))?)
 }

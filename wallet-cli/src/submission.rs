@@ -1,0 +1,428 @@
+//! An application as sent to `POST /v1/applications`, built from the customer's files
+//! (shape: schemas/application-v1.schema.json).
+//!
+//! The wallet checks what it can say clearly before anything leaves the machine: the identity
+//! file is a JSON object with the four required fields, the MRZ uses the MRZ alphabet, images
+//! are JPEG or PNG within the schema's size, at most 16 liveness frames. The issuer validates
+//! the rest against the schema and its jurisdiction policy. Messages name files and fields,
+//! never their contents.
+
+use std::path::{Path, PathBuf};
+
+use base64::engine::general_purpose::STANDARD as B64_STANDARD;
+use base64::Engine as _;
+use kyc_core::DidKey;
+use serde_json::{Map, Value};
+
+/// The schema's longest image: 4,000,000 base64 characters, i.e. 3,000,000 bytes.
+pub const MAX_IMAGE_BYTES: u64 = 3_000_000;
+/// The schema's most liveness frames.
+pub const MAX_FRAMES: usize = 16;
+/// The schema's longest MRZ.
+pub const MAX_MRZ_LEN: usize = 300;
+/// An identity file is a few hundred bytes.
+const MAX_IDENTITY_BYTES: u64 = 64 * 1024;
+/// Fields the schema requires in `identity`.
+const REQUIRED_IDENTITY: [&str; 4] = ["givenName", "familyName", "birthDate", "nationality"];
+
+/// The identity document's type (the schema's `document.type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum DocumentType {
+    /// A passport.
+    Passport,
+    /// A national identity card.
+    IdCard,
+    /// A residence permit.
+    ResidencePermit,
+    /// A visa.
+    Visa,
+    /// A driving licence.
+    DrivingLicence,
+}
+
+impl DocumentType {
+    /// The name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Passport => "passport",
+            Self::IdCard => "id_card",
+            Self::ResidencePermit => "residence_permit",
+            Self::Visa => "visa",
+            Self::DrivingLicence => "driving_licence",
+        }
+    }
+}
+
+/// The document and biometric files of an application, or of an upload the reviewer asked for.
+#[derive(Debug, Clone, Default)]
+pub struct DocumentFiles {
+    /// The document's type; needed with `mrz` or `document_image`.
+    pub document_type: Option<DocumentType>,
+    /// The document's machine-readable zone, as text.
+    pub mrz: Option<PathBuf>,
+    /// A photo or scan of the document.
+    pub document_image: Option<PathBuf>,
+    /// A selfie.
+    pub selfie: Option<PathBuf>,
+    /// A directory of liveness frames, sent in file-name order.
+    pub frames: Option<PathBuf>,
+    /// A proof of address (tier 3).
+    pub proof_of_address: Option<PathBuf>,
+}
+
+/// Why the files do not make an application.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SubmissionError {
+    /// A file cannot be read.
+    #[error("{path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The identity file is not a usable identity object.
+    #[error("identity file {path}: {reason}")]
+    Identity {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong (field names only).
+        reason: String,
+    },
+    /// The MRZ file breaks the MRZ alphabet or length.
+    #[error("MRZ file {path}: {reason}")]
+    Mrz {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// An application without its document: the type and an MRZ or an image are needed.
+    #[error("give the document's type (--document-type) and its MRZ (--mrz) or an image of it (--document-image), or both")]
+    NoDocument,
+    /// An MRZ or document image without the document's type.
+    #[error("--document-type is needed with --mrz or --document-image")]
+    NoDocumentType,
+    /// An upload with nothing in it.
+    #[error("nothing to upload: give a document, --selfie, --frames or --proof-of-address")]
+    NothingToUpload,
+    /// An image is not JPEG or PNG, is empty, or is too large.
+    #[error("{path}: {reason}")]
+    Image {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The frames directory holds no frames, or too many.
+    #[error("frames directory {path}: {reason}")]
+    Frames {
+        /// The directory.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The jurisdiction code is not 2 to 16 letters.
+    #[error("the jurisdiction must be 2 to 16 letters (e.g. EU, US, JP, default)")]
+    Jurisdiction,
+}
+
+/// The submission JSON for `holder`: `identity` is the identity JSON file (the schema's
+/// `identity` object), `jurisdiction` the policy to apply under (`EU`, `US`, `CN`, `JP`,
+/// `default`).
+pub fn build(
+    jurisdiction: &str,
+    identity: &Path,
+    files: &DocumentFiles,
+    holder: &DidKey,
+) -> Result<Value, SubmissionError> {
+    let j = jurisdiction;
+    if !(2..=16).contains(&j.len()) || !j.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return Err(SubmissionError::Jurisdiction);
+    }
+    let documents = read_documents(files)?;
+    if !documents.contains_key("document") {
+        return Err(SubmissionError::NoDocument);
+    }
+    let mut submission = Map::new();
+    submission.insert("jurisdiction".into(), j.into());
+    submission.insert("holder".into(), holder.as_str().into());
+    submission.insert("identity".into(), read_identity(identity)?);
+    submission.extend(documents);
+    Ok(Value::Object(submission))
+}
+
+/// The body of `POST /v1/applications/{id}/documents`: what a reviewer asked for. The issuer
+/// replaces the submitted items with these; identity data cannot be changed this way.
+pub fn uploads(files: &DocumentFiles) -> Result<Value, SubmissionError> {
+    let documents = read_documents(files)?;
+    if documents.is_empty() {
+        return Err(SubmissionError::NothingToUpload);
+    }
+    Ok(Value::Object(documents))
+}
+
+/// `document`, `selfie`, `livenessFrames`, `proofOfAddress`, for those given.
+fn read_documents(files: &DocumentFiles) -> Result<Map<String, Value>, SubmissionError> {
+    let mut out = Map::new();
+    match (files.document_type, &files.mrz, &files.document_image) {
+        (None, None, None) => {}
+        (None, _, _) => return Err(SubmissionError::NoDocumentType),
+        (Some(_), None, None) => return Err(SubmissionError::NoDocument),
+        (Some(kind), mrz, image) => {
+            let mut document = Map::new();
+            document.insert("type".into(), kind.as_str().into());
+            if let Some(path) = mrz {
+                document.insert("mrz".into(), read_mrz(path)?.into());
+            }
+            if let Some(path) = image {
+                document.insert("image".into(), read_image(path)?.into());
+            }
+            out.insert("document".into(), Value::Object(document));
+        }
+    }
+    if let Some(path) = &files.selfie {
+        out.insert("selfie".into(), read_image(path)?.into());
+    }
+    if let Some(dir) = &files.frames {
+        out.insert("livenessFrames".into(), read_frames(dir)?.into());
+    }
+    if let Some(path) = &files.proof_of_address {
+        out.insert("proofOfAddress".into(), read_image(path)?.into());
+    }
+    Ok(out)
+}
+
+fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, SubmissionError> {
+    let read = |source| SubmissionError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(read)?;
+    if !meta.is_file() {
+        return Err(read(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        )));
+    }
+    if meta.len() > limit {
+        return Err(SubmissionError::Image {
+            path: path.to_path_buf(),
+            reason: format!("{} bytes, more than the {limit} allowed", meta.len()),
+        });
+    }
+    std::fs::read(path).map_err(read)
+}
+
+fn read_identity(path: &Path) -> Result<Value, SubmissionError> {
+    let bad = |reason: String| SubmissionError::Identity {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let bytes = read_limited(path, MAX_IDENTITY_BYTES).map_err(|e| match e {
+        SubmissionError::Image { reason, .. } => bad(reason),
+        other => other,
+    })?;
+    let value: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| bad(kyc_core::MalformedError::json("identity", &e).to_string()))?;
+    let Value::Object(identity) = &value else {
+        return Err(bad("must be a JSON object".into()));
+    };
+    let missing: Vec<&str> = REQUIRED_IDENTITY
+        .into_iter()
+        .filter(|f| !identity.get(*f).is_some_and(Value::is_string))
+        .collect();
+    if !missing.is_empty() {
+        return Err(bad(format!("missing text fields: {}", missing.join(", "))));
+    }
+    Ok(value)
+}
+
+fn read_mrz(path: &Path) -> Result<String, SubmissionError> {
+    let bad = |reason| SubmissionError::Mrz {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let bytes = read_limited(path, 4096).map_err(|e| match e {
+        SubmissionError::Image { .. } => bad("longer than any MRZ"),
+        other => other,
+    })?;
+    let text = String::from_utf8(bytes).map_err(|_| bad("not text"))?;
+    // Lines as typed or scanned: CRLF or LF, a trailing newline, surrounding blanks.
+    let mrz = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n");
+    if mrz.is_empty() {
+        return Err(bad("empty"));
+    }
+    if mrz.len() > MAX_MRZ_LEN {
+        return Err(bad("longer than 300 characters"));
+    }
+    if !mrz
+        .bytes()
+        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'<' || b == b'\n')
+    {
+        return Err(bad("only A-Z, 0-9, '<' and line breaks may appear"));
+    }
+    Ok(mrz)
+}
+
+/// A JPEG or PNG file as standard base64 (the schema's `image`).
+fn read_image(path: &Path) -> Result<String, SubmissionError> {
+    let bytes = read_limited(path, MAX_IMAGE_BYTES)?;
+    // JPEG: SOI marker FF D8 FF (ITU T.81 B.1.1.2); PNG: the 8-byte signature (RFC 2083 §3.1).
+    let is_jpeg = bytes.starts_with(&[0xFF, 0xD8, 0xFF]);
+    let is_png = bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]);
+    if !is_jpeg && !is_png {
+        return Err(SubmissionError::Image {
+            path: path.to_path_buf(),
+            reason: "not a JPEG or PNG image".into(),
+        });
+    }
+    Ok(B64_STANDARD.encode(bytes))
+}
+
+fn read_frames(dir: &Path) -> Result<Vec<String>, SubmissionError> {
+    let bad = |reason: String| SubmissionError::Frames {
+        path: dir.to_path_buf(),
+        reason,
+    };
+    let read = |source| SubmissionError::Read {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(read)? {
+        let entry = entry.map_err(read)?;
+        let hidden = entry.file_name().to_string_lossy().starts_with('.');
+        if !hidden && entry.file_type().map_err(read)?.is_file() {
+            files.push(entry.path());
+        }
+    }
+    files.sort();
+    if files.is_empty() {
+        return Err(bad("no frames in it".into()));
+    }
+    if files.len() > MAX_FRAMES {
+        return Err(bad(format!(
+            "{} frames, more than the {MAX_FRAMES} allowed",
+            files.len()
+        )));
+    }
+    files.iter().map(|f| read_image(f)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PNG: &[u8] = &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0];
+
+    fn files(dir: &Path) -> DocumentFiles {
+        std::fs::write(
+            dir.join("identity.json"),
+            r#"{"givenName":"Erika","familyName":"Mustermann","birthDate":"1990-01-31","nationality":"DE"}"#,
+        )
+        .unwrap();
+        std::fs::write(dir.join("mrz.txt"), "IDD<<C01X00T478<<<<<<<<<<<<<<<\r\n").unwrap();
+        DocumentFiles {
+            document_type: Some(DocumentType::IdCard),
+            mrz: Some(dir.join("mrz.txt")),
+            ..DocumentFiles::default()
+        }
+    }
+
+    fn build_in(dir: &Path, f: &DocumentFiles, holder: &DidKey) -> Result<Value, SubmissionError> {
+        build("EU", &dir.join("identity.json"), f, holder)
+    }
+
+    #[test]
+    fn builds_the_schema_shape() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (_, holder) = DidKey::generate();
+        let mut f = files(tmp.path());
+        let frames = tmp.path().join("frames");
+        std::fs::create_dir(&frames).unwrap();
+        for name in ["2.png", "1.png", ".hidden"] {
+            std::fs::write(frames.join(name), PNG).unwrap();
+        }
+        std::fs::write(tmp.path().join("selfie.png"), PNG).unwrap();
+        f.selfie = Some(tmp.path().join("selfie.png"));
+        f.frames = Some(frames);
+        let s = build_in(tmp.path(), &f, &holder).unwrap();
+        assert_eq!(s["holder"], holder.as_str());
+        assert_eq!(s["document"]["type"], "id_card");
+        assert_eq!(s["document"]["mrz"], "IDD<<C01X00T478<<<<<<<<<<<<<<<");
+        assert_eq!(s["livenessFrames"].as_array().unwrap().len(), 2);
+        assert_eq!(s["selfie"], B64_STANDARD.encode(PNG));
+        let schema: Value =
+            serde_json::from_str(include_str!("../../schemas/application-v1.schema.json")).unwrap();
+        let allowed: Vec<&String> = schema["properties"].as_object().unwrap().keys().collect();
+        for key in s.as_object().unwrap().keys() {
+            assert!(allowed.contains(&key), "{key} is not in the schema");
+        }
+    }
+
+    #[test]
+    fn refusals_name_no_contents() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (_, holder) = DidKey::generate();
+        let f = files(tmp.path());
+        let identity = tmp.path().join("identity.json");
+        std::fs::write(&identity, r#"{"givenName":"Erika","familyName":7}"#).unwrap();
+        let err = build_in(tmp.path(), &f, &holder).unwrap_err().to_string();
+        assert!(err.contains("familyName, birthDate, nationality"), "{err}");
+        std::fs::write(&identity, r#"{"givenName": Erika}"#).unwrap();
+        let err = build_in(tmp.path(), &f, &holder).unwrap_err().to_string();
+        assert!(!err.contains("Erika"), "{err}");
+
+        let f = files(tmp.path());
+        std::fs::write(f.mrz.as_ref().unwrap(), "idd<<erika").unwrap();
+        assert!(matches!(
+            build_in(tmp.path(), &f, &holder),
+            Err(SubmissionError::Mrz { .. })
+        ));
+
+        let mut f = files(tmp.path());
+        std::fs::write(tmp.path().join("selfie.gif"), b"GIF89a").unwrap();
+        f.selfie = Some(tmp.path().join("selfie.gif"));
+        assert!(matches!(
+            build_in(tmp.path(), &f, &holder),
+            Err(SubmissionError::Image { .. })
+        ));
+
+        let mut f = files(tmp.path());
+        f.mrz = None;
+        assert!(matches!(
+            build_in(tmp.path(), &f, &holder),
+            Err(SubmissionError::NoDocument)
+        ));
+        let f = files(tmp.path());
+        assert!(matches!(
+            build("E1", &tmp.path().join("identity.json"), &f, &holder),
+            Err(SubmissionError::Jurisdiction)
+        ));
+    }
+
+    #[test]
+    fn uploads_carry_only_documents() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut f = files(tmp.path());
+        std::fs::write(tmp.path().join("selfie.png"), PNG).unwrap();
+        f.selfie = Some(tmp.path().join("selfie.png"));
+        let u = uploads(&f).unwrap();
+        let keys: Vec<&String> = u.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["document", "selfie"]);
+        f.document_type = None;
+        assert!(matches!(uploads(&f), Err(SubmissionError::NoDocumentType)));
+        assert!(matches!(
+            uploads(&DocumentFiles::default()),
+            Err(SubmissionError::NothingToUpload)
+        ));
+    }
+}
