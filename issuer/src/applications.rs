@@ -48,6 +48,9 @@ use crate::webhooks::{WebhookError, WebhookSettings, Webhooks};
 /// The jurisdiction policies this issuer knows.
 pub const JURISDICTIONS: [&str; 5] = ["EU", "US", "CN", "JP", "default"];
 
+/// The parts of a submission the holder may upload again when a reviewer asks for documents.
+pub const UPLOADABLE: [&str; 4] = ["document", "selfie", "livenessFrames", "proofOfAddress"];
+
 /// The application JSON Schema (`schemas/application-v1.schema.json`).
 pub const APPLICATION_SCHEMA: &str = include_str!("../../schemas/application-v1.schema.json");
 
@@ -162,7 +165,7 @@ impl From<WebhookError> for ApplicationError {
 }
 
 /// An application as its holder (or a reviewer) sees it: no personal data.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApplicationView {
     /// Id.
@@ -178,8 +181,10 @@ pub struct ApplicationView {
     /// Checks of the current round.
     pub checks: Vec<CheckRecord>,
     /// The latest decision.
+    #[schema(required = true)]
     pub decision: Option<DecisionRecord>,
     /// The credential id once issued.
+    #[schema(required = true)]
     pub credential: Option<String>,
 }
 
@@ -199,12 +204,13 @@ impl From<&ApplicationRecord> for ApplicationView {
 }
 
 /// A collected credential, in both securing forms.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CollectedCredential {
     /// `urn:uuid:…`.
     pub id: String,
     /// Tier.
+    #[schema(value_type = crate::api::openapi::KycTierSchema)]
     pub tier: KycTier,
     /// `vc+jwt`.
     pub jwt: String,
@@ -213,13 +219,15 @@ pub struct CollectedCredential {
 }
 
 /// A reviewer's decision on an application in review.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReviewDecision {
     /// approve, reject or request_documents.
+    #[schema(schema_with = crate::api::openapi::reviewer_action)]
     pub action: DecisionAction,
     /// The tier, with approve.
     #[serde(default)]
+    #[schema(value_type = Option<crate::api::openapi::KycTierSchema>)]
     pub tier: Option<KycTier>,
     /// Reason codes.
     #[serde(default)]
@@ -259,7 +267,7 @@ impl From<&crate::config::Config> for ServiceSettings {
 }
 
 /// Everything the issuer holds about one subject, for the subject (GDPR Art. 15 access).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SubjectExport {
     /// The pseudonymous subject id.
@@ -273,7 +281,7 @@ pub struct SubjectExport {
 }
 
 /// One application in a [`SubjectExport`].
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ExportedApplication {
     /// Id.
@@ -289,17 +297,20 @@ pub struct ExportedApplication {
     /// Last change.
     pub updated_at: DateTime<Utc>,
     /// The submission, decrypted.
+    #[schema(value_type = crate::api::openapi::SubmissionSchema)]
     pub submission: Submission,
     /// Checks of the current round.
     pub checks: Vec<CheckRecord>,
     /// The latest decision.
+    #[schema(required = true)]
     pub decision: Option<DecisionRecord>,
     /// The credential id once issued.
+    #[schema(required = true)]
     pub credential: Option<String>,
 }
 
 /// One credential in a [`SubjectExport`].
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ExportedCredential {
     /// `urn:uuid:…`.
@@ -307,10 +318,12 @@ pub struct ExportedCredential {
     /// The application it was issued for.
     pub application: String,
     /// Tier.
+    #[schema(value_type = crate::api::openapi::KycTierSchema)]
     pub tier: KycTier,
     /// Issued at.
     pub issued_at: DateTime<Utc>,
     /// Set once revoked.
+    #[schema(required = true)]
     pub revoked: Option<Revocation>,
 }
 
@@ -545,7 +558,6 @@ impl Applications {
         additions: &serde_json::Value,
         now: DateTime<Utc>,
     ) -> Result<ApplicationView, ApplicationError> {
-        const UPLOADABLE: [&str; 4] = ["document", "selfie", "livenessFrames", "proofOfAddress"];
         let current = self.for_holder(id, holder)?;
         if current.state != ApplicationState::MoreDocumentsRequested {
             return Err(ApplicationError::WrongState(

@@ -39,7 +39,7 @@ use crate::config::EventsConfig;
 use crate::store::{ApplicationRecord, ApplicationState, StateStore};
 
 /// One state change of one application; no personal data.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StateChange {
     /// The application id.
     pub id: String,

@@ -18,7 +18,8 @@
 //! - [`webhooks`]: platforms' endpoints, Standard Webhooks signatures, delivery with backoff.
 //! - [`checks`]: the KYC checks; a check with no provider says *not performed*.
 //! - [`risk`]: the risk engine: outcomes in, level, action and tier out, with reasons.
-//! - [`api`]: the HTTP routes (axum), their limits, RFC 9457 problem responses.
+//! - [`api`]: the HTTP routes (axum), their limits, RFC 9457 problem responses, and the
+//!   OpenAPI 3.1 document generated from them (`GET /openapi.json`).
 //! - [`service`]: start-up (data directory, key, store, log), serving, graceful shutdown.
 #![warn(missing_docs)]
 

@@ -128,13 +128,14 @@ impl Default for WebhookSettings {
 }
 
 /// A new endpoint as the admin sees it, once: the only time the secret is shown.
-#[derive(Clone, Serialize)]
+#[derive(Clone, Serialize, utoipa::ToSchema)]
 pub struct Registered {
     /// The endpoint's id.
     pub id: String,
     /// Its URL.
     pub url: String,
     /// `whsec_` + standard base64 of the 32 key bytes.
+    #[schema(pattern = "^whsec_[A-Za-z0-9+/]{43}=$")]
     pub secret: String,
 }
 
@@ -147,7 +148,7 @@ impl std::fmt::Debug for Registered {
 }
 
 /// An endpoint as listed (no secret).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Endpoint {
     /// Id.

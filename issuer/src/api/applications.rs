@@ -22,39 +22,42 @@
 //! event being the current state, a reconnect misses nothing.
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
-use chrono::Utc;
+use axum::Json;
+use chrono::{DateTime, Utc};
 use futures_util::StreamExt as _;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
+use super::openapi::{DocumentUploadSchema, SubmissionSchema};
 use super::problem::Problem;
-use super::AppState;
-use crate::applications::{ApplicationError, ApplicationView, ReviewDecision};
+use super::{AppState, Routes};
+use crate::applications::{
+    ApplicationError, ApplicationView, CollectedCredential, ReviewDecision, SubjectExport,
+};
 use crate::auth::{self, AuthError, HolderIdentity, Role, StaffMember};
-use crate::webhooks::WebhookError;
+use crate::webhooks::{Endpoint, Registered, WebhookError};
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/nonce", post(nonce))
-        .route("/v1/applications", post(submit))
-        .route("/v1/applications/{id}", get(application))
-        .route("/v1/applications/{id}/events", get(application_events))
-        .route("/v1/applications/{id}/credential", post(collect))
-        .route("/v1/applications/{id}/documents", post(upload_documents))
-        .route("/v1/review/queue", get(review_queue))
-        .route("/v1/review/{id}", post(review))
-        .route("/v1/credentials/{id}/revoke", post(revoke))
-        .route("/v1/status-lists/{list}", get(status_list))
-        .route("/v1/webhooks", get(list_webhooks).post(register_webhook))
-        .route("/v1/webhooks/{id}", delete(delete_webhook))
-        .route("/v1/subjects/{id}", delete(erase_subject))
-        .route("/v1/subjects/{id}/export", get(export_subject))
+pub(super) fn routes() -> Routes {
+    Routes::new()
+        .post("/v1/nonce", nonce)
+        .post("/v1/applications", submit)
+        .get("/v1/applications/{id}", application)
+        .get("/v1/applications/{id}/events", application_events)
+        .post("/v1/applications/{id}/credential", collect)
+        .post("/v1/applications/{id}/documents", upload_documents)
+        .get("/v1/review/queue", review_queue)
+        .post("/v1/review/{id}", review)
+        .post("/v1/credentials/{id}/revoke", revoke)
+        .get("/v1/status-lists/{list}", status_list)
+        .get("/v1/webhooks", list_webhooks)
+        .post("/v1/webhooks", register_webhook)
+        .delete("/v1/webhooks/{id}", delete_webhook)
+        .delete("/v1/subjects/{id}", erase_subject)
+        .get("/v1/subjects/{id}/export", export_subject)
 }
 
 impl From<ApplicationError> for Problem {
@@ -130,11 +133,13 @@ fn staff(state: &AppState, headers: &HeaderMap, roles: &[Role]) -> Result<StaffM
     state.staff.authorize(headers, roles)
 }
 
-/// A JSON body: `application/json` only, parsed strictly (trailing data refused).
+/// A JSON body: `application/json` only, parsed strictly (trailing data refused); a body over
+/// the size limit is a 413 problem.
 fn json_body<T: serde::de::DeserializeOwned>(
     headers: &HeaderMap,
-    body: &Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<T, Problem> {
+    let body = body.map_err(Problem::from)?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -148,21 +153,79 @@ fn json_body<T: serde::de::DeserializeOwned>(
             "the body must be application/json",
         ));
     }
-    serde_json::from_slice(body)
+    serde_json::from_slice(&body)
         .map_err(|e| Problem::bad_request(kyc_core::MalformedError::json("body", &e).to_string()))
 }
 
-async fn nonce(State(state): State<AppState>) -> Response {
+/// A fresh nonce for a holder token.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct Nonce {
+    /// Goes in the token's `nonce` claim; usable once.
+    nonce: String,
+    /// Unusable after this.
+    expires_at: DateTime<Utc>,
+}
+
+/// A nonce for a holder token.
+///
+/// Every holder call needs a token over a fresh nonce: a token is single-use.
+#[utoipa::path(
+    post,
+    path = "/v1/nonce",
+    tag = "holder tokens",
+    responses(
+        (status = 200, description = "A fresh nonce", body = Nonce),
+        (status = 500, description = "The nonce store failed",
+            content_type = "application/problem+json", body = Problem),
+        (status = 503, description = "Too many outstanding nonces; retry later",
+            content_type = "application/problem+json", body = Problem),
+    ),
+)]
+pub(super) async fn nonce(State(state): State<AppState>) -> Response {
     let now = Utc::now();
     match state.nonces.issue(now) {
-        Ok(nonce) => Json(json!({"nonce": nonce, "expiresAt": now + state.nonces.lifetime()}))
-            .into_response(),
+        Ok(nonce) => Json(Nonce {
+            nonce,
+            expires_at: now + state.nonces.lifetime(),
+        })
+        .into_response(),
         Err(e) => auth_problem(&e),
     }
 }
 
-async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let value: serde_json::Value = match json_body(&headers, &body) {
+/// Submit an application.
+///
+/// The body must match the application JSON Schema (`schemas/application-v1.schema.json`).
+/// The checks run at once; the application is answered in the state they lead to (approved,
+/// in review or rejected). Anyone may submit: the credential will be bound to the `holder`
+/// did:key, and only that key can read the application or collect the credential.
+#[utoipa::path(
+    post,
+    path = "/v1/applications",
+    tag = "applications",
+    request_body(content = SubmissionSchema, content_type = "application/json",
+        description = "The application: identity data, the document, captures, the holder"),
+    responses(
+        (status = 201, description = "Accepted and checked; no personal data in the answer",
+            body = ApplicationView),
+        (status = 400, description = "Not JSON, trailing data, not matching the schema, or the \
+            holder is not an Ed25519 did:key", content_type = "application/problem+json",
+            body = Problem),
+        (status = 415, description = "The body is not application/json",
+            content_type = "application/problem+json", body = Problem),
+        (status = 422, description = "The jurisdiction has no policy here",
+            content_type = "application/problem+json", body = Problem),
+        (status = 500, description = "Storage, audit log or crypto failed",
+            content_type = "application/problem+json", body = Problem),
+    ),
+)]
+pub(super) async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let value: serde_json::Value = match json_body(&headers, body) {
         Ok(v) => v,
         Err(p) => return p.into_response(),
     };
@@ -172,7 +235,26 @@ async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
     }
 }
 
-async fn application(
+/// Read an application.
+///
+/// Caller: the application's holder (holder token).
+#[utoipa::path(
+    get,
+    path = "/v1/applications/{id}",
+    tag = "applications",
+    params(("id" = String, Path, description = "The application id")),
+    security(("holderJwt" = [])),
+    responses(
+        (status = 200, description = "The application, no personal data", body = ApplicationView),
+        (status = 401, description = "No valid holder token",
+            content_type = "application/problem+json", body = Problem),
+        (status = 404, description = "No such application, or not the caller's",
+            content_type = "application/problem+json", body = Problem),
+        (status = 500, description = "The store or the nonce store failed",
+            content_type = "application/problem+json", body = Problem),
+    ),
+)]
+pub(super) async fn application(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -187,7 +269,33 @@ async fn application(
     }
 }
 
-async fn application_events(
+/// Follow an application's state as server-sent events.
+///
+/// Caller: the application's holder (holder token).
+///
+/// Each event is `event: state` with `data:` a `StateChange` (`{"id", "state", "at"}`): first
+/// the current state, then each change. An idle stream carries `: keep-alive` comments. The
+/// stream ends after a final state (issued, rejected), after the configured timeout, or at
+/// shutdown; a reconnect needs a fresh holder token and misses nothing (the first event is the
+/// current state).
+#[utoipa::path(
+    get,
+    path = "/v1/applications/{id}/events",
+    tag = "applications",
+    params(("id" = String, Path, description = "The application id")),
+    security(("holderJwt" = [])),
+    responses(
+        (status = 200, description = "The status stream: `event: state`, `data: StateChange`",
+            content_type = "text/event-stream", body = String),
+        (status = 401, description = "No valid holder token",
+            content_type = "application/problem+json", body = Problem),
+        (status = 404, description = "No such application, or not the caller's",
+            content_type = "application/problem+json", body = Problem),
+        (status = 500, description = "The store or the nonce store failed",
+            content_type = "application/problem+json", body = Problem),
+    ),
+)]
+pub(super) async fn application_events(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -211,7 +319,32 @@ async fn application_events(
     }
 }
 
-async fn collect(
+/// Collect the credential of an approved application.
+///
+/// Caller: the application's holder (holder token). The credential is issued on the first
+/// collect; later collects return the same one.
+#[utoipa::path(
+    post,
+    path = "/v1/applications/{id}/credential",
+    tag = "applications",
+    params(("id" = String, Path, description = "The application id")),
+    security(("holderJwt" = [])),
+    responses(
+        (status = 200, description = "The credential in both securing forms",
+            body = CollectedCredential),
+        (status = 401, description = "No valid holder token",
+            content_type = "application/problem+json", body = Problem),
+        (status = 404, description = "No such application, or not the caller's",
+            content_type = "application/problem+json", body = Problem),
+        (status = 409, description = "The application is not approved, or changed concurrently",
+            content_type = "application/problem+json", body = Problem),
+        (status = 410, description = "The subject's data has been erased",
+            content_type = "application/problem+json", body = Problem),
+        (status = 500, description = "Storage, audit log, signing or crypto failed",
+            content_type = "application/problem+json", body = Problem),
+    ),
+)]
+pub(super) async fn collect(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -226,17 +359,50 @@ async fn collect(
     }
 }
 
-async fn upload_documents(
+/// Upload the documents a reviewer asked for; the application is checked again.
+///
+/// Caller: the application's holder (holder token). Only `document`, `selfie`,
+/// `livenessFrames` and `proofOfAddress` may be sent; they replace the submitted ones, and the
+/// whole submission must still match the application schema.
+#[utoipa::path(
+    post,
+    path = "/v1/applications/{id}/documents",
+    tag = "applications",
+    params(("id" = String, Path, description = "The application id")),
+    security(("holderJwt" = [])),
+    request_body(content = DocumentUploadSchema, content_type = "application/json",
+        description = "The documents and captures that replace the submitted ones"),
+    responses(
+        (status = 200, description = "Checked again; the application in its new state",
+            body = ApplicationView),
+        (status = 400, description = "Not JSON, not an object, a field that cannot be uploaded, \
+            or the submission no longer matches the schema",
+            content_type = "application/problem+json", body = Problem),
+        (status = 401, description = "No valid holder token",
+            content_type = "application/problem+json", body = Problem),
+        (status = 404, description = "No such application, or not the caller's",
+            content_type = "application/problem+json", body = Problem),
+        (status = 409, description = "No documents were requested, or the application changed \
+            concurrently", content_type = "application/problem+json", body = Problem),
+        (status = 410, description = "The subject's data has been erased",
+            content_type = "application/problem+json", body = Problem),
+        (status = 415, description = "The body is not application/json",
+            content_type = "application/problem+json", body = Problem),
+        (status = 500, description = "Storage, audit log or crypto failed",
+            content_type = "application/problem+json", body = Problem),
+    ),
+)]
+pub(super) async fn upload_documents(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let who = match holder(&state, &headers) {
         Ok(w) => w,
         Err(e) => return auth_problem(&e),
     };
-    let additions: serde_json::Value = match json_body(&headers, &body) {
+    let additions: serde_json::Value = match json_body(&headers, body) {
         Ok(v) => v,
         Err(p) => return p.into_response(),
     };
@@ -250,7 +416,26 @@ async fn upload_documents(
     }
 }
 
-async fn review_queue(State(state): State<AppState>, headers: HeaderMap) -> Response {
+/// The review queue: applications waiting for a person, oldest first.
+///
+/// Caller: staff with role `reviewer`.
+#[utoipa::path(
+    get,
+    path = "/v1/review/queue",
+    tag = "review",
+    security(("staffToken" = ["reviewer"])),
+    responses(
+        (status = 200, description = "Applications in review, oldest first",
+            body = Vec<ApplicationView>),
+        (status = 401, description = "No valid staff token",
+            content_type = "application/problem+json", body = Problem),
+        (status = 403, description = "The caller's role is not reviewer",
+            content_type = "application/problem+json", body = Problem),
+        (status = 500, description = "The store failed",
+            content_type = "application/problem+json", body = Problem),
+    ),
+)]
+pub(super) async fn review_queue(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Err(e) = staff(&state, &headers, &[Role::Reviewer]) {
         return auth_problem(&e);
     }
@@ -260,17 +445,50 @@ async fn review_queue(State(state): State<AppState>, headers: HeaderMap) -> Resp
     }
 }
 
-async fn review(
+/// Decide on an application in review: approve at a tier, reject, or ask for documents.
+///
+/// Caller: staff with role `reviewer`. An approval needs a tier that the clear checks back
+/// and that the risk level allows.
+#[utoipa::path(
+    post,
+    path = "/v1/review/{id}",
+    tag = "review",
+    params(("id" = String, Path, description = "The application id")),
+    security(("staffToken" = ["reviewer"])),
+    request_body(content = ReviewDecision, content_type = "application/json",
+        description = "The reviewer's decision"),
+    responses(
+        (status = 200, description = "Decided; the application in its new state",
+            body = ApplicationView),
+        (status = 400, description = "Not a decision (unknown field, `review`, approve without a \
+            tier)", content_type = "application/problem+json", body = Problem),
+        (status = 401, description = "No valid staff token",
+            content_type = "application/problem+json", body = Problem),
+        (status = 403, description = "The caller's role is not reviewer",
+            content_type = "application/problem+json", body = Problem),
+        (status = 404, description = "No such application",
+            content_type = "application/problem+json", body = Problem),
+        (status = 409, description = "The application is not in review, or changed concurrently",
+            content_type = "application/problem+json", body = Problem),
+        (status = 415, description = "The body is not application/json",
+            content_type = "application/problem+json", body = Problem),
+        (status = 422, description = "The tier is not backed by the checks, or not allowed at \
+            this risk level", content_type = "application/problem+json", body = Problem),
+        (status = 500, description = "Storage or audit log failed",
+            content_type = "application/problem+json", body = Problem),
+    ),
+)]
+pub(super) async fn review(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let reviewer = match staff(&state, &headers, &[Role::Reviewer]) {
         Ok(m) => m,
         Err(e) => return auth_problem(&e),
     };
-    let decision: ReviewDecision = match json_body(&headers, &body) {
+    let decision: ReviewDecision = match json_body(&headers, body) {
         Ok(d) => d,
         Err(p) => return p.into_response(),
     };
@@ -284,23 +502,55 @@ async fn review(
     }
 }
 
-#[derive(Deserialize)]
+/// Why a credential is revoked.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RevokeRequest {
+pub(super) struct RevokeRequest {
+    /// A reason code: 1 to 64 characters `a`–`z` and `_`.
+    #[schema(pattern = "^[a-z_]{1,64}$", example = "fraud_suspected")]
     reason: String,
 }
 
-async fn revoke(
+/// Revoke a credential: its bit in the status list is set.
+///
+/// Caller: staff with role `admin`.
+#[utoipa::path(
+    post,
+    path = "/v1/credentials/{id}/revoke",
+    tag = "credentials",
+    params(("id" = String, Path, description = "The credential id (`urn:uuid:…`)")),
+    security(("staffToken" = ["admin"])),
+    request_body(content = RevokeRequest, content_type = "application/json",
+        description = "The reason code"),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 400, description = "Not a revocation request, or a malformed reason code",
+            content_type = "application/problem+json", body = Problem),
+        (status = 401, description = "No valid staff token",
+            content_type = "application/problem+json", body = Problem),
+        (status = 403, description = "The caller's role is not admin",
+            content_type = "application/problem+json", body = Problem),
+        (status = 404, description = "No such credential",
+            content_type = "application/problem+json", body = Problem),
+        (status = 409, description = "Already revoked, or changed concurrently",
+            content_type = "application/problem+json", body = Problem),
+        (status = 415, description = "The body is not application/json",
+            content_type = "application/problem+json", body = Problem),
+        (status = 500, description = "Storage or audit log failed",
+            content_type = "application/problem+json", body = Problem),
+    ),
+)]
+pub(super) async fn revoke(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let admin = match staff(&state, &headers, &[Role::Admin]) {
         Ok(m) => m,
         Err(e) => return auth_problem(&e),
     };
-    let request: RevokeRequest = match json_body(&headers, &body) {
+    let request: RevokeRequest = match json_body(&headers, body) {
         Ok(r) => r,
         Err(p) => return p.into_response(),
     };
@@ -324,7 +574,37 @@ async fn revoke(
     }
 }
 
-async fn status_list(
+/// A signed status list (W3C Bitstring Status List), as a `vc+jwt`.
+///
+/// Public. Cached for at most 300 seconds and never past the list's validity; answers
+/// `If-None-Match` with 304.
+#[utoipa::path(
+    get,
+    path = "/v1/status-lists/{list}",
+    tag = "status lists",
+    params(
+        ("list" = u64, Path, minimum = 1, description = "The list number, from 1"),
+        ("If-None-Match" = Option<String>, Header, description = "The ETag of a copy held"),
+    ),
+    responses(
+        (status = 200, description = "The status list credential", content_type = "application/vc+jwt",
+            body = String,
+            headers(
+                ("ETag" = String, description = "Strong ETag: SHA-256 of the JWT"),
+                ("Cache-Control" = String, description = "`public, max-age=<seconds>`"),
+            )),
+        (status = 304, description = "The copy held (`If-None-Match`) is current",
+            headers(
+                ("ETag" = String, description = "Strong ETag: SHA-256 of the JWT"),
+                ("Cache-Control" = String, description = "`public, max-age=<seconds>`"),
+            )),
+        (status = 404, description = "No such status list",
+            content_type = "application/problem+json", body = Problem),
+        (status = 500, description = "Storage or signing failed",
+            content_type = "application/problem+json", body = Problem),
+    ),
+)]
+pub(super) async fn status_list(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(list): Path<String>,
@@ -366,25 +646,61 @@ async fn status_list(
     }
 }
 
-#[derive(Deserialize)]
+/// A webhook endpoint to register.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct WebhookRequest {
+pub(super) struct WebhookRequest {
+    /// An absolute `http` or `https` URL with a host and no user information.
+    #[schema(
+        max_length = 2048,
+        format = "uri",
+        example = "https://platform.example/kyc-hooks"
+    )]
     url: String,
 }
 
 /// Personal data or a secret: no cache may keep it.
 const NO_STORE: (header::HeaderName, &str) = (header::CACHE_CONTROL, "no-store");
 
-async fn register_webhook(
+/// Register a webhook endpoint; its signing secret is shown this once.
+///
+/// Caller: staff with role `admin`. Every application state change is then POSTed to the URL
+/// as a `WebhookPayload`, signed the Standard Webhooks way (`webhook-id`, `webhook-timestamp`,
+/// `webhook-signature: v1,<base64 HMAC-SHA256>` under the secret), retried with exponential
+/// backoff on anything but a 2xx answer; `410 Gone` ends the delivery.
+#[utoipa::path(
+    post,
+    path = "/v1/webhooks",
+    tag = "webhooks",
+    security(("staffToken" = ["admin"])),
+    request_body(content = WebhookRequest, content_type = "application/json",
+        description = "The endpoint's URL"),
+    responses(
+        (status = 201, description = "Registered; the only time the secret is shown",
+            body = Registered,
+            headers(("Cache-Control" = String, description = "`no-store`: the body holds a secret"))),
+        (status = 400, description = "Not a webhook request, or the URL is not an acceptable \
+            absolute http(s) URL", content_type = "application/problem+json", body = Problem),
+        (status = 401, description = "No valid staff token",
+            content_type = "application/problem+json", body = Problem),
+        (status = 403, description = "The caller's role is not admin",
+            content_type = "application/problem+json", body = Problem),
+        (status = 415, description = "The body is not application/json",
+            content_type = "application/problem+json", body = Problem),
+        (status = 500, description = "The store failed",
+            content_type = "application/problem+json", body = Problem),
+    ),
+)]
+pub(super) async fn register_webhook(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let admin = match staff(&state, &headers, &[Role::Admin]) {
         Ok(m) => m,
         Err(e) => return auth_problem(&e),
     };
-    let request: WebhookRequest = match json_body(&headers, &body) {
+    let request: WebhookRequest = match json_body(&headers, body) {
         Ok(r) => r,
         Err(p) => return p.into_response(),
     };
@@ -398,14 +714,51 @@ async fn register_webhook(
     }
 }
 
-async fn list_webhooks(State(state): State<AppState>, headers: HeaderMap) -> Response {
+/// The registered webhook endpoints (no secrets).
+///
+/// Caller: staff with role `admin`.
+#[utoipa::path(
+    get,
+    path = "/v1/webhooks",
+    tag = "webhooks",
+    security(("staffToken" = ["admin"])),
+    responses(
+        (status = 200, description = "Every endpoint, oldest first", body = Vec<Endpoint>),
+        (status = 401, description = "No valid staff token",
+            content_type = "application/problem+json", body = Problem),
+        (status = 403, description = "The caller's role is not admin",
+            content_type = "application/problem+json", body = Problem),
+    ),
+)]
+pub(super) async fn list_webhooks(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Err(e) = staff(&state, &headers, &[Role::Admin]) {
         return auth_problem(&e);
     }
     Json(state.applications.webhooks().list()).into_response()
 }
 
-async fn delete_webhook(
+/// Delete a webhook endpoint; deliveries to it stop.
+///
+/// Caller: staff with role `admin`.
+#[utoipa::path(
+    delete,
+    path = "/v1/webhooks/{id}",
+    tag = "webhooks",
+    params(("id" = String, Path, description = "The endpoint id")),
+    security(("staffToken" = ["admin"])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No valid staff token",
+            content_type = "application/problem+json", body = Problem),
+        (status = 403, description = "The caller's role is not admin",
+            content_type = "application/problem+json", body = Problem),
+        (status = 404, description = "No such endpoint",
+            content_type = "application/problem+json", body = Problem),
+        (status = 500, description = "The store failed",
+            content_type = "application/problem+json", body = Problem),
+    ),
+)]
+pub(super) async fn delete_webhook(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -420,7 +773,29 @@ async fn delete_webhook(
     }
 }
 
-async fn export_subject(
+/// Everything the issuer holds about a subject, decrypted (GDPR Art. 15 access).
+///
+/// Caller: the holder of one of the subject's applications (holder token).
+#[utoipa::path(
+    get,
+    path = "/v1/subjects/{id}/export",
+    tag = "subjects",
+    params(("id" = String, Path, description = "The pseudonymous subject id")),
+    security(("holderJwt" = [])),
+    responses(
+        (status = 200, description = "The subject's data", body = SubjectExport,
+            headers(("Cache-Control" = String, description = "`no-store`: personal data"))),
+        (status = 401, description = "No valid holder token",
+            content_type = "application/problem+json", body = Problem),
+        (status = 404, description = "No such subject, or none of its applications is the \
+            caller's", content_type = "application/problem+json", body = Problem),
+        (status = 410, description = "The subject's data has been erased",
+            content_type = "application/problem+json", body = Problem),
+        (status = 500, description = "Storage or crypto failed",
+            content_type = "application/problem+json", body = Problem),
+    ),
+)]
+pub(super) async fn export_subject(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -435,7 +810,31 @@ async fn export_subject(
     }
 }
 
-async fn erase_subject(
+/// Erase a subject (crypto-shredding): its data key is destroyed.
+///
+/// Caller: staff with role `admin`. Allowed once the retention period has passed since the
+/// subject's last activity. Credentials already issued stay valid.
+#[utoipa::path(
+    delete,
+    path = "/v1/subjects/{id}",
+    tag = "subjects",
+    params(("id" = String, Path, description = "The pseudonymous subject id")),
+    security(("staffToken" = ["admin"])),
+    responses(
+        (status = 204, description = "Erased"),
+        (status = 401, description = "No valid staff token",
+            content_type = "application/problem+json", body = Problem),
+        (status = 403, description = "The caller's role is not admin",
+            content_type = "application/problem+json", body = Problem),
+        (status = 404, description = "No such subject",
+            content_type = "application/problem+json", body = Problem),
+        (status = 409, description = "Already erased, still within the retention period, or \
+            changed concurrently", content_type = "application/problem+json", body = Problem),
+        (status = 500, description = "Storage or audit log failed",
+            content_type = "application/problem+json", body = Problem),
+    ),
+)]
+pub(super) async fn erase_subject(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,

@@ -4,24 +4,23 @@
 use axum::extract::{Query, State};
 use axum::http::{header, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use super::problem::Problem;
-use super::AppState;
+use super::{AppState, Routes};
 use crate::audit::AuditError;
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/checkpoint", get(checkpoint))
-        .route("/entries", get(entries))
-        .route("/proof/inclusion", get(inclusion))
-        .route("/proof/consistency", get(consistency))
+/// Served under `/v1/audit`.
+pub(super) fn routes() -> Routes {
+    Routes::new()
+        .get("/checkpoint", checkpoint)
+        .get("/entries", entries)
+        .get("/proof/inclusion", inclusion)
+        .get("/proof/consistency", consistency)
 }
 
 /// Parse the query string into `T`, answering a problem (not axum's plain text) when it fails.
@@ -46,20 +45,52 @@ impl From<AuditError> for Problem {
 }
 
 /// A fresh checkpoint over the current tree, as a C2SP signed note (`text/plain`).
-async fn checkpoint(State(state): State<AppState>) -> Result<Response, Problem> {
+///
+/// Public, like the rest of the audit log: entries hold pseudonymous ids and keyed commitments
+/// only.
+#[utoipa::path(
+    get,
+    path = "/v1/audit/checkpoint",
+    tag = "audit",
+    responses(
+        (status = 200, description = "The checkpoint: origin, size, base64 root hash, signature \
+            lines (C2SP tlog-checkpoint, signed-note)", content_type = "text/plain", body = String),
+        (status = 500, description = "The audit log failed",
+            content_type = "application/problem+json", body = Problem),
+    ),
+)]
+pub(super) async fn checkpoint(State(state): State<AppState>) -> Result<Response, Problem> {
     let note = state.audit.checkpoint().await?;
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note).into_response())
 }
 
-#[derive(Deserialize)]
+/// A range of the log, or of the tree sizes between two checkpoints.
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
-struct Range {
+#[into_params(parameter_in = Query)]
+pub(super) struct Range {
+    /// The first (entries) or older tree size (consistency).
     from: u64,
+    /// One past the last (entries) or the newer tree size (consistency).
     to: u64,
 }
 
 /// Entries `from..to` (half-open) as JSON Lines, exactly the bytes that were hashed.
-async fn entries(State(state): State<AppState>, uri: Uri) -> Result<Response, Problem> {
+#[utoipa::path(
+    get,
+    path = "/v1/audit/entries",
+    tag = "audit",
+    params(Range),
+    responses(
+        (status = 200, description = "One audit event per line, as hashed into the tree",
+            content_type = "application/jsonl", body = String),
+        (status = 400, description = "Missing, unknown or malformed parameters, a range outside \
+            the log or too large", content_type = "application/problem+json", body = Problem),
+        (status = 500, description = "The audit log failed",
+            content_type = "application/problem+json", body = Problem),
+    ),
+)]
+pub(super) async fn entries(State(state): State<AppState>, uri: Uri) -> Result<Response, Problem> {
     let Range { from, to } = query(&uri)?;
     let lines = state.audit.entries(from, to)?;
     let mut body = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
@@ -70,18 +101,49 @@ async fn entries(State(state): State<AppState>, uri: Uri) -> Result<Response, Pr
     Ok(([(header::CONTENT_TYPE, "application/jsonl")], body).into_response())
 }
 
-#[derive(Deserialize)]
+/// Which entry, in which tree.
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
-struct InclusionQuery {
+#[into_params(parameter_in = Query)]
+pub(super) struct InclusionQuery {
+    /// The entry's index.
     seq: u64,
+    /// The tree size the proof is for (greater than `seq`).
     size: u64,
 }
 
-/// `{"seq", "size", "leafHash", "proof": [base64…]}`: RFC 9162 §2.1.3 inclusion proof.
-async fn inclusion(
+/// An RFC 9162 §2.1.3 inclusion proof, as `kyc-verify audit inclusion` reads it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct InclusionProof {
+    /// The entry's index.
+    seq: u64,
+    /// The tree size.
+    size: u64,
+    /// The entry's leaf hash, `SHA-256(0x00 || entry)` (RFC 9162 §2.1.1), base64.
+    leaf_hash: String,
+    /// The audit path, base64 hashes, leaf to root.
+    proof: Vec<String>,
+}
+
+/// Prove that entry `seq` is in the tree of size `size` (RFC 9162 §2.1.3).
+#[utoipa::path(
+    get,
+    path = "/v1/audit/proof/inclusion",
+    tag = "audit",
+    params(InclusionQuery),
+    responses(
+        (status = 200, description = "The inclusion proof", body = InclusionProof),
+        (status = 400, description = "Missing, unknown or malformed parameters, or no such entry \
+            or tree size", content_type = "application/problem+json", body = Problem),
+        (status = 500, description = "The audit log failed",
+            content_type = "application/problem+json", body = Problem),
+    ),
+)]
+pub(super) async fn inclusion(
     State(state): State<AppState>,
     uri: Uri,
-) -> Result<Json<serde_json::Value>, Problem> {
+) -> Result<Json<InclusionProof>, Problem> {
     let InclusionQuery { seq, size } = query(&uri)?;
     let proof = state.audit.inclusion_proof(seq, size)?;
     let line = state
@@ -90,24 +152,48 @@ async fn inclusion(
         .pop()
         .ok_or_else(Problem::internal)?;
     let leaf = kyc_core::tlog::merkle::leaf_hash(line.as_bytes());
-    Ok(Json(json!({
-        "seq": seq,
-        "size": size,
-        "leafHash": B64.encode(leaf),
-        "proof": proof.iter().map(|h| B64.encode(h)).collect::<Vec<_>>(),
-    })))
+    Ok(Json(InclusionProof {
+        seq,
+        size,
+        leaf_hash: B64.encode(leaf),
+        proof: proof.iter().map(|h| B64.encode(h)).collect(),
+    }))
 }
 
-/// `{"from", "to", "proof": [base64…]}`: RFC 9162 §2.1.4 consistency proof.
-async fn consistency(
+/// An RFC 9162 §2.1.4 consistency proof, as `kyc-verify audit consistency` reads it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct ConsistencyProof {
+    /// The older tree size.
+    from: u64,
+    /// The newer tree size.
+    to: u64,
+    /// The proof, base64 hashes.
+    proof: Vec<String>,
+}
+
+/// Prove that the tree of size `from` is a prefix of the tree of size `to` (RFC 9162 §2.1.4).
+#[utoipa::path(
+    get,
+    path = "/v1/audit/proof/consistency",
+    tag = "audit",
+    params(Range),
+    responses(
+        (status = 200, description = "The consistency proof", body = ConsistencyProof),
+        (status = 400, description = "Missing, unknown or malformed parameters, or sizes out of \
+            order or beyond the log", content_type = "application/problem+json", body = Problem),
+        (status = 500, description = "The audit log failed",
+            content_type = "application/problem+json", body = Problem),
+    ),
+)]
+pub(super) async fn consistency(
     State(state): State<AppState>,
     uri: Uri,
-) -> Result<Json<serde_json::Value>, Problem> {
+) -> Result<Json<ConsistencyProof>, Problem> {
     let Range { from, to } = query(&uri)?;
     let proof = state.audit.consistency_proof(from, to)?;
-    Ok(Json(json!({
-        "from": from,
-        "to": to,
-        "proof": proof.iter().map(|h| B64.encode(h)).collect::<Vec<_>>(),
-    })))
+    Ok(Json(ConsistencyProof {
+        from,
+        to,
+        proof: proof.iter().map(|h| B64.encode(h)).collect(),
+    }))
 }

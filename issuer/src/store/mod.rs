@@ -44,7 +44,7 @@ pub enum StateError {
 
 /// Where an application is (DESIGN.md: submitted → checking → approved | in_review | rejected
 /// → issued; in_review → more_documents_requested → checking …).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ApplicationState {
     /// Received, checks not started.
@@ -84,11 +84,13 @@ impl ApplicationState {
 }
 
 /// One check's result on an application.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CheckRecord {
     /// Which check.
+    #[schema(value_type = crate::api::openapi::AuditCheckSchema)]
     pub check: AuditCheck,
     /// Outcome.
+    #[schema(value_type = crate::api::openapi::CheckOutcomeSchema)]
     pub outcome: CheckOutcome,
     /// Reason codes.
     pub reasons: Vec<String>,
@@ -97,17 +99,21 @@ pub struct CheckRecord {
 }
 
 /// The decision on an application.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DecisionRecord {
     /// Risk level.
+    #[schema(value_type = crate::api::openapi::RiskLevelSchema)]
     pub level: RiskLevel,
     /// Action.
+    #[schema(value_type = crate::api::openapi::DecisionActionSchema)]
     pub action: DecisionAction,
     /// Tier approved, with `approve`.
+    #[schema(value_type = Option<crate::api::openapi::KycTierSchema>, required = true)]
     pub tier: Option<KycTier>,
     /// Reason codes.
     pub reasons: Vec<String>,
     /// The reviewer, when a person decided.
+    #[schema(required = true)]
     pub reviewer: Option<String>,
     /// When.
     pub at: DateTime<Utc>,
@@ -154,7 +160,7 @@ pub struct SubjectRecord {
 }
 
 /// Revocation of a credential.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Revocation {
     /// When.
     pub at: DateTime<Utc>,
