@@ -433,9 +433,28 @@ async fn bad_requests_change_nothing() {
         .unwrap();
     assert_eq!(response.status(), 413);
 
-    // Holder tokens: none, malformed, alg none, expired.
+    // Holder tokens: none, malformed, signed by another key than its kid's, expired.
     let any = format!("{base}/v1/applications/00000000-0000-0000-0000-000000000000");
     expect_problem(client.get(&any).send().await.unwrap(), 401).await;
+    let (victim_key, victim) = DidKey::generate();
+    let honest = holder_token(&client, &base, &victim_key).await;
+    let claims = honest.split('.').nth(1).unwrap().to_owned();
+    let (forger, _) = DidKey::generate();
+    let header = honest.split('.').next().unwrap().to_owned();
+    let forged_input = format!("{header}.{claims}");
+    use ed25519_dalek::Signer as _;
+    let signature = forger.sign(forged_input.as_bytes());
+    use base64::Engine as _;
+    let forged = format!(
+        "{forged_input}.{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(signature.to_bytes())
+    );
+    let p = expect_problem(
+        client.get(&any).bearer_auth(&forged).send().await.unwrap(),
+        401,
+    )
+    .await;
+    assert!(!p.to_string().contains(victim.as_str()), "{p}");
     expect_problem(
         client
             .get(&any)
