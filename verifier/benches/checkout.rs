@@ -1,0 +1,136 @@
+//! Merchant throughput: checkout presentations verified through the `kyc-verifier` library
+//! (trust list and status list warm, replay store in memory) on every core, against raw
+//! Ed25519 `verify_strict` on the same cores in the same run. Custom harness: the figure is a
+//! throughput, each presentation verifiable once (its nonce is then spent).
+//!
+//! `cargo bench -p kyc-verifier --bench checkout` (a short smoke run under `cargo test`).
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::time::{Duration, Instant};
+
+use chrono::{TimeZone, Utc};
+use ed25519_dalek::Signer as _;
+use kyc_core::credential::{CountryCode, StatusEntry};
+use kyc_core::presentation::{self, PresentationRequest};
+use kyc_core::status_list::{self, Bitstring, StatusListCredential};
+use kyc_core::{sd_jwt, DidKey, KycCredential, KycSubject, KycTier};
+use kyc_verifier::replay::MemoryReplayStore;
+use kyc_verifier::trust::TrustedIssuer;
+use kyc_verifier::{StatusPolicy, TrustList};
+
+const LIST: &str = "https://kyc.example/v1/status-lists/1";
+
+fn main() {
+    let measuring = std::env::args().any(|a| a == "--bench");
+    let per_thread = if measuring { 20_000 } else { 200 };
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let now = Utc.with_ymd_and_hms(2027, 1, 1, 12, 0, 0).unwrap();
+
+    let (issuer_key, issuer) = DidKey::generate();
+    let (holder_key, holder) = DidKey::generate();
+    let mut credential = KycCredential::new(
+        &issuer,
+        KycSubject {
+            id: holder.as_str().into(),
+            kyc_tier: KycTier::Verified,
+            assurance_level: KycTier::Verified.assurance_level(),
+            age_over_18: Some(true),
+            age_over_21: Some(true),
+            country_of_residence: Some(CountryCode::parse("DE").unwrap()),
+            nationality: Some(CountryCode::parse("DE").unwrap()),
+            given_name: Some("Erika".into()),
+            family_name: Some("Mustermann".into()),
+            birth_date: chrono::NaiveDate::from_ymd_opt(1990, 1, 31),
+        },
+        now - chrono::Duration::days(30),
+        Some(now + chrono::Duration::days(335)),
+    );
+    credential.credential_status = Some(StatusEntry::revocation(LIST, 4711));
+    let issued = sd_jwt::issue(&credential, &issuer_key).unwrap();
+    let trust = TrustList::new(vec![TrustedIssuer {
+        did: issuer.as_str().into(),
+        name: "Bench".into(),
+    }])
+    .unwrap();
+    let list_jwt = StatusListCredential::revocation(&issuer, LIST, &Bitstring::new(0), now, None)
+        .sign_jwt(&issuer_key)
+        .unwrap();
+    let list = status_list::verify_jwt(&list_jwt, trust.resolver()).unwrap();
+    let status = StatusPolicy {
+        list: Some(&list),
+        max_age: Some(chrono::Duration::hours(1)),
+        require: true,
+    };
+
+    // One request and presentation per verification: a nonce is accepted once.
+    let claims = ["ageOver18", "countryOfResidence", "nationality"];
+    let work: Vec<Vec<(PresentationRequest, String)>> = (0..threads)
+        .map(|_| {
+            (0..per_thread)
+                .map(|_| {
+                    let request = PresentationRequest::new(
+                        "shop.example",
+                        KycTier::Verified,
+                        &claims,
+                        now,
+                        chrono::Duration::minutes(5),
+                    )
+                    .unwrap();
+                    let p = presentation::present(&issued, &request, &holder_key, now).unwrap();
+                    (request, p)
+                })
+                .collect()
+        })
+        .collect();
+
+    // Baseline: raw verify_strict, same message size class, same threads.
+    let message = vec![7u8; 512];
+    let signature = issuer_key.sign(&message);
+    let key = issuer_key.verifying_key();
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                for _ in 0..per_thread {
+                    key.verify_strict(std::hint::black_box(&message), &signature)
+                        .unwrap();
+                }
+            });
+        }
+    });
+    let raw = rate(threads * per_thread, started.elapsed());
+
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        for batch in &work {
+            let (trust, status) = (&trust, &status);
+            s.spawn(move || {
+                let mut replay = MemoryReplayStore::default();
+                for (request, p) in batch {
+                    let verdict = kyc_verifier::verify_presentation(
+                        p,
+                        request,
+                        trust,
+                        status,
+                        &mut replay,
+                        now,
+                    )
+                    .unwrap();
+                    assert!(verdict.valid, "{verdict:?}");
+                }
+            });
+        }
+    });
+    let checkout = rate(threads * per_thread, started.elapsed());
+    println!("threads {threads}, {per_thread} per thread");
+    println!("raw ed25519 verify_strict      {raw:>10.0} /s");
+    println!("checkout presentation verify   {checkout:>10.0} /s  (target >= 10,000)");
+    println!(
+        "ratio to raw verifies          {:.3} (a presentation needs two verifies: ideal 0.5)",
+        checkout / raw
+    );
+}
+
+fn rate(n: usize, took: Duration) -> f64 {
+    n as f64 / took.as_secs_f64()
+}
