@@ -55,11 +55,12 @@ cat > "$work/identity.json" <<'JSON'
  "nationality": "DE", "residence": {"country": "DE", "city": "Köln"},
  "documentNumber": "C01X00T47"}
 JSON
-printf 'P<D<<MUSTERMANN<<ERIKA<<<<<<<<<<<<<<<<<<<<<<\nC01X00T478D<<9001317F3111268<<<<<<<<<<<<<<<4\n' > "$work/mrz.txt"
+printf 'P<D<<MUSTERMANN<<ERIKA<<<<<<<<<<<<<<<<<<<<<<\nC01X00T478D<<9001310F3508013<<<<<<<<<<<<<<06\n' > "$work/mrz.txt"
 $bin/kyc-wallet apply "${wallet[@]}" --issuer "$issuer" --audience "$public_url" --jurisdiction EU \
   --identity "$work/identity.json" --document-type passport --mrz "$work/mrz.txt"
-echo "(no screening, document or biometric provider is configured here, so those checks say"
-echo " 'not performed' and the risk engine sends the case to a person instead of passing it)"
+echo "(the document check really ran: the MRZ's check digits, expiry, and its consistency with"
+echo " the submitted data. No screening or biometric provider is configured here, so those checks"
+echo " say 'not performed' and the risk engine sends the case to a person instead of passing it)"
 
 step "a reviewer sees the queue (reasons, no personal data) and approves the tier the checks earned"
 curl -s -H "Authorization: Bearer $reviewer_token" "$issuer/v1/review/queue"; echo

@@ -35,7 +35,8 @@ fn applicant_files(dir: &Path) -> Vec<String> {
     )
     .unwrap();
     let mrz = dir.join("mrz.txt");
-    std::fs::write(&mrz, "IDD<<C01X00T478<<<<<<<<<<<<<<<\n").unwrap();
+    // A valid ICAO 9303 TD1 zone for the identity above.
+    std::fs::write(&mrz, "IDD<<C01X00T478<<<<<<<<<<<<<<<\n9001310F3508013D<<<<<<<<<<<<<6\nMUSTERMANN<<ERIKA<<<<<<<<<<<<<\n").unwrap();
     let png = [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13];
     let selfie = dir.join("selfie.png");
     std::fs::write(&selfie, png).unwrap();
@@ -282,7 +283,7 @@ fn upload_what_the_reviewer_asked_for() {
     upload(&["--mrz", mrz.to_str().unwrap()]).fails(2, "--document-type is needed");
     let view = upload(&[
         "--document-type",
-        "passport",
+        "id_card",
         "--mrz",
         mrz.to_str().unwrap(),
         "--json",

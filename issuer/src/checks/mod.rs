@@ -11,6 +11,8 @@ use kyc_core::audit_event::{AuditCheck, CheckOutcome};
 use crate::applications::Submission;
 use crate::store::CheckRecord;
 
+pub mod document;
+
 /// One check.
 pub trait Check: Send + Sync + std::fmt::Debug {
     /// Which check this is.
@@ -81,7 +83,7 @@ pub fn default_checks() -> Vec<Box<dyn Check>> {
     vec![
         Box::new(IdentityData),
         Box::new(NotConfigured(AuditCheck::Screening)),
-        Box::new(NotConfigured(AuditCheck::Document)),
+        Box::new(document::DocumentCheck),
         Box::new(NotConfigured(AuditCheck::Biometric)),
         Box::new(NotConfigured(AuditCheck::Risk)),
         Box::new(NotConfigured(AuditCheck::Address)),

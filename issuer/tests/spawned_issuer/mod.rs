@@ -84,7 +84,8 @@ pub(crate) fn submission(holder: &DidKey) -> Value {
             "nationality": "DE", "residence": {"country": "DE", "city": "Köln"},
             "documentNumber": "C01X00T47"
         },
-        "document": {"type": "id_card", "mrz": "IDD<<C01X00T478<<<<<<<<<<<<<<<"}
+        // A valid ICAO 9303 TD1 zone for the identity above (every check digit right).
+        "document": {"type": "id_card", "mrz": "IDD<<C01X00T478<<<<<<<<<<<<<<<\n9001310F3508013D<<<<<<<<<<<<<6\nMUSTERMANN<<ERIKA<<<<<<<<<<<<<"}
     })
 }
 

@@ -138,9 +138,10 @@ fn submission(holder: &DidKey) -> Value {
     json!({
         "jurisdiction": "EU",
         "holder": holder.as_str(),
-        "identity": {"givenName": "Load", "familyName": "Test", "birthDate": "1985-02-03",
-                     "nationality": "DE", "residence": {"country": "DE"}},
-        "document": {"type": "passport", "mrz": "P<D<<TEST<<LOAD<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<"}
+        "identity": {"givenName": "Erika", "familyName": "Mustermann", "birthDate": "1990-01-31",
+                     "nationality": "DE", "residence": {"country": "DE"}, "documentNumber": "C01X00T47"},
+        // A valid ICAO 9303 TD3 zone for this identity: the document check really runs.
+        "document": {"type": "passport", "mrz": "P<D<<MUSTERMANN<<ERIKA<<<<<<<<<<<<<<<<<<<<<<\nC01X00T478D<<9001310F3508013<<<<<<<<<<<<<<06"}
     })
 }
 
