@@ -21,8 +21,6 @@
 //! or at shutdown. A holder token is single-use, so a reconnect needs a fresh one; the first
 //! event being the current state, a reconnect misses nothing.
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -32,13 +30,13 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt as _;
 use serde::{Deserialize, Serialize};
 
+use super::extract::{auth_problem, Admin, Holder, JsonBody, Reviewer, Staff};
 use super::openapi::{DocumentUploadSchema, SubmissionSchema};
 use super::problem::Problem;
 use super::{AppState, Routes};
 use crate::applications::{
     ApplicationError, ApplicationView, CollectedCredential, ReviewDecision, SubjectExport,
 };
-use crate::auth::{self, AuthError, HolderIdentity, Role, StaffMember};
 use crate::webhooks::{Endpoint, Registered, WebhookError};
 
 pub(super) fn routes() -> Routes {
@@ -110,53 +108,6 @@ impl From<WebhookError> for Problem {
     }
 }
 
-/// An authentication failure as a problem, with its RFC 6750 challenge.
-fn auth_problem(e: &AuthError) -> Response {
-    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::UNAUTHORIZED);
-    let mut response =
-        Problem::new(status, e.code(), "Not authorised", e.to_string()).into_response();
-    if let Some(challenge) = e.www_authenticate() {
-        if let Ok(value) = header::HeaderValue::from_str(challenge) {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, value);
-        }
-    }
-    response
-}
-
-fn holder(state: &AppState, headers: &HeaderMap) -> Result<HolderIdentity, AuthError> {
-    auth::authenticate_holder(headers, &state.audience, state.nonces.as_ref(), Utc::now())
-}
-
-fn staff(state: &AppState, headers: &HeaderMap, roles: &[Role]) -> Result<StaffMember, AuthError> {
-    state.staff.authorize(headers, roles)
-}
-
-/// A JSON body: `application/json` only, parsed strictly (trailing data refused); a body over
-/// the size limit is a 413 problem.
-fn json_body<T: serde::de::DeserializeOwned>(
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<T, Problem> {
-    let body = body.map_err(Problem::from)?;
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let essence = content_type.split(';').next().unwrap_or_default().trim();
-    if !essence.eq_ignore_ascii_case("application/json") {
-        return Err(Problem::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
-            "Unsupported media type",
-            "the body must be application/json",
-        ));
-    }
-    serde_json::from_slice(&body)
-        .map_err(|e| Problem::bad_request(kyc_core::MalformedError::json("body", &e).to_string()))
-}
-
 /// A fresh nonce for a holder token.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -182,16 +133,13 @@ pub(super) struct Nonce {
             content_type = "application/problem+json", body = Problem),
     ),
 )]
-pub(super) async fn nonce(State(state): State<AppState>) -> Response {
+pub(super) async fn nonce(State(state): State<AppState>) -> Result<Json<Nonce>, Response> {
     let now = Utc::now();
-    match state.nonces.issue(now) {
-        Ok(nonce) => Json(Nonce {
-            nonce,
-            expires_at: now + state.nonces.lifetime(),
-        })
-        .into_response(),
-        Err(e) => auth_problem(&e),
-    }
+    let nonce = state.nonces.issue(now).map_err(|e| auth_problem(&e))?;
+    Ok(Json(Nonce {
+        nonce,
+        expires_at: now + state.nonces.lifetime(),
+    }))
 }
 
 /// Submit an application.
@@ -222,17 +170,10 @@ pub(super) async fn nonce(State(state): State<AppState>) -> Response {
 )]
 pub(super) async fn submit(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let value: serde_json::Value = match json_body(&headers, body) {
-        Ok(v) => v,
-        Err(p) => return p.into_response(),
-    };
-    match state.applications.submit(&value, Utc::now()).await {
-        Ok(view) => (StatusCode::CREATED, Json(view)).into_response(),
-        Err(e) => Problem::from(e).into_response(),
-    }
+    JsonBody(value): JsonBody<serde_json::Value>,
+) -> Result<(StatusCode, Json<ApplicationView>), Problem> {
+    let view = state.applications.submit(&value, Utc::now()).await?;
+    Ok((StatusCode::CREATED, Json(view)))
 }
 
 /// Read an application.
@@ -256,17 +197,11 @@ pub(super) async fn submit(
 )]
 pub(super) async fn application(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-) -> Response {
-    let who = match holder(&state, &headers) {
-        Ok(w) => w,
-        Err(e) => return auth_problem(&e),
-    };
-    match state.applications.for_holder(&id, &who.did) {
-        Ok(record) => Json(ApplicationView::from(&record)).into_response(),
-        Err(e) => Problem::from(e).into_response(),
-    }
+    Holder(who): Holder,
+) -> Result<Json<ApplicationView>, Problem> {
+    let record = state.applications.for_holder(&id, &who.did)?;
+    Ok(Json(ApplicationView::from(&record)))
 }
 
 /// Follow an application's state as server-sent events.
@@ -297,26 +232,18 @@ pub(super) async fn application(
 )]
 pub(super) async fn application_events(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-) -> Response {
-    let who = match holder(&state, &headers) {
-        Ok(w) => w,
-        Err(e) => return auth_problem(&e),
-    };
-    match state.applications.watch(&id, &who.did) {
-        Ok(changes) => {
-            let events = changes.map(|change| Event::default().event("state").json_data(change));
-            Sse::new(events)
-                .keep_alive(
-                    KeepAlive::new()
-                        .interval(state.applications.keep_alive())
-                        .text("keep-alive"),
-                )
-                .into_response()
-        }
-        Err(e) => Problem::from(e).into_response(),
-    }
+    Holder(who): Holder,
+) -> Result<Response, Problem> {
+    let changes = state.applications.watch(&id, &who.did)?;
+    let events = changes.map(|change| Event::default().event("state").json_data(change));
+    Ok(Sse::new(events)
+        .keep_alive(
+            KeepAlive::new()
+                .interval(state.applications.keep_alive())
+                .text("keep-alive"),
+        )
+        .into_response())
 }
 
 /// Collect the credential of an approved application.
@@ -346,17 +273,14 @@ pub(super) async fn application_events(
 )]
 pub(super) async fn collect(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-) -> Response {
-    let who = match holder(&state, &headers) {
-        Ok(w) => w,
-        Err(e) => return auth_problem(&e),
-    };
-    match state.applications.collect(&id, &who.did, Utc::now()).await {
-        Ok(credential) => Json(credential).into_response(),
-        Err(e) => Problem::from(e).into_response(),
-    }
+    Holder(who): Holder,
+) -> Result<Json<CollectedCredential>, Problem> {
+    let credential = state
+        .applications
+        .collect(&id, &who.did, Utc::now())
+        .await?;
+    Ok(Json(credential))
 }
 
 /// Upload the documents a reviewer asked for; the application is checked again.
@@ -394,26 +318,15 @@ pub(super) async fn collect(
 )]
 pub(super) async fn upload_documents(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let who = match holder(&state, &headers) {
-        Ok(w) => w,
-        Err(e) => return auth_problem(&e),
-    };
-    let additions: serde_json::Value = match json_body(&headers, body) {
-        Ok(v) => v,
-        Err(p) => return p.into_response(),
-    };
-    match state
+    Holder(who): Holder,
+    JsonBody(additions): JsonBody<serde_json::Value>,
+) -> Result<Json<ApplicationView>, Problem> {
+    let view = state
         .applications
         .upload_documents(&id, &who.did, &additions, Utc::now())
-        .await
-    {
-        Ok(view) => Json(view).into_response(),
-        Err(e) => Problem::from(e).into_response(),
-    }
+        .await?;
+    Ok(Json(view))
 }
 
 /// The review queue: applications waiting for a person, oldest first.
@@ -435,14 +348,11 @@ pub(super) async fn upload_documents(
             content_type = "application/problem+json", body = Problem),
     ),
 )]
-pub(super) async fn review_queue(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Err(e) = staff(&state, &headers, &[Role::Reviewer]) {
-        return auth_problem(&e);
-    }
-    match state.applications.review_queue() {
-        Ok(queue) => Json(queue).into_response(),
-        Err(e) => Problem::from(e).into_response(),
-    }
+pub(super) async fn review_queue(
+    State(state): State<AppState>,
+    _: Staff<Reviewer>,
+) -> Result<Json<Vec<ApplicationView>>, Problem> {
+    Ok(Json(state.applications.review_queue()?))
 }
 
 /// Decide on an application in review: approve at a tier, reject, or ask for documents.
@@ -480,26 +390,15 @@ pub(super) async fn review_queue(State(state): State<AppState>, headers: HeaderM
 )]
 pub(super) async fn review(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let reviewer = match staff(&state, &headers, &[Role::Reviewer]) {
-        Ok(m) => m,
-        Err(e) => return auth_problem(&e),
-    };
-    let decision: ReviewDecision = match json_body(&headers, body) {
-        Ok(d) => d,
-        Err(p) => return p.into_response(),
-    };
-    match state
+    Staff(reviewer, _): Staff<Reviewer>,
+    JsonBody(decision): JsonBody<ReviewDecision>,
+) -> Result<Json<ApplicationView>, Problem> {
+    let view = state
         .applications
         .review(&id, &reviewer.id, decision, Utc::now())
-        .await
-    {
-        Ok(view) => Json(view).into_response(),
-        Err(e) => Problem::from(e).into_response(),
-    }
+        .await?;
+    Ok(Json(view))
 }
 
 /// Why a credential is revoked.
@@ -542,18 +441,10 @@ pub(super) struct RevokeRequest {
 )]
 pub(super) async fn revoke(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let admin = match staff(&state, &headers, &[Role::Admin]) {
-        Ok(m) => m,
-        Err(e) => return auth_problem(&e),
-    };
-    let request: RevokeRequest = match json_body(&headers, body) {
-        Ok(r) => r,
-        Err(p) => return p.into_response(),
-    };
+    Staff(admin, _): Staff<Admin>,
+    JsonBody(request): JsonBody<RevokeRequest>,
+) -> Result<StatusCode, Problem> {
     let reason_ok = !request.reason.is_empty()
         && request.reason.len() <= 64
         && request
@@ -561,17 +452,15 @@ pub(super) async fn revoke(
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b == b'_');
     if !reason_ok {
-        return Problem::bad_request("reason must be a code of 1 to 64 characters a-z and _")
-            .into_response();
+        return Err(Problem::bad_request(
+            "reason must be a code of 1 to 64 characters a-z and _",
+        ));
     }
-    match state
+    state
         .applications
         .revoke(&id, &admin.id, &request.reason, Utc::now())
-        .await
-    {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => Problem::from(e).into_response(),
-    }
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// A signed status list (W3C Bitstring Status List), as a `vc+jwt`.
@@ -608,42 +497,40 @@ pub(super) async fn status_list(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(list): Path<String>,
-) -> Response {
-    let Ok(list) = list.parse::<u64>() else {
-        return Problem::not_found("no such status list").into_response();
-    };
-    match state.applications.status_list(list, Utc::now()) {
-        Ok(signed) => {
-            let max_age = (signed.valid_until - Utc::now())
-                .num_seconds()
-                .clamp(0, 300);
-            let cache = format!("public, max-age={max_age}");
-            if headers
-                .get(header::IF_NONE_MATCH)
-                .and_then(|v| v.to_str().ok())
-                == Some(signed.etag.as_str())
-            {
-                return (
-                    StatusCode::NOT_MODIFIED,
-                    [(header::ETAG, signed.etag), (header::CACHE_CONTROL, cache)],
-                )
-                    .into_response();
-            }
-            (
-                [
-                    (header::CONTENT_TYPE, "application/vc+jwt".to_owned()),
-                    (header::ETAG, signed.etag),
-                    (header::CACHE_CONTROL, cache),
-                ],
-                signed.jwt,
-            )
-                .into_response()
-        }
-        Err(ApplicationError::NotFound) => {
-            Problem::not_found("no such status list").into_response()
-        }
-        Err(e) => Problem::from(e).into_response(),
+) -> Result<Response, Problem> {
+    let not_found = || Problem::not_found("no such status list");
+    let list = list.parse::<u64>().map_err(|_| not_found())?;
+    let signed = state
+        .applications
+        .status_list(list, Utc::now())
+        .map_err(|e| match e {
+            ApplicationError::NotFound => not_found(),
+            e => Problem::from(e),
+        })?;
+    let max_age = (signed.valid_until - Utc::now())
+        .num_seconds()
+        .clamp(0, 300);
+    let cache = format!("public, max-age={max_age}");
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        == Some(signed.etag.as_str())
+    {
+        return Ok((
+            StatusCode::NOT_MODIFIED,
+            [(header::ETAG, signed.etag), (header::CACHE_CONTROL, cache)],
+        )
+            .into_response());
     }
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/vc+jwt".to_owned()),
+            (header::ETAG, signed.etag),
+            (header::CACHE_CONTROL, cache),
+        ],
+        signed.jwt,
+    )
+        .into_response())
 }
 
 /// A webhook endpoint to register.
@@ -693,25 +580,14 @@ const NO_STORE: (header::HeaderName, &str) = (header::CACHE_CONTROL, "no-store")
 )]
 pub(super) async fn register_webhook(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let admin = match staff(&state, &headers, &[Role::Admin]) {
-        Ok(m) => m,
-        Err(e) => return auth_problem(&e),
-    };
-    let request: WebhookRequest = match json_body(&headers, body) {
-        Ok(r) => r,
-        Err(p) => return p.into_response(),
-    };
-    match state
+    Staff(admin, _): Staff<Admin>,
+    JsonBody(request): JsonBody<WebhookRequest>,
+) -> Result<Response, Problem> {
+    let registered = state
         .applications
         .webhooks()
-        .register(&request.url, &admin.id, Utc::now())
-    {
-        Ok(registered) => (StatusCode::CREATED, [NO_STORE], Json(registered)).into_response(),
-        Err(e) => Problem::from(e).into_response(),
-    }
+        .register(&request.url, &admin.id, Utc::now())?;
+    Ok((StatusCode::CREATED, [NO_STORE], Json(registered)).into_response())
 }
 
 /// The registered webhook endpoints (no secrets).
@@ -730,11 +606,11 @@ pub(super) async fn register_webhook(
             content_type = "application/problem+json", body = Problem),
     ),
 )]
-pub(super) async fn list_webhooks(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Err(e) = staff(&state, &headers, &[Role::Admin]) {
-        return auth_problem(&e);
-    }
-    Json(state.applications.webhooks().list()).into_response()
+pub(super) async fn list_webhooks(
+    State(state): State<AppState>,
+    _: Staff<Admin>,
+) -> Json<Vec<Endpoint>> {
+    Json(state.applications.webhooks().list())
 }
 
 /// Delete a webhook endpoint; deliveries to it stop.
@@ -760,17 +636,11 @@ pub(super) async fn list_webhooks(State(state): State<AppState>, headers: Header
 )]
 pub(super) async fn delete_webhook(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-) -> Response {
-    let admin = match staff(&state, &headers, &[Role::Admin]) {
-        Ok(m) => m,
-        Err(e) => return auth_problem(&e),
-    };
-    match state.applications.webhooks().delete(&id, &admin.id) {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => Problem::from(e).into_response(),
-    }
+    Staff(admin, _): Staff<Admin>,
+) -> Result<StatusCode, Problem> {
+    state.applications.webhooks().delete(&id, &admin.id)?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Everything the issuer holds about a subject, decrypted (GDPR Art. 15 access).
@@ -797,17 +667,11 @@ pub(super) async fn delete_webhook(
 )]
 pub(super) async fn export_subject(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-) -> Response {
-    let who = match holder(&state, &headers) {
-        Ok(w) => w,
-        Err(e) => return auth_problem(&e),
-    };
-    match state.applications.export(&id, &who.did) {
-        Ok(export) => ([NO_STORE], Json(export)).into_response(),
-        Err(e) => Problem::from(e).into_response(),
-    }
+    Holder(who): Holder,
+) -> Result<Response, Problem> {
+    let export = state.applications.export(&id, &who.did)?;
+    Ok(([NO_STORE], Json(export)).into_response())
 }
 
 /// Erase a subject (crypto-shredding): its data key is destroyed.
@@ -836,15 +700,9 @@ pub(super) async fn export_subject(
 )]
 pub(super) async fn erase_subject(
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(id): Path<String>,
-) -> Response {
-    let admin = match staff(&state, &headers, &[Role::Admin]) {
-        Ok(m) => m,
-        Err(e) => return auth_problem(&e),
-    };
-    match state.applications.erase(&id, &admin.id, Utc::now()).await {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => Problem::from(e).into_response(),
-    }
+    Staff(admin, _): Staff<Admin>,
+) -> Result<StatusCode, Problem> {
+    state.applications.erase(&id, &admin.id, Utc::now()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -9,6 +9,7 @@
 
 mod applications;
 pub mod audit;
+mod extract;
 pub mod openapi;
 pub mod problem;
 
