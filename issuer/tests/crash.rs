@@ -3,35 +3,14 @@
 //! acknowledged (201) is in the audit log with all its events, and that the log replays.
 #![allow(clippy::unwrap_used)]
 
+mod spawned_issuer;
+
 use std::collections::HashSet;
-use std::io::BufRead as _;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::{Arc, Mutex};
 
 use kyc_core::DidKey;
 use serde_json::{json, Value};
-
-fn start(config: &Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kyc-issuer"))
-        .args(["serve", "--config"])
-        .arg(config)
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("listening")
-        .to_owned();
-    (child, format!("http://{addr}"))
-}
 
 fn submission() -> Value {
     let (_, holder) = DidKey::generate();
@@ -93,63 +72,29 @@ async fn load_then_kill(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_submissions_survive_sigkill() {
     let tmp = tempfile::tempdir().unwrap();
-    let config = tmp.path().join("issuer.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\npublic_url = \"https://kyc.example\"\n",
-            tmp.path().join("data").display()
-        ),
-    )
-    .unwrap();
     let mut all_acked = HashSet::new();
     for _round in 0..3 {
-        let (mut child, base) = start(&config);
-        all_acked.extend(load_then_kill(&mut child, &base, 32, 150).await);
+        let mut issuer = spawned_issuer::start(tmp.path(), "");
+        let base = issuer.base.clone();
+        all_acked.extend(load_then_kill(&mut issuer.child, &base, 32, 150).await);
     }
     // The restarted service opens the log (re-verifying the chain) and serves.
-    let (mut child, base) = start(&config);
-    let health: Value = reqwest::get(format!("{base}/healthz"))
+    let issuer = spawned_issuer::start(tmp.path(), "");
+    let health: Value = reqwest::get(format!("{}/healthz", issuer.base))
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
     assert!(health["auditSize"].as_u64().unwrap() > 0);
-    child.kill().unwrap();
-    child.wait().unwrap();
+    drop(issuer); // SIGKILL, as in the rounds above
 
-    let out = tmp.path().join("audit.jsonl");
-    let status = Command::new(env!("CARGO_BIN_EXE_kyc-issuer"))
-        .args(["audit", "export", "--config"])
-        .arg(&config)
-        .arg("--out")
-        .arg(&out)
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let key = Command::new(env!("CARGO_BIN_EXE_kyc-issuer"))
-        .args(["audit", "verifier-key", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
-    let key =
-        kyc_core::tlog::VerifierKey::parse(String::from_utf8(key.stdout).unwrap().trim()).unwrap();
-    let checkpoint = std::fs::read_to_string(tmp.path().join("audit.jsonl.checkpoint")).unwrap();
-    let report = kyc_verifier::audit::replay(
-        std::io::BufReader::new(std::fs::File::open(&out).unwrap()),
-        &checkpoint,
-        &key,
-        None,
-        |_| {},
-    )
-    .unwrap();
-    assert!(report.valid, "{report:?}");
+    // Export and replay as an auditor would: valid, and no personal data.
+    let (_, log) = spawned_issuer::replay_export(tmp.path());
 
     // Every acknowledged submission is there, down to its decision.
     let mut decided = HashSet::new();
-    for line in std::fs::read_to_string(&out).unwrap().lines() {
+    for line in log.lines() {
         let entry: Value = serde_json::from_str(line).unwrap();
         if entry["kind"] == "decision" {
             decided.insert(entry["data"]["application"].as_str().unwrap().to_owned());
