@@ -49,7 +49,13 @@ use crate::webhooks::{WebhookError, WebhookSettings, Webhooks};
 pub const JURISDICTIONS: [&str; 5] = ["EU", "US", "CN", "JP", "default"];
 
 /// The parts of a submission the holder may upload again when a reviewer asks for documents.
-pub const UPLOADABLE: [&str; 4] = ["document", "selfie", "livenessFrames", "proofOfAddress"];
+pub const UPLOADABLE: [&str; 5] = [
+    "document",
+    "selfie",
+    "livenessFrames",
+    "livenessChallenge",
+    "proofOfAddress",
+];
 
 /// The application JSON Schema (`schemas/application-v1.schema.json`).
 pub const APPLICATION_SCHEMA: &str = include_str!("../../schemas/application-v1.schema.json");
@@ -72,6 +78,9 @@ pub struct Submission {
     /// Liveness frames (base64).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub liveness_frames: Vec<String>,
+    /// The liveness challenge the frames answer (its id, as handed out by the issuer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub liveness_challenge: Option<String>,
     /// Proof of address (base64).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proof_of_address: Option<String>,
