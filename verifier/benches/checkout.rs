@@ -14,7 +14,8 @@ use kyc_core::credential::{CountryCode, StatusEntry};
 use kyc_core::presentation::{self, PresentationRequest};
 use kyc_core::status_list::{self, Bitstring, StatusListCredential};
 use kyc_core::{sd_jwt, DidKey, KycCredential, KycSubject, KycTier};
-use kyc_verifier::replay::MemoryReplayStore;
+use kyc_verifier::replay::{MemoryReplayStore, ReplayStore as _};
+use kyc_verifier::status_cache::StatusLists;
 use kyc_verifier::trust::TrustedIssuer;
 use kyc_verifier::{StatusPolicy, TrustList};
 
@@ -47,26 +48,24 @@ fn main() {
     );
     credential.credential_status = Some(StatusEntry::revocation(LIST, 4711));
     let issued = sd_jwt::issue(&credential, &issuer_key).unwrap();
-    let trust = TrustList::new(vec![TrustedIssuer {
-        did: issuer.as_str().into(),
-        name: "Bench".into(),
-    }])
-    .unwrap();
+    let trust = TrustList::new(vec![TrustedIssuer::single(issuer.as_str(), "Bench")]).unwrap();
     let list_jwt = StatusListCredential::revocation(&issuer, LIST, &Bitstring::new(0), now, None)
         .sign_jwt(&issuer_key)
         .unwrap();
-    let list = status_list::verify_jwt(&list_jwt, trust.resolver()).unwrap();
+    let lists = StatusLists::single(status_list::verify_jwt(&list_jwt, trust.resolver()).unwrap());
     let status = StatusPolicy {
-        list: Some(&list),
+        lists: Some(&lists),
         max_age: Some(chrono::Duration::hours(1)),
         require: true,
     };
 
-    // One request and presentation per verification: a nonce is accepted once.
+    // One request and presentation per verification: a nonce is accepted once, and only when
+    // the shop issued it (each thread's store holds its requests, as a checkout server's would).
     let claims = ["ageOver18", "countryOfResidence", "nationality"];
-    let work: Vec<Vec<(PresentationRequest, String)>> = (0..threads)
+    let work: Vec<(MemoryReplayStore, Vec<(PresentationRequest, String)>)> = (0..threads)
         .map(|_| {
-            (0..per_thread)
+            let mut store = MemoryReplayStore::default();
+            let batch = (0..per_thread)
                 .map(|_| {
                     let request = PresentationRequest::new(
                         "shop.example",
@@ -76,10 +75,12 @@ fn main() {
                         chrono::Duration::minutes(5),
                     )
                     .unwrap();
+                    store.issue(&request).unwrap();
                     let p = presentation::present(&issued, &request, &holder_key, now).unwrap();
                     (request, p)
                 })
-                .collect()
+                .collect();
+            (store, batch)
         })
         .collect();
 
@@ -102,11 +103,10 @@ fn main() {
 
     let started = Instant::now();
     std::thread::scope(|s| {
-        for batch in &work {
+        for (mut replay, batch) in work {
             let (trust, status) = (&trust, &status);
             s.spawn(move || {
-                let mut replay = MemoryReplayStore::default();
-                for (request, p) in batch {
+                for (request, p) in &batch {
                     let verdict = kyc_verifier::verify_presentation(
                         p,
                         request,

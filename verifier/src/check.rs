@@ -8,23 +8,24 @@ use chrono::{DateTime, Duration, Utc};
 use kyc_core::credential::{self, KycCredential};
 use kyc_core::presentation::{self, PresentationRequest};
 use kyc_core::sd_jwt::{self, SdJwt, TYP_VC_SD_JWT};
-use kyc_core::status_list::VerifiedStatusList;
 use kyc_core::{MalformedError, PolicyError, VerifyError};
 use serde_json::Value;
 
-use crate::replay::ReplayStore;
-use crate::trust::TrustList;
-use crate::verdict::{StatusOutcome, Verdict};
+use crate::replay::{Redemption, ReplayStore};
+use crate::status_cache::StatusLists;
+use crate::trust::{KeyWindow, TrustList};
+use crate::verdict::{Refusal, StatusOutcome, Verdict};
 
 /// What the relying party knows and requires about revocation status.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct StatusPolicy<'a> {
-    /// The cached status list, already verified.
-    pub list: Option<&'a VerifiedStatusList>,
-    /// The oldest list acceptable, measured from its `validFrom`; `None` accepts any age
-    /// (a list past its own `validUntil` is always refused).
+    /// The status lists at hand, already verified (a synced cache, or one list given).
+    pub lists: Option<&'a StatusLists>,
+    /// The oldest list acceptable, measured from when it was fetched (or, for a list given as
+    /// a file, its `validFrom`); `None` accepts any age (a list past its own `validUntil` is
+    /// always refused).
     pub max_age: Option<Duration>,
-    /// Refuse a credential with a status entry when no list is at hand.
+    /// Refuse a credential with a status entry when no list for it is at hand.
     pub require: bool,
 }
 
@@ -71,8 +72,10 @@ pub fn verify_credential(
 
 /// Verify a checkout presentation against the request it answers.
 ///
-/// The replay store is consulted last, and only for a presentation that passes everything else,
-/// so a rejected presentation does not burn its nonce. Its I/O errors are the caller's to report.
+/// `replay` must hold the request (see [`ReplayStore::issue`]): a presentation is accepted only
+/// for a request this relying party issued, unexpired and not answered before. The store is
+/// consulted last, and only for a presentation that passes everything else, so a rejected
+/// presentation does not burn its nonce. Its I/O errors are the caller's to report.
 pub fn verify_presentation(
     input: &str,
     request: &PresentationRequest,
@@ -93,10 +96,13 @@ pub fn verify_presentation(
         subject.retain(|k, _| verified.disclosed.contains(k));
         verdict.disclosed = Some(subject);
     }
-    if verdict.errors.is_empty()
-        && !replay.first_use(&request.aud, &request.nonce, request.expires_at)?
-    {
-        verdict.push(&PolicyError::Replayed.into());
+    if verdict.errors.is_empty() {
+        match replay.redeem(request, at)? {
+            Redemption::Accepted => {}
+            Redemption::Unknown => verdict.refuse(&Refusal::UnknownNonce),
+            Redemption::Expired => verdict.push(&PolicyError::RequestExpired(request.expires_at).into()),
+            Redemption::Replayed => verdict.push(&PolicyError::Replayed.into()),
+        }
     }
     verdict.valid = verdict.errors.is_empty();
     Ok(verdict)
@@ -114,25 +120,41 @@ fn relying_party_policy(
     verdict.subject = Some(credential.credential_subject.id.clone());
     verdict.kyc_tier = Some(credential.credential_subject.kyc_tier.as_u8());
     match trust.get(&credential.issuer) {
-        Some(t) => verdict.issuer_name = Some(t.name.clone()),
+        Some((issuer, key)) => {
+            verdict.issuer_name = Some(issuer.name.clone());
+            match key.window(credential.valid_from) {
+                KeyWindow::InService => {}
+                KeyWindow::Retired(until) => verdict.refuse(&Refusal::KeyRetired(until)),
+                KeyWindow::NotYetActive(from) => verdict.refuse(&Refusal::KeyNotYetActive(from)),
+            }
+        }
         None => verdict.push(&PolicyError::UntrustedIssuer(credential.issuer.clone()).into()),
     }
-    verdict.status = Some(match (&credential.credential_status, status.list) {
+    let entry = credential.credential_status.as_ref();
+    let cached = entry.and_then(|e| status.lists?.for_url(&e.status_list_credential));
+    verdict.status = Some(match (entry, cached) {
         (None, _) => StatusOutcome::NoStatus,
         (Some(_), None) => {
             if status.require {
-                verdict
-                    .push(&PolicyError::StatusListMismatch("no status list at hand".into()).into());
+                verdict.refuse(&Refusal::StatusUnavailable);
             }
             StatusOutcome::NotChecked
         }
-        (Some(entry), Some(list)) => {
-            let published = list.credential.valid_from;
-            let too_old = status.max_age.is_some_and(|max| published < at - max);
+        (Some(entry), Some(cached)) => {
+            let list = &cached.list;
+            let as_of = cached.as_of();
+            let too_old = status.max_age.is_some_and(|max| as_of < at - max);
             if too_old || list.credential.valid_until.is_some_and(|until| at >= until) {
-                verdict.push(&PolicyError::StaleStatusList(published).into());
+                verdict.push(&PolicyError::StaleStatusList(as_of).into());
             }
-            match list.is_set(entry, &credential.issuer) {
+            // After a key rotation the list may be signed by another key of the same issuer.
+            let signer = &list.credential.issuer;
+            let issuer = if trust.same_issuer(signer, &credential.issuer) {
+                signer
+            } else {
+                &credential.issuer
+            };
+            match list.is_set(entry, issuer) {
                 Ok(false) => StatusOutcome::Valid,
                 Ok(true) => {
                     verdict.push(&PolicyError::Revoked.into());
@@ -145,4 +167,31 @@ fn relying_party_policy(
             }
         }
     });
+}
+
+/// Why a presentation request could not be issued.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// The request would be malformed (unknown or repeated claim, empty audience).
+    #[error(transparent)]
+    Invalid(#[from] MalformedError),
+    /// The store could not record it.
+    #[error("recording the request's nonce: {0}")]
+    Store(#[from] std::io::Error),
+}
+
+/// Build a presentation request with a fresh nonce, valid for `ttl` from `now`, and record it in
+/// `store`, so that [`verify_presentation`] accepts one answer to it.
+pub fn issue_request(
+    store: &mut dyn ReplayStore,
+    aud: &str,
+    min_tier: kyc_core::KycTier,
+    claims: &[&str],
+    now: DateTime<Utc>,
+    ttl: Duration,
+) -> Result<PresentationRequest, RequestError> {
+    let request = PresentationRequest::new(aud, min_tier, claims, now, ttl)?;
+    store.issue(&request)?;
+    Ok(request)
 }

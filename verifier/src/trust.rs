@@ -1,11 +1,38 @@
-//! The trust list: the issuers whose credentials this relying party accepts.
+//! The trust list: the issuers whose credentials this relying party accepts, and the keys each
+//! may sign with, when.
+//!
+//! # The trust file (TOML)
 //!
 //! ```toml
+//! # An issuer with one key, trusted for everything it signs (the short form).
 //! [[issuer]]
 //! did = "did:key:z6Mk…"
 //! name = "Example KYC GmbH"
+//!
+//! # An issuer that rotated its key. Issuers sign with `did:key`, so a new key is a new DID:
+//! # the trust file groups them under one name and says when each was in service.
+//! [[issuer]]
+//! name = "Rotating KYC AG"
+//! [[issuer.key]]
+//! did = "did:key:z6MkOld…"
+//! until = "2027-01-01T00:00:00Z"   # retired: what it signed from this instant on is refused
+//! [[issuer.key]]
+//! did = "did:key:z6MkNew…"
+//! from = "2026-12-01T00:00:00Z"    # what it signed before this instant is refused
 //! ```
+//!
+//! `from` and `until` are RFC 3339 instants, both optional; the window is `from <= t < until`.
+//! `t` is when the key signed: a credential's `validFrom` (the issuer sets it to the moment of
+//! issuance), a status list's `validFrom`. A credential signed by a key before that key's
+//! `until` stays acceptable after the key is retired, for its own validity period; one dated
+//! after it is refused (`key_retired`), and one dated before `from` too (`key_not_yet_active`).
+//! A DID may appear once in the whole file. An issuer not in the file is refused as
+//! `untrusted_issuer`.
+//!
+//! Every other field is an error (`deny_unknown_fields`), as is an issuer with both `did` and
+//! `[[issuer.key]]`, or with neither.
 
+use chrono::{DateTime, Utc};
 use kyc_core::did::Resolver;
 use serde::Deserialize;
 
@@ -19,31 +46,108 @@ pub enum TrustError {
     /// An entry's `did` is not an Ed25519 did:key.
     #[error("trust list entry {index}: {reason}")]
     Did {
-        /// Position of the entry, from 1.
+        /// Position of the issuer, from 1.
         index: usize,
         /// Why the DID is refused.
         reason: kyc_core::did::DidError,
+    },
+    /// An issuer entry is not usable as written.
+    #[error("trust list entry {index}: {reason}")]
+    Entry {
+        /// Position of the issuer, from 1.
+        index: usize,
+        /// What is wrong.
+        reason: &'static str,
     },
     /// No `[[issuer]]` at all: nothing could ever verify.
     #[error("trust list names no issuer")]
     Empty,
 }
 
-/// One trusted issuer.
-#[derive(Debug, Clone, Deserialize)]
+/// One signing key of a trusted issuer and when it was in service.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct TrustedIssuer {
-    /// Its `did:key`.
+pub struct IssuerKey {
+    /// The key's `did:key`.
     pub did: String,
+    /// The first instant it may have signed; `None`: no lower bound.
+    #[serde(default)]
+    pub from: Option<DateTime<Utc>>,
+    /// The instant it was retired; `None`: still in service.
+    #[serde(default)]
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// Where an instant stands against a key's service window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyWindow {
+    /// Within `from <= t < until`.
+    InService,
+    /// Before `from`.
+    NotYetActive(DateTime<Utc>),
+    /// At or after `until`.
+    Retired(DateTime<Utc>),
+}
+
+impl IssuerKey {
+    /// A key with no window: trusted for anything it signs.
+    pub fn always(did: impl Into<String>) -> Self {
+        Self {
+            did: did.into(),
+            from: None,
+            until: None,
+        }
+    }
+
+    /// Whether the key was in service at `signed`.
+    pub fn window(&self, signed: DateTime<Utc>) -> KeyWindow {
+        match (self.from, self.until) {
+            (Some(from), _) if signed < from => KeyWindow::NotYetActive(from),
+            (_, Some(until)) if signed >= until => KeyWindow::Retired(until),
+            _ => KeyWindow::InService,
+        }
+    }
+}
+
+/// One trusted issuer: a name and the keys it signs with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustedIssuer {
     /// A human-readable name for verdicts.
     pub name: String,
+    /// Its keys, at least one.
+    pub keys: Vec<IssuerKey>,
+}
+
+impl TrustedIssuer {
+    /// An issuer with a single key and no window (the short form of the file).
+    pub fn single(did: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            keys: vec![IssuerKey::always(did)],
+        }
+    }
+
+    /// Its key with this DID.
+    pub fn key(&self, did: &str) -> Option<&IssuerKey> {
+        self.keys.iter().find(|k| k.did == did)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IssuerEntry {
+    name: String,
+    #[serde(default)]
+    did: Option<String>,
+    #[serde(default)]
+    key: Vec<IssuerKey>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TrustFile {
     #[serde(default)]
-    issuer: Vec<TrustedIssuer>,
+    issuer: Vec<IssuerEntry>,
 }
 
 /// The accepted issuers, with their keys resolved once.
@@ -54,11 +158,28 @@ pub struct TrustList {
 }
 
 impl TrustList {
-    /// Parse a trust file's text.
+    /// Parse a trust file's text (format: the module documentation).
     pub fn from_toml(text: &str) -> Result<Self, TrustError> {
         let file: TrustFile =
             toml::from_str(text).map_err(|e| TrustError::Syntax(e.message().to_owned()))?;
-        Self::new(file.issuer)
+        let mut issuers = Vec::with_capacity(file.issuer.len());
+        for (i, entry) in file.issuer.into_iter().enumerate() {
+            let keys = match (entry.did, entry.key) {
+                (Some(did), keys) if keys.is_empty() => vec![IssuerKey::always(did)],
+                (Some(_), _) => {
+                    return Err(TrustError::Entry {
+                        index: i + 1,
+                        reason: "give either did or [[issuer.key]] tables, not both",
+                    })
+                }
+                (None, keys) => keys,
+            };
+            issuers.push(TrustedIssuer {
+                name: entry.name,
+                keys,
+            });
+        }
+        Self::new(issuers)
     }
 
     /// A trust list of these issuers.
@@ -67,23 +188,50 @@ impl TrustList {
             return Err(TrustError::Empty);
         }
         let mut resolver = Resolver::new();
+        let mut seen = std::collections::HashSet::new();
         for (i, issuer) in issuers.iter().enumerate() {
-            resolver
-                .preload(&issuer.did)
-                .map_err(|reason| TrustError::Did {
+            let entry = |reason| TrustError::Entry {
+                index: i + 1,
+                reason,
+            };
+            if issuer.keys.is_empty() {
+                return Err(entry("an issuer needs a did or at least one [[issuer.key]]"));
+            }
+            for key in &issuer.keys {
+                if key.from.zip(key.until).is_some_and(|(f, u)| u <= f) {
+                    return Err(entry("a key's until is not after its from"));
+                }
+                if !seen.insert(key.did.as_str()) {
+                    return Err(entry("a key's did appears more than once in the file"));
+                }
+                resolver.preload(&key.did).map_err(|reason| TrustError::Did {
                     index: i + 1,
                     reason,
                 })?;
+            }
         }
         Ok(Self { issuers, resolver })
     }
 
-    /// The trusted issuer with this DID.
-    pub fn get(&self, did: &str) -> Option<&TrustedIssuer> {
-        self.issuers.iter().find(|i| i.did == did)
+    /// The trusted issuer one of whose keys is this DID, with that key.
+    pub fn get(&self, did: &str) -> Option<(&TrustedIssuer, &IssuerKey)> {
+        self.issuers
+            .iter()
+            .find_map(|i| i.key(did).map(|k| (i, k)))
     }
 
-    /// A resolver with every trusted issuer's key already decompressed.
+    /// Whether two DIDs are keys of the same trusted issuer.
+    pub fn same_issuer(&self, a: &str, b: &str) -> bool {
+        self.get(a)
+            .is_some_and(|(issuer, _)| issuer.key(b).is_some())
+    }
+
+    /// Every trusted issuer, in file order.
+    pub fn issuers(&self) -> &[TrustedIssuer] {
+        &self.issuers
+    }
+
+    /// A resolver with every trusted key already decompressed.
     pub fn resolver(&self) -> &Resolver {
         &self.resolver
     }
@@ -98,7 +246,7 @@ mod tests {
         let did = kyc_core::DidKey::generate().1;
         let t =
             TrustList::from_toml(&format!("[[issuer]]\ndid = \"{did}\"\nname = \"A\"\n")).unwrap();
-        assert_eq!(t.get(did.as_str()).unwrap().name, "A");
+        assert_eq!(t.get(did.as_str()).unwrap().0.name, "A");
         assert!(matches!(TrustList::from_toml(""), Err(TrustError::Empty)));
         assert!(matches!(
             TrustList::from_toml("[[issuer]]\ndid = \"did:web:x\"\nname = \"A\"\n"),
@@ -107,6 +255,53 @@ mod tests {
         assert!(matches!(
             TrustList::from_toml("[[issuer]]\nname = 1\n"),
             Err(TrustError::Syntax(_))
+        ));
+        assert!(matches!(
+            TrustList::from_toml("[[issuer]]\nname = \"A\"\n"),
+            Err(TrustError::Entry { index: 1, .. })
+        ));
+        let twice = format!(
+            "[[issuer]]\nname = \"A\"\ndid = \"{did}\"\n[[issuer]]\nname = \"B\"\ndid = \"{did}\"\n"
+        );
+        assert!(matches!(
+            TrustList::from_toml(&twice),
+            Err(TrustError::Entry { index: 2, .. })
+        ));
+    }
+
+    #[test]
+    fn rotated_keys_and_windows() {
+        let (old, new) = (kyc_core::DidKey::generate().1, kyc_core::DidKey::generate().1);
+        let other = kyc_core::DidKey::generate().1;
+        let text = format!(
+            "[[issuer]]\nname = \"R\"\n\
+             [[issuer.key]]\ndid = \"{old}\"\nuntil = \"2027-01-01T00:00:00Z\"\n\
+             [[issuer.key]]\ndid = \"{new}\"\nfrom = \"2026-12-01T00:00:00Z\"\n\
+             [[issuer]]\nname = \"O\"\ndid = \"{other}\"\n"
+        );
+        let t = TrustList::from_toml(&text).unwrap();
+        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let (issuer, key) = t.get(old.as_str()).unwrap();
+        assert_eq!(issuer.name, "R");
+        assert_eq!(key.window(at("2026-06-01T00:00:00Z")), KeyWindow::InService);
+        assert_eq!(
+            key.window(at("2027-01-01T00:00:00Z")),
+            KeyWindow::Retired(at("2027-01-01T00:00:00Z"))
+        );
+        let (_, key) = t.get(new.as_str()).unwrap();
+        assert!(matches!(
+            key.window(at("2026-11-30T23:59:59Z")),
+            KeyWindow::NotYetActive(_)
+        ));
+        assert!(t.same_issuer(old.as_str(), new.as_str()));
+        assert!(!t.same_issuer(old.as_str(), other.as_str()));
+        let backwards = format!(
+            "[[issuer]]\nname = \"R\"\n[[issuer.key]]\ndid = \"{old}\"\n\
+             from = \"2027-01-01T00:00:00Z\"\nuntil = \"2026-01-01T00:00:00Z\"\n"
+        );
+        assert!(matches!(
+            TrustList::from_toml(&backwards),
+            Err(TrustError::Entry { index: 1, .. })
         ));
     }
 }

@@ -28,6 +28,49 @@ pub struct VerdictError {
     pub message: String,
 }
 
+/// What this relying party refuses on its own account, beyond `kyc-core`'s [`VerifyError`]:
+/// the parts of its policy that need its state (the trust file's key windows, the nonces it
+/// issued, its status cache).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// The issuer's key was retired before it signed this (`until` in the trust file).
+    #[error("signed by an issuer key retired at {0}")]
+    KeyRetired(chrono::DateTime<chrono::Utc>),
+    /// The issuer's key was not yet in service when it signed this (`from` in the trust file).
+    #[error("signed by an issuer key not in service before {0}")]
+    KeyNotYetActive(chrono::DateTime<chrono::Utc>),
+    /// The presentation answers a nonce this relying party never issued (or a request that
+    /// differs from the one it issued).
+    #[error("the request's nonce was not issued by this verifier")]
+    UnknownNonce,
+    /// The credential has a status entry and no status list for it is at hand, which the policy
+    /// requires.
+    #[error("no status list for this credential is at hand")]
+    StatusUnavailable,
+}
+
+impl Refusal {
+    /// A stable, machine-readable code for verdicts (`snake_case`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::KeyRetired(_) => "key_retired",
+            Self::KeyNotYetActive(_) => "key_not_yet_active",
+            Self::UnknownNonce => "unknown_nonce",
+            Self::StatusUnavailable => "status_unavailable",
+        }
+    }
+}
+
+impl From<&Refusal> for VerdictError {
+    fn from(e: &Refusal) -> Self {
+        Self {
+            code: e.code(),
+            message: e.to_string(),
+        }
+    }
+}
+
 impl From<&VerifyError> for VerdictError {
     fn from(e: &VerifyError) -> Self {
         Self {
@@ -86,6 +129,17 @@ impl Verdict {
         self.malformed |= e.is_malformed();
         self.errors.push(e.into());
         self.valid = false;
+    }
+
+    /// Record a refusal of this relying party's own policy.
+    pub fn refuse(&mut self, e: &Refusal) {
+        self.errors.push(e.into());
+        self.valid = false;
+    }
+
+    /// Whether one of the errors has this code.
+    pub fn has_error(&self, code: &str) -> bool {
+        self.errors.iter().any(|e| e.code == code)
     }
 
     /// True when the input could not be parsed (the CLI's exit code 2).

@@ -10,18 +10,30 @@ use chrono::{DateTime, Duration, Utc};
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use kyc_core::presentation::PresentationRequest;
-use kyc_core::status_list::{self, VerifiedStatusList};
+use kyc_core::status_list;
 use kyc_core::tlog::VerifierKey;
 use kyc_core::{KycTier, MalformedError, VerifyError};
 use kyc_verifier::audit::{self, AuditorState};
 use kyc_verifier::replay::{FileReplayStore, MemoryReplayStore, ReplayStore};
-use kyc_verifier::{StatusPolicy, TrustList, Verdict};
+use kyc_verifier::status_cache::{self, StatusLists};
+use kyc_verifier::{qr, StatusPolicy, TrustList, Verdict};
+
+const AFTER_HELP: &str = "\
+Examples:
+  kyc-verify request --aud shop.example --min-tier 2 --claims ageOver18 \\
+      --replay-store nonces.jsonl --qr > request.json
+  kyc-verify status sync --issuer https://kyc.example --trust trust.toml --cache status/
+  kyc-verify presentation --request request.json presentation.txt --trust trust.toml \\
+      --status-cache status/ --max-status-age 86400 --require-status --replay-store nonces.jsonl
+
+Exit codes: 0 valid; 1 not valid (the verdict's errors say why); 2 unreadable input or files.";
 
 #[derive(Parser)]
 #[command(
     name = "kyc-verify",
     version,
-    about = "Verify KYC credentials and presentations offline"
+    about = "Verify KYC credentials and presentations offline",
+    after_help = AFTER_HELP
 )]
 struct Cli {
     #[command(subcommand)]
@@ -41,9 +53,16 @@ enum Command {
         /// Claims to ask for, comma-separated (e.g. ageOver18,countryOfResidence).
         #[arg(long, value_delimiter = ',')]
         claims: Vec<String>,
-        /// How long the request stays valid.
-        #[arg(long, default_value_t = 300)]
+        /// How long the request stays valid, in seconds.
+        #[arg(long, visible_alias = "ttl", value_name = "SECONDS", default_value_t = 300)]
         ttl_seconds: u32,
+        /// Record the request's nonce in this store; `presentation --replay-store` with the
+        /// same file then accepts one answer to it, before it expires.
+        #[arg(long, value_name = "FILE")]
+        replay_store: Option<PathBuf>,
+        /// Also draw the request as a QR code on stderr (the JSON stays on stdout).
+        #[arg(long)]
+        qr: bool,
     },
     /// Verify a credential (vc+jwt or vc+sd-jwt) and print a JSON verdict.
     Credential {
@@ -59,16 +78,50 @@ enum Command {
         request: PathBuf,
         /// The presentation file, or - for standard input.
         input: PathBuf,
-        /// Remember accepted nonces in this file and refuse them a second time.
-        #[arg(long)]
+        /// The store `request --replay-store` recorded the request in: accept only a request
+        /// issued there, unexpired, and only once. Without it the request file is taken as
+        /// issued and nothing is remembered.
+        #[arg(long, value_name = "FILE")]
         replay_store: Option<PathBuf>,
         #[command(flatten)]
         common: Common,
+    },
+    /// Status lists for offline checks: fetch, verify and cache them while online.
+    Status {
+        #[command(subcommand)]
+        command: StatusCommand,
     },
     /// Audit the issuer's log: replay it, or check single proofs.
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum StatusCommand {
+    /// Fetch the issuer's status lists, verify each against the trust list, and cache them.
+    #[command(after_help = "\
+Example:
+  kyc-verify status sync --issuer https://kyc.example --trust trust.toml --cache status/
+
+Fetches GET <issuer>/v1/status-lists/1, 2, … until the issuer answers 404 (or only the --list
+numbers given). A list is stored only when its signature verifies and its signer is a trusted
+issuer key; it is kept under the URL it names itself by (its id), which is what credentials
+point to, whatever address it was fetched from.")]
+    Sync {
+        /// The issuer's base URL (where to fetch from).
+        #[arg(long, value_name = "URL")]
+        issuer: String,
+        /// The trust list the lists must verify against.
+        #[arg(long, value_name = "FILE")]
+        trust: PathBuf,
+        /// The cache directory (created if missing).
+        #[arg(long, value_name = "DIR")]
+        cache: PathBuf,
+        /// Fetch only these list numbers.
+        #[arg(long, value_name = "N", value_delimiter = ',')]
+        list: Vec<u64>,
     },
 }
 
@@ -124,14 +177,18 @@ enum AuditCommand {
 
 #[derive(Args)]
 struct Common {
-    /// Trust list: TOML with `[[issuer]]` tables of `did` and `name`.
-    #[arg(long)]
+    /// Trust list: TOML with `[[issuer]]` tables (format: the kyc-verifier `trust` module).
+    #[arg(long, value_name = "FILE")]
     trust: PathBuf,
     /// A status list credential (vc+jwt) to check revocation against.
-    #[arg(long)]
+    #[arg(long, value_name = "FILE", conflicts_with = "status_cache")]
     status_list: Option<PathBuf>,
-    /// Refuse a status list published more than this many seconds before the evaluation time.
-    #[arg(long)]
+    /// The status lists cached by `kyc-verify status sync` (read offline).
+    #[arg(long, value_name = "DIR")]
+    status_cache: Option<PathBuf>,
+    /// Refuse a status list fetched (or, as a bare file, published) more than this many seconds
+    /// before the evaluation time: the verdict says `stale_status_list`.
+    #[arg(long, value_name = "SECONDS")]
     max_status_age: Option<u32>,
     /// Refuse credentials whose revocation status cannot be checked.
     #[arg(long)]
@@ -172,33 +229,115 @@ fn load_trust(path: &Path) -> anyhow::Result<TrustList> {
     TrustList::from_toml(&text).with_context(|| format!("trust list {}", path.display()))
 }
 
-fn load_status_list(path: &Path, trust: &TrustList) -> anyhow::Result<VerifiedStatusList> {
+fn load_status_list(path: &Path, trust: &TrustList) -> anyhow::Result<StatusLists> {
     let text = match read_input(path)? {
         Ok(t) => t,
         Err(e) => bail!("status list {}: {e}", path.display()),
     };
     status_list::verify_jwt(&text, trust.resolver())
+        .map(StatusLists::single)
         .map_err(|e| anyhow::anyhow!("status list {}: {e}", path.display()))
 }
 
-fn new_request(aud: &str, min_tier: u8, claims: &[String], ttl_seconds: u32) -> anyhow::Result<()> {
+fn new_request(
+    aud: &str,
+    min_tier: u8,
+    claims: &[String],
+    ttl_seconds: u32,
+    replay_store: Option<&Path>,
+    show_qr: bool,
+) -> anyhow::Result<()> {
     let tier = KycTier::try_from(u64::from(min_tier))?;
     let claims: Vec<&str> = claims.iter().map(String::as_str).collect();
-    let request = PresentationRequest::new(
+    let mut memory = MemoryReplayStore::default();
+    let mut file;
+    let store: &mut dyn ReplayStore = match replay_store {
+        Some(path) => {
+            file = FileReplayStore::new(path);
+            &mut file
+        }
+        None => &mut memory,
+    };
+    let request = kyc_verifier::issue_request(
+        store,
         aud,
         tier,
         &claims,
         Utc::now(),
         Duration::seconds(ttl_seconds.into()),
-    )?;
+    )
+    .with_context(|| match replay_store {
+        Some(path) => format!("replay store {}", path.display()),
+        None => "presentation request".into(),
+    })?;
+    if show_qr {
+        eprint!("{}", qr::terminal(&serde_json::to_string(&request)?)?);
+    }
     println!("{}", serde_json::to_string_pretty(&request)?);
     Ok(())
 }
 
+/// `status sync`: fetch each list, verify it against the trust list, cache it. The only
+/// network I/O `kyc-verify` does.
+fn status_sync(issuer: &str, trust: &Path, cache: &Path, lists: &[u64]) -> anyhow::Result<()> {
+    let trust = load_trust(trust)?;
+    let base = issuer.trim_end_matches('/');
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    let http = reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .timeout(std::time::Duration::from_secs(30))
+        .user_agent(concat!("kyc-verify/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .context("HTTP client")?;
+    let explicit = !lists.is_empty();
+    let numbers: Vec<u64> = if explicit {
+        lists.to_vec()
+    } else {
+        (1..=MAX_LISTS).collect()
+    };
+    let mut synced = Vec::new();
+    for n in numbers {
+        let url = format!("{base}/v1/status-lists/{n}");
+        let fetched = runtime.block_on(async {
+            let response = http.get(&url).send().await?;
+            let status = response.status();
+            Ok::<_, reqwest::Error>((status, response.text().await?))
+        });
+        let (status, body) = fetched.with_context(|| format!("fetching {url}"))?;
+        if status == reqwest::StatusCode::NOT_FOUND && !explicit && n > 1 {
+            break;
+        }
+        if !status.is_success() {
+            bail!("fetching {url}: the issuer answered {status}");
+        }
+        let fetched_at = Utc::now();
+        let list = status_cache::verify_trusted(&body, &trust)
+            .with_context(|| format!("status list {url}"))?;
+        let path = status_cache::store(cache, &body, &list, fetched_at)?;
+        eprintln!("cached {} (published {})", list.credential.id, list.credential.valid_from);
+        synced.push(serde_json::json!({
+            "url": list.credential.id,
+            "fetchedFrom": url,
+            "fetchedAt": fetched_at,
+            "validFrom": list.credential.valid_from,
+            "validUntil": list.credential.valid_until,
+            "file": path,
+        }));
+    }
+    println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "synced": synced }))?);
+    Ok(())
+}
+
+/// `status sync` without `--list` stops at the first 404, or here.
+const MAX_LISTS: u64 = 1024;
+
 /// What every verification needs: the trust list, the status policy's list, the clock.
 struct Setting {
     trust: TrustList,
-    list: Option<VerifiedStatusList>,
+    lists: Option<StatusLists>,
     max_age: Option<Duration>,
     require_status: bool,
     at: DateTime<Utc>,
@@ -207,14 +346,17 @@ struct Setting {
 impl Setting {
     fn load(common: &Common) -> anyhow::Result<Self> {
         let trust = load_trust(&common.trust)?;
-        let list = common
-            .status_list
-            .as_deref()
-            .map(|p| load_status_list(p, &trust))
-            .transpose()?;
+        let lists = match (&common.status_list, &common.status_cache) {
+            (Some(file), _) => Some(load_status_list(file, &trust)?),
+            (None, Some(dir)) => Some(
+                status_cache::load(dir, trust.resolver())
+                    .with_context(|| format!("status cache {}", dir.display()))?,
+            ),
+            (None, None) => None,
+        };
         Ok(Self {
             trust,
-            list,
+            lists,
             max_age: common.max_status_age.map(|s| Duration::seconds(s.into())),
             require_status: common.require_status,
             at: common.at.unwrap_or_else(Utc::now),
@@ -223,7 +365,7 @@ impl Setting {
 
     fn status(&self) -> StatusPolicy<'_> {
         StatusPolicy {
-            list: self.list.as_ref(),
+            lists: self.lists.as_ref(),
             max_age: self.max_age,
             require: self.require_status,
         }
@@ -247,7 +389,11 @@ fn verify_presentation_file(
             file = FileReplayStore::new(path);
             &mut file
         }
-        None => &mut memory,
+        None => {
+            // No store: this one run takes the request file as issued.
+            memory.issue(&request)?;
+            &mut memory
+        }
     };
     let status = setting.status();
     kyc_verifier::verify_presentation(input, &request, &setting.trust, &status, replay, setting.at)
@@ -371,8 +517,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             min_tier,
             claims,
             ttl_seconds,
+            replay_store,
+            qr,
         } => {
-            new_request(&aud, min_tier, &claims, ttl_seconds)?;
+            new_request(&aud, min_tier, &claims, ttl_seconds, replay_store.as_deref(), qr)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Status {
+            command:
+                StatusCommand::Sync {
+                    issuer,
+                    trust,
+                    cache,
+                    list,
+                },
+        } => {
+            status_sync(&issuer, &trust, &cache, &list)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Credential { input, common } => {
