@@ -100,7 +100,9 @@ pub fn verify_presentation(
         match replay.redeem(request, at)? {
             Redemption::Accepted => {}
             Redemption::Unknown => verdict.refuse(&Refusal::UnknownNonce),
-            Redemption::Expired => verdict.push(&PolicyError::RequestExpired(request.expires_at).into()),
+            Redemption::Expired => {
+                verdict.push(&PolicyError::RequestExpired(request.expires_at).into())
+            }
             Redemption::Replayed => verdict.push(&PolicyError::Replayed.into()),
         }
     }

@@ -87,7 +87,10 @@ mod tests {
 
     #[test]
     fn levels_and_limits() {
-        assert_eq!(encode("short").unwrap().error_correction_level(), EcLevel::M);
+        assert_eq!(
+            encode("short").unwrap().error_correction_level(),
+            EcLevel::M
+        );
         // Past level M's capacity, level L still carries it.
         let long = "a".repeat(2500);
         assert_eq!(encode(&long).unwrap().error_correction_level(), EcLevel::L);

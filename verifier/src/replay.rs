@@ -171,9 +171,8 @@ impl FileReplayStore {
             if line.trim().is_empty() {
                 continue;
             }
-            let record: Record = serde_json::from_str(line).map_err(|e| {
-                invalid(format!("{} line {}: {e}", self.path.display(), n + 1))
-            })?;
+            let record: Record = serde_json::from_str(line)
+                .map_err(|e| invalid(format!("{} line {}: {e}", self.path.display(), n + 1)))?;
             match record {
                 Record::Issue { request } => {
                     requests.insert(request.nonce.clone(), (request, false));
@@ -376,7 +375,10 @@ mod tests {
                 .collect();
             handles.into_iter().map(|h| h.join().unwrap()).collect()
         });
-        let accepted = outcomes.iter().filter(|o| **o == Redemption::Accepted).count();
+        let accepted = outcomes
+            .iter()
+            .filter(|o| **o == Redemption::Accepted)
+            .count();
         assert_eq!(accepted, 1, "{outcomes:?}");
     }
 }

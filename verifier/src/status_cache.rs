@@ -71,8 +71,7 @@ pub struct CachedList {
 impl CachedList {
     /// The instant its age is measured from (module documentation).
     pub fn as_of(&self) -> DateTime<Utc> {
-        self.fetched_at
-            .unwrap_or(self.list.credential.valid_from)
+        self.fetched_at.unwrap_or(self.list.credential.valid_from)
     }
 }
 
@@ -142,7 +141,10 @@ struct CacheFile {
 
 /// Verify a status list `jwt` for caching: its signature, and that its signer is a trusted
 /// issuer key in service when the list was published.
-pub fn verify_trusted(jwt: &str, trust: &TrustList) -> Result<VerifiedStatusList, StatusCacheError> {
+pub fn verify_trusted(
+    jwt: &str,
+    trust: &TrustList,
+) -> Result<VerifiedStatusList, StatusCacheError> {
     let list = status_list::verify_jwt(jwt.trim(), trust.resolver())?;
     let signer = &list.credential.issuer;
     match trust.get(signer) {
@@ -239,8 +241,12 @@ fn load_file(path: &Path, resolver: &Resolver) -> Result<CachedList, StatusCache
     let file: CacheFile = serde_json::from_str(&text).map_err(|e| damaged(e.to_string()))?;
     let list = status_list::verify_jwt(&file.jwt, resolver)
         .map_err(|e| damaged(format!("its list does not verify: {e}")))?;
-    if list.credential.id != file.url || file_for(path.parent().unwrap_or(Path::new(".")), &file.url) != path {
-        return Err(damaged("its list is not the one the file is named for".into()));
+    if list.credential.id != file.url
+        || file_for(path.parent().unwrap_or(Path::new(".")), &file.url) != path
+    {
+        return Err(damaged(
+            "its list is not the one the file is named for".into(),
+        ));
     }
     Ok(CachedList {
         list,

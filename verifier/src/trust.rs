@@ -195,7 +195,9 @@ impl TrustList {
                 reason,
             };
             if issuer.keys.is_empty() {
-                return Err(entry("an issuer needs a did or at least one [[issuer.key]]"));
+                return Err(entry(
+                    "an issuer needs a did or at least one [[issuer.key]]",
+                ));
             }
             for key in &issuer.keys {
                 if key.from.zip(key.until).is_some_and(|(f, u)| u <= f) {
@@ -204,10 +206,12 @@ impl TrustList {
                 if !seen.insert(key.did.as_str()) {
                     return Err(entry("a key's did appears more than once in the file"));
                 }
-                resolver.preload(&key.did).map_err(|reason| TrustError::Did {
-                    index: i + 1,
-                    reason,
-                })?;
+                resolver
+                    .preload(&key.did)
+                    .map_err(|reason| TrustError::Did {
+                        index: i + 1,
+                        reason,
+                    })?;
             }
         }
         Ok(Self { issuers, resolver })
@@ -215,9 +219,7 @@ impl TrustList {
 
     /// The trusted issuer one of whose keys is this DID, with that key.
     pub fn get(&self, did: &str) -> Option<(&TrustedIssuer, &IssuerKey)> {
-        self.issuers
-            .iter()
-            .find_map(|i| i.key(did).map(|k| (i, k)))
+        self.issuers.iter().find_map(|i| i.key(did).map(|k| (i, k)))
     }
 
     /// Whether two DIDs are keys of the same trusted issuer.
@@ -271,7 +273,10 @@ mod tests {
 
     #[test]
     fn rotated_keys_and_windows() {
-        let (old, new) = (kyc_core::DidKey::generate().1, kyc_core::DidKey::generate().1);
+        let (old, new) = (
+            kyc_core::DidKey::generate().1,
+            kyc_core::DidKey::generate().1,
+        );
         let other = kyc_core::DidKey::generate().1;
         let text = format!(
             "[[issuer]]\nname = \"R\"\n\

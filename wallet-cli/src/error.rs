@@ -1,5 +1,6 @@
 //! Every way a wallet command can fail, and the class of each: what the binary's exit code says.
 
+use crate::backup::BackupError;
 use crate::checkout::CheckoutError;
 use crate::held::HeldError;
 use crate::issuer_client::ClientError;
@@ -34,6 +35,20 @@ pub enum Error {
     /// The wallet will not answer a presentation request.
     #[error(transparent)]
     Checkout(#[from] CheckoutError),
+    /// A backup cannot be written or restored.
+    #[error(transparent)]
+    Backup(#[from] BackupError),
+    /// No QR code could be made.
+    #[error(transparent)]
+    Qr(#[from] kyc_verifier::qr::QrError),
+    /// The status list could not be fetched or does not verify.
+    #[error("status list {url}: {reason}")]
+    StatusList {
+        /// Where it was fetched from.
+        url: String,
+        /// Why it is not usable.
+        reason: String,
+    },
     /// Reading an input or writing an output file failed.
     #[error("{what}: {source}")]
     File {
@@ -101,7 +116,9 @@ impl Error {
                 source: KeystoreError::WrongPassword,
                 ..
             }) => Class::Refused,
+            Self::Backup(BackupError::WrongPassword) => Class::Refused,
             Self::Issuer(e) if e.is_refusal() => Class::Refused,
+            Self::StatusList { .. } => Class::Unavailable,
             Self::Issuer(_) => Class::Unavailable,
             Self::Checkout(CheckoutError::BadRequest(_)) => Class::Input,
             Self::Checkout(_) | Self::StillWaiting { .. } | Self::NotApproved { .. } => {
@@ -112,6 +129,8 @@ impl Error {
             | Self::Password(_)
             | Self::Submission(_)
             | Self::Held(_)
+            | Self::Backup(_)
+            | Self::Qr(_)
             | Self::File { .. }
             | Self::TooLarge { .. }
             | Self::NotAWalletCommand => Class::Input,

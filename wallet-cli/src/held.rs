@@ -201,3 +201,55 @@ fn wire_name<T: Serialize>(value: &T) -> String {
         Err(_) => String::new(),
     }
 }
+
+/// What the wallet knows of a credential's revocation status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "state")]
+pub enum Revocation {
+    /// The credential has no status entry.
+    NoStatus,
+    /// No status list for it at hand (none fetched, and offline).
+    Unknown,
+    /// Checked against a list fetched at `as_of`.
+    Checked {
+        /// Whether the list marks it revoked.
+        revoked: bool,
+        /// When the list was fetched.
+        as_of: DateTime<Utc>,
+    },
+    /// The list at hand does not answer for this credential.
+    Unusable {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The revocation status of the credential `summary` describes, from the lists at hand (the
+/// wallet's status cache, `kyc_verifier::status_cache`).
+pub fn revocation(
+    summary: &Summary,
+    lists: &kyc_verifier::status_cache::StatusLists,
+) -> Revocation {
+    let Some(status) = &summary.status else {
+        return Revocation::NoStatus;
+    };
+    let Some(cached) = lists.for_url(&status.list) else {
+        return Revocation::Unknown;
+    };
+    let entry = kyc_core::credential::StatusEntry {
+        id: format!("{}#{}", status.list, status.index),
+        kind: "BitstringStatusListEntry".into(),
+        status_purpose: status.purpose.clone(),
+        status_list_index: status.index.clone(),
+        status_list_credential: status.list.clone(),
+    };
+    match cached.list.is_set(&entry, &summary.issuer) {
+        Ok(revoked) => Revocation::Checked {
+            revoked,
+            as_of: cached.as_of(),
+        },
+        Err(e) => Revocation::Unusable {
+            reason: e.to_string(),
+        },
+    }
+}

@@ -98,23 +98,46 @@ pub fn check_new_password(password: &str) -> Result<(), KeystoreError> {
 
 /// Encrypt `key` under `password` as the compact JWE described in the module documentation.
 pub fn seal(key: &SigningKey, password: &str) -> Result<String, KeystoreError> {
+    let jwk = Zeroizing::new(did::private_jwk(key));
+    seal_bytes(jwk.as_bytes(), password, CTY)
+}
+
+/// Encrypt `plaintext` under `password` with this module's parameters and content type `cty`
+/// (the keystore, and the wallet backup of [`crate::backup`]).
+pub(crate) fn seal_bytes(
+    plaintext: &[u8],
+    password: &str,
+    cty: &str,
+) -> Result<String, KeystoreError> {
     check_new_password(password)?;
     let fail = |e: josekit::JoseError| KeystoreError::Encryption(e.to_string());
     let mut header = JweHeader::new();
     header.set_content_encryption(ENC);
-    header.set_content_type(CTY);
+    header.set_content_type(cty);
     let mut encrypter = PBES2_HS512_A256KW
         .encrypter_from_bytes(password.as_bytes())
         .map_err(fail)?;
     encrypter.set_salt_len(SALT_LEN);
     encrypter.set_iter_count(ITERATIONS as usize);
-    let jwk = Zeroizing::new(did::private_jwk(key));
-    josekit::jwe::serialize_compact(jwk.as_bytes(), &header, &encrypter).map_err(fail)
+    josekit::jwe::serialize_compact(plaintext, &header, &encrypter).map_err(fail)
 }
 
 /// Decrypt a keystore written by [`seal`], strictly (see the module documentation).
 pub fn open(jwe: &str, password: &str) -> Result<SigningKey, KeystoreError> {
-    let parts = Parts::parse(jwe.trim_end_matches('\n'))?;
+    let plaintext = open_bytes(jwe, password, CTY, MAX_KEYSTORE_LEN)?;
+    let jwk =
+        std::str::from_utf8(&plaintext).map_err(|_| KeystoreError::NotAKey(DidError::Encoding))?;
+    did::from_private_jwk(jwk).map_err(KeystoreError::NotAKey)
+}
+
+/// Decrypt what [`seal_bytes`] wrote with content type `cty`, at most `max_len` bytes of JWE.
+pub(crate) fn open_bytes(
+    jwe: &str,
+    password: &str,
+    cty: &str,
+    max_len: usize,
+) -> Result<Zeroizing<Vec<u8>>, KeystoreError> {
+    let parts = Parts::parse(jwe.trim_end_matches('\n'), cty, max_len)?;
     // Step 1 (RFC 7516 §5.2 steps 7–10): derive the wrapping key and unwrap the content key.
     let decrypter = PBES2_HS512_A256KW
         .decrypter_from_bytes(password.as_bytes())
@@ -137,10 +160,7 @@ pub fn open(jwe: &str, password: &str) -> Result<SigningKey, KeystoreError> {
             Some(&parts.tag),
         )
         .map_err(|_| KeystoreError::Tampered)?;
-    let plaintext = Zeroizing::new(plaintext);
-    let jwk =
-        std::str::from_utf8(&plaintext).map_err(|_| KeystoreError::NotAKey(DidError::Encoding))?;
-    did::from_private_jwk(jwk).map_err(KeystoreError::NotAKey)
+    Ok(Zeroizing::new(plaintext))
 }
 
 /// The five decoded parts of a compact JWE, checked against what [`seal`] writes.
@@ -154,10 +174,10 @@ struct Parts<'a> {
 }
 
 impl<'a> Parts<'a> {
-    fn parse(jwe: &'a str) -> Result<Self, KeystoreError> {
+    fn parse(jwe: &'a str, cty: &str, max_len: usize) -> Result<Self, KeystoreError> {
         use KeystoreError::Malformed;
-        if jwe.len() > MAX_KEYSTORE_LEN {
-            return Err(Malformed("larger than any keystore"));
+        if jwe.len() > max_len {
+            return Err(Malformed("larger than any file of its kind"));
         }
         let parts: Vec<&str> = jwe.split('.').collect();
         let [header_b64, wrapped_key, iv, ciphertext, tag] = parts[..] else {
@@ -167,7 +187,7 @@ impl<'a> Parts<'a> {
         let header_bytes = decode(header_b64, "header is not base64url")?;
         let members: serde_json::Map<String, Value> =
             serde_json::from_slice(&header_bytes).map_err(|_| Malformed("header is not JSON"))?;
-        check_header(&members)?;
+        check_header(&members, cty)?;
         let header =
             JweHeader::from_map(members).map_err(|_| Malformed("header is not a JWE header"))?;
         let parts = Self {
@@ -194,15 +214,15 @@ impl<'a> Parts<'a> {
     }
 }
 
-fn check_header(members: &serde_json::Map<String, Value>) -> Result<(), KeystoreError> {
+fn check_header(members: &serde_json::Map<String, Value>, cty: &str) -> Result<(), KeystoreError> {
     use KeystoreError::Malformed;
     const MEMBERS: [&str; 5] = ["alg", "enc", "cty", "p2s", "p2c"];
     if members.len() != MEMBERS.len() || !MEMBERS.iter().all(|m| members.contains_key(*m)) {
         return Err(Malformed("header members are not alg, enc, cty, p2s, p2c"));
     }
-    if members["alg"] != ALG || members["enc"] != ENC || members["cty"] != CTY {
+    if members["alg"] != ALG || members["enc"] != ENC || members["cty"] != cty {
         return Err(Malformed(
-            "header is not PBES2-HS512+A256KW, A256GCM, jwk+json",
+            "header is not PBES2-HS512+A256KW, A256GCM and the expected cty",
         ));
     }
     let salt = members["p2s"]
@@ -324,7 +344,7 @@ mod tests {
                 with_header(&jwe, |h| {
                     h.insert("alg".into(), "PBES2-HS256+A128KW".into());
                 }),
-                "header is not PBES2-HS512+A256KW, A256GCM, jwk+json",
+                "header is not PBES2-HS512+A256KW, A256GCM and the expected cty",
             ),
             (
                 with_header(&jwe, |h| {

@@ -11,6 +11,7 @@
 //! - [`issuer_client`]: the issuer's HTTP API with single-use holder tokens; problem+json errors;
 //!   following an application over Server-Sent Events or by polling.
 //! - [`event_stream`]: the `text/event-stream` parser.
+//! - [`backup`]: `export` / `import`, the whole wallet as one password-based JWE.
 //! - [`held`]: credentials checked when collected and summarised for `list` and `show`.
 //! - [`checkout`]: answering a presentation request: which credential, which claims, refusals.
 //! - [`render`]: human-readable output.
@@ -24,6 +25,7 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
 
+pub mod backup;
 pub mod checkout;
 pub mod error;
 pub mod event_stream;

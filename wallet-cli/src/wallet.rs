@@ -368,6 +368,162 @@ impl Wallet {
     }
 }
 
+impl Wallet {
+    /// Every file of the wallet, as `(path relative to the wallet, contents)`: what a backup
+    /// holds. The keystore stays sealed under the wallet password.
+    pub fn snapshot(&self) -> Result<Vec<(String, String)>, WalletError> {
+        let mut files = Vec::new();
+        for name in [WALLET_FILE, KEYSTORE_FILE, APPLICATIONS_FILE] {
+            let path = self.dir.join(name);
+            if name != APPLICATIONS_FILE || path.exists() {
+                files.push((name.to_owned(), read_private(&path)?));
+            }
+        }
+        for c in self.credentials()? {
+            files.push((
+                format!("{CREDENTIALS_DIR}/{}.{SD_JWT_EXT}", c.stem),
+                c.sd_jwt,
+            ));
+            if let Some(jwt) = c.jwt {
+                files.push((format!("{CREDENTIALS_DIR}/{}.{JWT_EXT}", c.stem), jwt));
+            }
+        }
+        Ok(files)
+    }
+}
+
+/// A wallet written to a staging directory beside its destination, checked, and then moved into
+/// place by [`Staged::commit`]; dropped uncommitted, it is removed and the destination is as it
+/// was.
+#[derive(Debug)]
+pub struct Staged {
+    staging: PathBuf,
+    dest: PathBuf,
+    wallet: Wallet,
+    committed: bool,
+}
+
+/// Whether a backup's relative path is one of the wallet's files.
+fn is_wallet_file(rel: &str) -> bool {
+    if [WALLET_FILE, KEYSTORE_FILE, APPLICATIONS_FILE].contains(&rel) {
+        return true;
+    }
+    let Some(name) = rel.strip_prefix(&format!("{CREDENTIALS_DIR}/")) else {
+        return false;
+    };
+    [SD_JWT_EXT, JWT_EXT].iter().any(|ext| {
+        name.strip_suffix(&format!(".{ext}"))
+            .is_some_and(|stem| check_identifier(stem, "credential id").is_ok())
+    })
+}
+
+impl Staged {
+    /// Write `files` (from [`Wallet::snapshot`]) into a new private directory next to `dest`
+    /// and open it as a wallet. Refuses a path that is not a wallet file.
+    pub fn new(dest: &Path, files: &[(String, String)]) -> Result<Self, WalletError> {
+        let parent = dest
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let name = dest
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| corrupt(dest, "no directory name"))?;
+        std::fs::create_dir_all(parent).map_err(io(parent))?;
+        let staging = parent.join(format!(".{name}.import-{}", std::process::id()));
+        if staging.exists() {
+            // Left by a crashed import of a process with our pid.
+            std::fs::remove_dir_all(&staging).map_err(io(&staging))?;
+        }
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&staging)
+            .map_err(io(&staging))?;
+        let mut staged = Self {
+            wallet: Wallet {
+                dir: staging.clone(),
+                did: DidKey::generate().1,
+            },
+            staging,
+            dest: dest.to_path_buf(),
+            committed: false,
+        };
+        for (rel, text) in files {
+            if !is_wallet_file(rel) {
+                return Err(WalletError::Corrupt {
+                    path: dest.to_path_buf(),
+                    reason: "the backup names a file that is not a wallet file".into(),
+                });
+            }
+            let path = staged.staging.join(rel);
+            if let Some(dir) = path.parent().filter(|d| *d != staged.staging) {
+                ensure_private_dir(dir)?;
+            }
+            write_private(&path, text.as_bytes(), Replace::Never)?;
+        }
+        staged.wallet = Wallet::open(&staged.staging)?;
+        staged.wallet.applications()?;
+        staged.wallet.credentials()?;
+        Ok(staged)
+    }
+
+    /// The staged wallet, to check before committing.
+    pub fn wallet(&self) -> &Wallet {
+        &self.wallet
+    }
+
+    /// Move the staged wallet to its destination. An existing wallet there is replaced only
+    /// when `replace` is true; any other existing content is never touched.
+    pub fn commit(mut self, replace: bool) -> Result<Wallet, WalletError> {
+        let dest = self.dest.clone();
+        let parent = self
+            .staging
+            .parent()
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        let mut old = None;
+        match check_can_init(&dest) {
+            Ok(()) => {
+                if dest.is_dir() {
+                    std::fs::remove_dir(&dest).map_err(io(&dest))?;
+                }
+            }
+            Err(WalletError::Exists(_)) if replace => {
+                let name = dest
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or("wallet");
+                let aside = parent.join(format!(".{name}.replaced-{}", std::process::id()));
+                std::fs::rename(&dest, &aside).map_err(io(&dest))?;
+                old = Some(aside);
+            }
+            Err(e) => return Err(e),
+        }
+        if let Err(e) = std::fs::rename(&self.staging, &dest) {
+            if let Some(aside) = &old {
+                let _ = std::fs::rename(aside, &dest);
+            }
+            return Err(io(&dest)(e));
+        }
+        self.committed = true;
+        std::fs::File::open(&parent)
+            .and_then(|d| d.sync_all())
+            .map_err(io(&parent))?;
+        if let Some(aside) = old {
+            std::fs::remove_dir_all(&aside).map_err(io(&aside))?;
+        }
+        Wallet::open(&dest)
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_dir_all(&self.staging);
+        }
+    }
+}
+
 /// The file stem of a credential id: `urn:uuid:<uuid>` → `<uuid>`.
 pub fn credential_stem(id: &str) -> Result<String, WalletError> {
     let stem = id.strip_prefix("urn:uuid:").unwrap_or(id);

@@ -54,7 +54,12 @@ enum Command {
         #[arg(long, value_delimiter = ',')]
         claims: Vec<String>,
         /// How long the request stays valid, in seconds.
-        #[arg(long, visible_alias = "ttl", value_name = "SECONDS", default_value_t = 300)]
+        #[arg(
+            long,
+            visible_alias = "ttl",
+            value_name = "SECONDS",
+            default_value_t = 300
+        )]
         ttl_seconds: u32,
         /// Record the request's nonce in this store; `presentation --replay-store` with the
         /// same file then accepts one answer to it, before it expires.
@@ -317,7 +322,10 @@ fn status_sync(issuer: &str, trust: &Path, cache: &Path, lists: &[u64]) -> anyho
         let list = status_cache::verify_trusted(&body, &trust)
             .with_context(|| format!("status list {url}"))?;
         let path = status_cache::store(cache, &body, &list, fetched_at)?;
-        eprintln!("cached {} (published {})", list.credential.id, list.credential.valid_from);
+        eprintln!(
+            "cached {} (published {})",
+            list.credential.id, list.credential.valid_from
+        );
         synced.push(serde_json::json!({
             "url": list.credential.id,
             "fetchedFrom": url,
@@ -327,7 +335,10 @@ fn status_sync(issuer: &str, trust: &Path, cache: &Path, lists: &[u64]) -> anyho
             "file": path,
         }));
     }
-    println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "synced": synced }))?);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&serde_json::json!({ "synced": synced }))?
+    );
     Ok(())
 }
 
@@ -520,7 +531,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             replay_store,
             qr,
         } => {
-            new_request(&aud, min_tier, &claims, ttl_seconds, replay_store.as_deref(), qr)?;
+            new_request(
+                &aud,
+                min_tier,
+                &claims,
+                ttl_seconds,
+                replay_store.as_deref(),
+                qr,
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Status {

@@ -11,6 +11,7 @@ use chrono::Utc;
 use clap::{Args, Parser, Subcommand};
 use kyc_core::presentation::{self, PresentationRequest};
 use kyc_core::DidKey;
+use kyc_verifier::{qr, status_cache};
 use kyc_wallet::checkout;
 use kyc_wallet::held::{self, Summary};
 use kyc_wallet::issuer_client::{ClientError, IssuerClient};
@@ -32,6 +33,9 @@ Examples:
   kyc-wallet collect
   kyc-wallet list
   kyc-wallet present --request request.json > presentation.txt
+  kyc-wallet show 3f2a --check-status
+  kyc-wallet export --out wallet.backup
+  kyc-wallet import wallet.backup --wallet ~/restored
 
 The wallet directory is --wallet DIR, else $KYC_WALLET_DIR, else $XDG_DATA_HOME/kyc-wallet or
 ~/.local/share/kyc-wallet. The password comes from $KYC_WALLET_PASSWORD, else a prompt.
@@ -106,10 +110,50 @@ Images are JPEG or PNG; frames are sent in file-name order.")]
     },
     /// List the applications sent and the credentials held.
     List,
-    /// Summarise a credential: issuer, tier, validity, disclosable claims, status entry.
+    /// Summarise a credential: issuer, tier, validity, disclosable claims, revocation status.
+    #[command(after_help = "\
+Examples:
+  kyc-wallet show 3f2a
+  kyc-wallet show 3f2a --check-status
+
+The revocation status comes from the status list last fetched into the wallet; without one it is
+\"unknown (offline)\". --check-status fetches the list named by the credential's credentialStatus
+(from the issuer's address recorded at apply time when the list names the issuer's public URL),
+verifies it against the credential's issuer, and keeps it.")]
     Show {
         /// The credential id (`urn:uuid:…`), its uuid, or a unique prefix.
         id: String,
+        /// Fetch the credential's status list now (network) and keep it.
+        #[arg(long)]
+        check_status: bool,
+    },
+    /// Write an encrypted backup of the whole wallet (keystore, credentials, applications).
+    #[command(after_help = "\
+Example:
+  kyc-wallet export --out wallet.backup
+
+The backup is a password-based JWE (PBES2-HS512+A256KW, A256GCM) under KYC_WALLET_BACKUP_PASSWORD
+when set, else under the wallet password. The keystore inside stays sealed under the wallet
+password.")]
+    Export {
+        /// Where to write it (mode 0600); must not exist.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Restore a wallet from a backup made by `export`.
+    #[command(after_help = "\
+Example:
+  kyc-wallet import wallet.backup --wallet ~/restored
+
+Refuses to replace an existing wallet unless --force. A wrong password or a damaged backup
+changes nothing: the wallet is restored into a staging directory, unlocked with the wallet
+password, and only then moved into place.")]
+    Import {
+        /// The backup file.
+        file: PathBuf,
+        /// Replace a wallet that exists at the destination.
+        #[arg(long)]
+        force: bool,
     },
     /// Answer a merchant's presentation request with a held credential (vc+sd-jwt, key-bound).
     #[command(after_help = "\
@@ -209,9 +253,13 @@ struct PresentArgs {
     /// The credential to present (id or prefix; default: the best fit). With --key: a FILE.
     #[arg(long, value_name = "ID")]
     credential: Option<String>,
-    /// Write the presentation to this file (mode 0600) instead of stdout.
+    /// Write the presentation to this file (mode 0600) instead of stdout; a FILE ending in
+    /// `.png` gets it as a QR code image.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Also draw the presentation as a QR code on stderr, for a shop's scanner.
+    #[arg(long)]
+    qr: bool,
     /// [low-level] A bare holder key file; --credential is then a credential file.
     #[arg(long, value_name = "FILE")]
     key: Option<PathBuf>,
@@ -325,11 +373,66 @@ async fn wallet_command(ui: &Ui, dir: Option<&Path>, command: Command) -> Result
                 || render::list(&applications, &credentials),
             )?;
         }
-        Command::Show { id } => {
+        Command::Show { id, check_status } => {
             let wallet = Wallet::open(&dir)?;
             let stored = wallet.credential(&id)?;
             let summary = held::summarise(&stored, wallet.did(), Utc::now())?;
-            ui.result(json!(summary), || render::credential(&summary))?;
+            let cache = wallet.dir().join(STATUS_CACHE_DIR);
+            if check_status {
+                if let Some(status) = &summary.status {
+                    fetch_status_list(ui, &wallet, &status.list, &cache).await?;
+                }
+            }
+            let lists =
+                status_cache::load(&cache, &kyc_core::did::Resolver::new()).map_err(|e| {
+                    Error::StatusList {
+                        url: cache.display().to_string(),
+                        reason: e.to_string(),
+                    }
+                })?;
+            let revocation = held::revocation(&summary, &lists);
+            let mut out = json!(summary);
+            out["revocation"] = json!(revocation);
+            ui.result(out, || {
+                format!(
+                    "{}revocation: {}\n",
+                    render::credential(&summary),
+                    revocation_line(&revocation)
+                )
+            })?;
+        }
+        Command::Export { out } => {
+            let wallet = Wallet::open(&dir)?;
+            let password = password::existing()?;
+            wallet.unlock(&password)?;
+            let backup_password = backup_password()?.unwrap_or(password);
+            let backup = kyc_wallet::backup::export(&wallet, &backup_password)?;
+            write_private(&out, &backup, true)?;
+            ui.progress(format_args!("wallet backed up to {}", out.display()));
+            ui.result(json!({"backup": out, "did": wallet.did().as_str()}), || {
+                format!("{}\n", out.display())
+            })?;
+        }
+        Command::Import { file, force } => {
+            let text = std::fs::read_to_string(&file).map_err(|source| Error::File {
+                what: file.display().to_string(),
+                source,
+            })?;
+            let password = password::existing()?;
+            let backup_password = backup_password()?;
+            let staged = kyc_wallet::backup::stage(
+                &text,
+                backup_password
+                    .as_deref()
+                    .map_or(password.as_str(), |p| p.as_str()),
+                &dir,
+            )?;
+            staged.wallet().unlock(&password)?;
+            let wallet = staged.commit(force)?;
+            ui.progress(format_args!("wallet restored at {}", dir.display()));
+            ui.result(json!({"did": wallet.did().as_str(), "wallet": dir}), || {
+                format!("{}\n", wallet.did())
+            })?;
         }
         Command::Present(args) if args.key.is_none() => present(ui, &Wallet::open(&dir)?, args)?,
         // `main` sends these to their low-level forms.
@@ -491,9 +594,23 @@ fn present(ui: &Ui, wallet: &Wallet, args: PresentArgs) -> Result<(), Error> {
     let stored = wallet.credential(&plan.credential.stem)?;
     let key = unlock(wallet)?;
     let presentation = checkout::present(&plan, &request, &stored.sd_jwt, &key, Utc::now())?;
+    if args.qr {
+        eprint!("{}", qr::terminal(&presentation)?);
+    }
     if let Some(out) = &args.out {
-        write_private(out, &presentation)?;
-        ui.progress(format_args!("presentation written to {}", out.display()));
+        if out
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("png"))
+        {
+            write_private_bytes(out, &qr::png(&presentation)?, false)?;
+            ui.progress(format_args!(
+                "presentation written to {} as a QR code",
+                out.display()
+            ));
+        } else {
+            write_private(out, &presentation, false)?;
+            ui.progress(format_args!("presentation written to {}", out.display()));
+        }
     }
     if ui.json {
         let result = json!({
@@ -557,20 +674,99 @@ fn read_input(path: &Path) -> Result<Vec<u8>, Error> {
 }
 
 /// Write `text` and a newline to `path` with mode 0600 (a presentation discloses claims).
-fn write_private(path: &Path, text: &str) -> Result<(), Error> {
+fn write_private(path: &Path, text: &str, new: bool) -> Result<(), Error> {
+    write_private_bytes(path, format!("{text}\n").as_bytes(), new)
+}
+
+/// Write `bytes` to `path` with mode 0600; when `new`, refuse an existing file.
+fn write_private_bytes(path: &Path, bytes: &[u8], new: bool) -> Result<(), Error> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).mode(0o600);
+    if new {
+        options.create_new(true);
+    } else {
+        options.create(true).truncate(true);
+    }
+    options
         .open(path)
-        .and_then(|mut f| writeln!(f, "{text}"))
+        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
         .map_err(|source| Error::File {
             what: path.display().to_string(),
             source,
         })
+}
+
+/// Where `show` keeps the status lists it fetched, inside the wallet directory.
+const STATUS_CACHE_DIR: &str = "status-lists";
+
+/// The backup password when it differs from the wallet password (module `backup`).
+fn backup_password() -> Result<Option<zeroize::Zeroizing<String>>, Error> {
+    match std::env::var(kyc_wallet::backup::ENV_BACKUP_PASSWORD) {
+        Ok(p) => Ok(Some(zeroize::Zeroizing::new(p))),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(password::PasswordError::NotUnicode.into()),
+    }
+}
+
+fn revocation_line(revocation: &held::Revocation) -> String {
+    match revocation {
+        held::Revocation::NoStatus => "no status entry".into(),
+        held::Revocation::Unknown => "status unknown (offline); --check-status fetches it".into(),
+        held::Revocation::Checked {
+            revoked: false,
+            as_of,
+        } => {
+            format!("not revoked (status list fetched {as_of})")
+        }
+        held::Revocation::Checked {
+            revoked: true,
+            as_of,
+        } => {
+            format!("REVOKED (status list fetched {as_of})")
+        }
+        held::Revocation::Unusable { reason } => format!("status unknown: {reason}"),
+    }
+}
+
+/// Fetch the status list at `url` (through the issuer address an application recorded when
+/// `url` is under that issuer's public URL), verify it against its own issuer's did:key, and
+/// keep it in `cache`. The holder's credential check ([`held::revocation`]) then requires the
+/// list's issuer to be the credential's.
+async fn fetch_status_list(ui: &Ui, wallet: &Wallet, url: &str, cache: &Path) -> Result<(), Error> {
+    let fetch_url = wallet
+        .applications()?
+        .iter()
+        .find_map(|a| {
+            let rest = url.strip_prefix(a.audience.trim_end_matches('/'))?;
+            rest.starts_with('/').then(|| format!("{}{rest}", a.issuer))
+        })
+        .unwrap_or_else(|| url.to_owned());
+    let fail = |reason: String| Error::StatusList {
+        url: fetch_url.clone(),
+        reason,
+    };
+    ui.progress(format_args!("fetching the status list {fetch_url}"));
+    let client = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| fail(e.to_string()))?;
+    let response = client
+        .get(&fetch_url)
+        .send()
+        .await
+        .map_err(|e| fail(e.to_string()))?;
+    if !response.status().is_success() {
+        return Err(fail(format!("the issuer answered {}", response.status())));
+    }
+    let jwt = response.text().await.map_err(|e| fail(e.to_string()))?;
+    let fetched_at = Utc::now();
+    let list = kyc_core::status_list::verify_jwt(jwt.trim(), &kyc_core::did::Resolver::new())
+        .map_err(|e| fail(e.to_string()))?;
+    status_cache::store(cache, &jwt, &list, fetched_at).map_err(|e| fail(e.to_string()))?;
+    Ok(())
 }
 
 /// `keygen --out FILE`: a bare holder key file, no wallet.
