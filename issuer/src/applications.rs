@@ -35,18 +35,16 @@ use kyc_core::{DidKey, KycSubject, KycTier};
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{AuditError, AuditLog};
-use crate::checks::Check;
+use crate::checks::country_risk::{association_keys, AssociationKind};
+use crate::checks::{CheckContext, CheckSuite};
 use crate::events::{EventSettings, Events, StateChange};
 use crate::issuance::{self, StatusSlot};
 use crate::pii::{self, PiiError, SubjectKey};
 use crate::store::{
-    ApplicationRecord, ApplicationState, CheckRecord, CredentialRecord, DecisionRecord, Revocation,
-    StateError, StateStore, SubjectRecord,
+    ApplicationRecord, ApplicationState, CheckRecord, CredentialRecord, DecisionRecord,
+    ReportRecord, Revocation, StateError, StateStore, SubjectRecord,
 };
 use crate::webhooks::{WebhookError, WebhookSettings, Webhooks};
-
-/// The jurisdiction policies this issuer knows.
-pub const JURISDICTIONS: [&str; 5] = ["EU", "US", "CN", "JP", "default"];
 
 /// The parts of a submission the holder may upload again when a reviewer asks for documents.
 pub const UPLOADABLE: [&str; 5] = [
@@ -124,8 +122,8 @@ pub enum ApplicationError {
     #[error("{0}")]
     BadRequest(String),
     /// The jurisdiction has no policy here (422).
-    #[error("unknown jurisdiction; known: EU, US, CN, JP, default")]
-    UnknownJurisdiction,
+    #[error("unknown jurisdiction; known: {0}")]
+    UnknownJurisdiction(String),
     /// No such application or credential, or not the caller's (404).
     #[error("not found")]
     NotFound,
@@ -354,7 +352,9 @@ pub struct Applications {
     key: SigningKey,
     issuer: DidKey,
     settings: IssuanceSettings,
-    checks: Vec<Box<dyn Check>>,
+    checks: Arc<CheckSuite>,
+    /// Key of the association index's hashes, derived from the issuer's key.
+    index_key: [u8; 32],
     schema: jsonschema::Validator,
     status_lists: Mutex<HashMap<u64, SignedStatusList>>,
     events: Events,
@@ -383,7 +383,7 @@ impl Applications {
         audit: AuditLog,
         key: SigningKey,
         settings: IssuanceSettings,
-        checks: Vec<Box<dyn Check>>,
+        checks: CheckSuite,
         service: ServiceSettings,
     ) -> Result<Self, ApplicationError> {
         let schema_json: serde_json::Value = serde_json::from_str(APPLICATION_SCHEMA)
@@ -392,13 +392,15 @@ impl Applications {
             .map_err(|e| ApplicationError::Internal(format!("application schema: {e}")))?;
         let issuer = DidKey::from_verifying_key(&key.verifying_key());
         let webhooks = Arc::new(Webhooks::new(Arc::clone(&store), service.webhooks)?);
+        let index_key = pii::derive_key(&key, b"kyc-issuer/association-index/v1");
         Ok(Self {
             store,
             audit,
             key,
             issuer,
             settings,
-            checks,
+            checks: Arc::new(checks),
+            index_key,
             schema,
             status_lists: Mutex::new(HashMap::new()),
             events: Events::new(service.events),
@@ -455,8 +457,9 @@ impl Applications {
                 kyc_core::MalformedError::json("submission", &e).to_string(),
             )
         })?;
-        if !JURISDICTIONS.contains(&submission.jurisdiction.as_str()) {
-            return Err(ApplicationError::UnknownJurisdiction);
+        if self.checks.policy(&submission.jurisdiction).is_none() {
+            let known: Vec<&str> = self.checks.jurisdictions().codes().collect();
+            return Err(ApplicationError::UnknownJurisdiction(known.join(", ")));
         }
         DidKey::parse(&submission.holder)
             .map_err(|e| ApplicationError::BadRequest(format!("holder: {e}")))?;
@@ -506,10 +509,16 @@ impl Applications {
             jurisdiction: submission.jurisdiction.clone(),
             holder_commitment: pii::commitment(&subject_key, "holderDid", &submission.holder),
         }];
-        let decision = self.assess(&mut application, &submission, &mut events, now);
+        let decision = self
+            .assess(&mut application, &submission, &mut events, now)
+            .await?;
         self.audit.append_all(&events).await?;
+        let report = self.report_for(&application, &decision, now)?;
         apply_decision(&mut application, decision, now);
         self.store.insert_submission(&subject, &application)?;
+        if let Some(report) = report {
+            self.store.insert_report(&report)?;
+        }
         // The checks ran inside this request, so neither `submitted` nor `checking` was stored
         // on its own; both are announced before the outcome, in order, so that subscribers see
         // every transition.
@@ -526,20 +535,45 @@ impl Applications {
 
     /// Run every check and the risk engine on `application` (in memory), adding their audit
     /// events to `events`; returns the decision, not yet applied.
-    fn assess(
+    ///
+    /// The checks run on a blocking thread: the biometric check takes a few hundred
+    /// milliseconds of CPU, which must not stall the runtime's workers.
+    async fn assess(
         &self,
         application: &mut ApplicationRecord,
         submission: &Submission,
         events: &mut Vec<AuditEvent>,
         now: DateTime<Utc>,
-    ) -> DecisionRecord {
+    ) -> Result<DecisionRecord, ApplicationError> {
         application.state = ApplicationState::Checking;
-        application.checks = self
-            .checks
-            .iter()
-            .map(|check| check.run(submission, now))
+        let keys = association_keys(&self.index_key, submission);
+        let bytes: Vec<[u8; 17]> = keys.iter().map(|k| k.bytes).collect();
+        let shared: Vec<AssociationKind> = self
+            .store
+            .associate(&bytes, &submission.holder)?
+            .into_iter()
+            .zip(&keys)
+            .filter_map(|(shared, key)| shared.then_some(key.kind))
             .collect();
-        let decision = crate::risk::decide(&application.checks, now);
+        let cleared = self.store.screening_clearances(&application.subject)?;
+        let suite = Arc::clone(&self.checks);
+        let owned = submission.clone();
+        let checks = tokio::task::spawn_blocking(move || {
+            let ctx = CheckContext {
+                now,
+                shared: &shared,
+                cleared: &cleared,
+            };
+            suite.run(&owned, ctx)
+        })
+        .await
+        .map_err(|e| ApplicationError::Internal(format!("checks: {e}")))?;
+        let policy = self
+            .checks
+            .policy(&submission.jurisdiction)
+            .ok_or_else(|| ApplicationError::Internal("jurisdiction without a policy".into()))?;
+        application.checks = checks.unwrap_or_default();
+        let decision = crate::risk::decide(&application.checks, &policy.into(), now);
         events.extend(
             application
                 .checks
@@ -549,11 +583,42 @@ impl Applications {
                     check: record.check,
                     outcome: record.outcome,
                     reasons: record.reasons.clone(),
-                    data_version: None,
+                    data_version: record.data_version.clone(),
                 }),
         );
         events.push(decision_event(&application.id, &decision));
-        decision
+        Ok(decision)
+    }
+
+    /// The compliance report a high-risk rejection produces, if `decision` is one.
+    fn report_for(
+        &self,
+        application: &ApplicationRecord,
+        decision: &DecisionRecord,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ReportRecord>, ApplicationError> {
+        if decision.level != RiskLevel::High || decision.action != DecisionAction::Reject {
+            return Ok(None);
+        }
+        let version = self
+            .checks
+            .policy(&application.jurisdiction)
+            .map(|p| p.version.clone())
+            .unwrap_or_default();
+        Ok(Some(ReportRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            application: application.id.clone(),
+            subject: application.subject.clone(),
+            jurisdiction: format!("{}:{version}", application.jurisdiction),
+            decision: decision.clone(),
+            checks: application.checks.clone(),
+            created_at: now,
+        }))
+    }
+
+    /// The compliance reports, oldest first.
+    pub fn reports(&self) -> Result<Vec<ReportRecord>, ApplicationError> {
+        Ok(self.store.reports()?)
     }
 
     /// The holder uploads the documents a reviewer asked for; the application is checked again.
@@ -599,12 +664,18 @@ impl Applications {
         let mut events = vec![AuditEvent::DocumentsSubmitted {
             application: id.to_owned(),
         }];
-        let decision = self.assess(&mut next, &submission, &mut events, now);
+        let decision = self
+            .assess(&mut next, &submission, &mut events, now)
+            .await?;
         self.audit.append_all(&events).await?;
+        let report = self.report_for(&next, &decision, now)?;
         apply_decision(&mut next, decision, now);
         self.store
             .replace_application(&current, &next)
             .map_err(conflict)?;
+        if let Some(report) = report {
+            self.store.insert_report(&report)?;
+        }
         self.events.publish(StateChange {
             id: next.id.clone(),
             state: ApplicationState::Checking,

@@ -70,10 +70,44 @@ pub struct Config {
     /// How long personal data must be kept before it may be erased.
     #[serde(default)]
     pub retention: RetentionConfig,
+    /// Jurisdiction policies and risk data.
+    #[serde(default)]
+    pub checks: ChecksConfig,
     /// Staff members and their roles; tokens only as SHA-256 digests
     /// (`kyc-issuer staff hash-token` prints one).
     #[serde(default)]
     pub staff: Vec<crate::auth::StaffEntry>,
+}
+
+/// Jurisdiction policies and risk data.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChecksConfig {
+    /// A directory of jurisdiction policy files (`*.toml`) adding to or replacing the embedded
+    /// ones (`issuer/policies/`).
+    #[serde(default)]
+    pub policies_dir: Option<PathBuf>,
+    /// The FATF lists in force (`issuer/data/fatf/*.toml` format); the embedded ones if unset.
+    #[serde(default)]
+    pub fatf_file: Option<PathBuf>,
+    /// Age in days after which the FATF lists are a start-up warning. The FATF meets three
+    /// times a year, so lists older than about five months have likely been superseded.
+    #[serde(default = "default_fatf_stale_days")]
+    pub fatf_stale_after_days: u32,
+}
+
+impl Default for ChecksConfig {
+    fn default() -> Self {
+        Self {
+            policies_dir: None,
+            fatf_file: None,
+            fatf_stale_after_days: default_fatf_stale_days(),
+        }
+    }
+}
+
+fn default_fatf_stale_days() -> u32 {
+    150
 }
 
 /// Credential issuance settings.

@@ -16,7 +16,10 @@
 //!   the subject's data export and erasure.
 //! - [`events`]: the channel of application state changes and the holder's status stream.
 //! - [`webhooks`]: platforms' endpoints, Standard Webhooks signatures, delivery with backoff.
-//! - [`checks`]: the KYC checks; a check with no provider says *not performed*.
+//! - [`jurisdiction`]: one policy file per jurisdiction (required fields, accepted documents,
+//!   ID-number schemes, provider checks, thresholds, validity), validated at start.
+//! - [`checks`]: the KYC checks (identity, document, screening, biometric, country risk and
+//!   association); a check with no provider says *not performed*.
 //! - [`risk`]: the risk engine: outcomes in, level, action and tier out, with reasons.
 //! - [`api`]: the HTTP routes (axum), their limits, RFC 9457 problem responses, and the
 //!   OpenAPI 3.1 document generated from them (`GET /openapi.json`).
@@ -31,6 +34,7 @@ pub mod checks;
 pub mod config;
 pub mod events;
 pub mod issuance;
+pub mod jurisdiction;
 pub mod pii;
 pub mod risk;
 pub mod service;

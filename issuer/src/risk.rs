@@ -1,14 +1,59 @@
-//! The risk engine: check outcomes in, a level, an action and the tier reached out, every
-//! contribution listed as a reason. Pure and deterministic.
+//! The risk engine: check outcomes in; a score, a level, an action and the tier reached out,
+//! every contribution listed as a reason. Pure and deterministic: the same checks under the same
+//! policy give the same decision, byte for byte.
 //!
-//! This is the engine's first cut: outcomes only. Country risk, PEP status and screening scores
-//! join it with the checks that produce them.
+//! # Scoring
+//! Each reason of each check contributes points ([`points`]); a check contributes the sum of its
+//! reasons', capped at 100, and the score is the sum over checks. The level comes from the
+//! jurisdiction's thresholds (`score >= high_risk` → high, `>= medium_risk` → medium, else low).
+//!
+//! | what | points | why |
+//! |---|---|---|
+//! | a confirmed sanctions match, a FATF call-for-action country, MRZ arithmetic or data that contradicts the submission, a failed face match or liveness | 100 | fraud or a prohibited customer: reject and report |
+//! | any other *rejected* reason not listed below | 100 | |
+//! | an MRZ that does not parse, an expired document, one the jurisdiction does not accept, a type that contradicts the MRZ | 40 | remediable: a person may ask for another document |
+//! | a PEP match | 50 | enhanced due diligence needs a person |
+//! | a FATF increased-monitoring country | 40 | |
+//! | the same document number, phone or address used by another holder | 30 | |
+//! | any other *consider* reason | 40 | |
+//! | identity or screening *not performed* | 40 | tier 1 needs them; a person decides what their absence means |
+//! | a provider check *not performed* (China's mobile-number verification) | 40 | the policy requires it |
+//! | biometrics *not performed* | 40 under `review`, 0 under `cap_tier` | per policy; under `cap_tier` the tier stops at 1 |
+//! | document, risk or address *not performed* | 0 | the tier reached already stops below what needs them |
+//!
+//! # Action
+//! High → reject (and report). Otherwise, a reason that makes the customer ineligible (under
+//! age, an implausible birth date, a required field missing, an ID number that is not one) →
+//! reject, without a report: nothing suspicious, nothing to earn. Medium → manual review. Low →
+//! approve at the highest tier whose required checks all came back clear.
 
 use chrono::{DateTime, Utc};
-use kyc_core::audit_event::{required_checks, CheckOutcome, DecisionAction, RiskLevel};
+use kyc_core::audit_event::{required_checks, AuditCheck, CheckOutcome, DecisionAction, RiskLevel};
 use kyc_core::KycTier;
 
+use crate::jurisdiction::{BiometricNotPerformed, JurisdictionPolicy};
 use crate::store::{CheckRecord, DecisionRecord};
+
+/// The parts of a jurisdiction's policy the engine reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RiskPolicy {
+    /// Score at or above which a case is medium risk.
+    pub medium_risk: u32,
+    /// Score at or above which a case is high risk.
+    pub high_risk: u32,
+    /// What a missing biometric check means.
+    pub biometric_not_performed: BiometricNotPerformed,
+}
+
+impl From<&JurisdictionPolicy> for RiskPolicy {
+    fn from(p: &JurisdictionPolicy) -> Self {
+        Self {
+            medium_risk: p.thresholds.medium_risk,
+            high_risk: p.thresholds.high_risk,
+            biometric_not_performed: p.biometric_not_performed,
+        }
+    }
+}
 
 /// The highest tier whose required checks all came back clear.
 pub fn tier_reached(checks: &[CheckRecord]) -> KycTier {
@@ -17,50 +62,119 @@ pub fn tier_reached(checks: &[CheckRecord]) -> KycTier {
             .iter()
             .any(|r| r.check == c && r.outcome == CheckOutcome::Clear)
     };
+    let provider_missing = checks
+        .iter()
+        .any(|r| r.check == AuditCheck::Provider && r.outcome != CheckOutcome::Clear);
     KycTier::ALL
         .into_iter()
         // Tier 3 also needs a reviewer: never reached automatically.
         .filter(|t| *t != KycTier::Enhanced)
+        // A provider check the policy requires gates every verified tier.
+        .filter(|t| !(provider_missing && *t != KycTier::Unverified))
         .take_while(|t| required_checks(*t).iter().all(|c| clear(*c)))
         .last()
         .unwrap_or(KycTier::Unverified)
 }
 
-/// Decide on an application from its checks.
-///
-/// - any check *rejected* → high, reject;
-/// - any *consider*, or a check of tier 1 (identity, screening) *not performed* → medium,
-///   manual review (a person decides what an absent check means);
-/// - otherwise → low, approve at the tier the clear checks reach.
-pub fn decide(checks: &[CheckRecord], now: DateTime<Utc>) -> DecisionRecord {
-    let mut reasons = Vec::new();
-    let mut level = RiskLevel::Low;
-    for record in checks {
-        let check = serde_json::to_value(record.check).ok();
-        let name = check.as_ref().and_then(|v| v.as_str()).unwrap_or("check");
-        match record.outcome {
-            CheckOutcome::Rejected => {
-                level = RiskLevel::High;
-                reasons.push(format!("{name}_rejected"));
-            }
-            CheckOutcome::Consider => {
-                level = level.max(RiskLevel::Medium);
-                reasons.push(format!("{name}_consider"));
-            }
-            CheckOutcome::NotPerformed => {
-                if required_checks(KycTier::Basic).contains(&record.check) {
-                    level = level.max(RiskLevel::Medium);
-                }
-                reasons.push(format!("{name}_not_performed"));
-            }
-            CheckOutcome::Clear => {}
-        }
+/// Rejected reasons a new document can remedy.
+const REMEDIABLE: [&str; 4] = [
+    "mrz_malformed",
+    "document_expired",
+    "document_type_not_accepted",
+    "document_type_mismatch",
+];
+
+/// Whether `reason` (of a rejected check) makes the customer ineligible rather than suspicious.
+fn ineligible(reason: &str) -> bool {
+    matches!(
+        reason,
+        "under_minimum_age" | "birth_date_in_future" | "birth_date_implausible"
+    ) || reason.ends_with("_missing")
+        || reason.ends_with("_format_invalid")
+        || reason.ends_with("_check_digit_invalid")
+        || reason.ends_with("_never_issued")
+        // An ID number whose embedded birth date contradicts the submitted one (the document
+        // check's own `birth_date_mismatch` is reportable, above).
+        || (reason.ends_with("_birth_date_mismatch") && reason != "birth_date_mismatch")
+}
+
+/// The points `reason` of a check with `outcome` contributes (see the module's table).
+pub fn points(check: AuditCheck, outcome: CheckOutcome, reason: &str, policy: &RiskPolicy) -> u32 {
+    match outcome {
+        CheckOutcome::Clear => 0,
+        CheckOutcome::Rejected if REMEDIABLE.contains(&reason) => 40,
+        CheckOutcome::Rejected if ineligible(reason) => 0,
+        CheckOutcome::Rejected => 100,
+        CheckOutcome::Consider if reason == "pep_match" => 50,
+        CheckOutcome::Consider if reason.starts_with("association_") => 30,
+        CheckOutcome::Consider => 40,
+        CheckOutcome::NotPerformed => match check {
+            AuditCheck::Identity | AuditCheck::Screening | AuditCheck::Provider => 40,
+            AuditCheck::Biometric => match policy.biometric_not_performed {
+                BiometricNotPerformed::Review => 40,
+                BiometricNotPerformed::CapTier => 0,
+            },
+            AuditCheck::Document | AuditCheck::Risk | AuditCheck::Address => 0,
+        },
     }
-    let tier = tier_reached(checks);
+}
+
+/// A check's name in reason codes (`screening`).
+fn check_name(check: AuditCheck) -> &'static str {
+    match check {
+        AuditCheck::Identity => "identity",
+        AuditCheck::Document => "document",
+        AuditCheck::Biometric => "biometric",
+        AuditCheck::Screening => "screening",
+        AuditCheck::Risk => "risk",
+        AuditCheck::Address => "address",
+        AuditCheck::Provider => "provider",
+    }
+}
+
+/// Decide on an application from its checks under `policy`.
+///
+/// The decision's reasons list every contribution as `check.reason+points` (e.g.
+/// `screening.pep_match+50`), then `score=N`, then what the action rests on
+/// (`ineligible`, `tier_N_checks_clear`).
+pub fn decide(checks: &[CheckRecord], policy: &RiskPolicy, now: DateTime<Utc>) -> DecisionRecord {
+    let mut reasons = Vec::new();
+    let mut score = 0u32;
+    let mut is_ineligible = false;
+    for record in checks {
+        let mut contribution = 0u32;
+        for reason in &record.reasons {
+            let p = points(record.check, record.outcome, reason, policy);
+            if record.outcome == CheckOutcome::Rejected && ineligible(reason) {
+                is_ineligible = true;
+                reasons.push(format!("{}.{reason}+0", check_name(record.check)));
+            } else if p > 0 {
+                contribution += p;
+                reasons.push(format!("{}.{reason}+{p}", check_name(record.check)));
+            }
+        }
+        score += contribution.min(100);
+    }
+    reasons.push(format!("score={score}"));
+    let level = if score >= policy.high_risk {
+        RiskLevel::High
+    } else if score >= policy.medium_risk {
+        RiskLevel::Medium
+    } else {
+        RiskLevel::Low
+    };
     let (action, tier) = match level {
-        RiskLevel::High => (DecisionAction::Reject, None),
+        RiskLevel::High => {
+            reasons.push("reportable".into());
+            (DecisionAction::Reject, None)
+        }
+        _ if is_ineligible => {
+            reasons.push("ineligible".into());
+            (DecisionAction::Reject, None)
+        }
         RiskLevel::Medium => (DecisionAction::Review, None),
         RiskLevel::Low => {
+            let tier = tier_reached(checks);
             reasons.push(format!("tier_{}_checks_clear", tier.as_u8()));
             (DecisionAction::Approve, Some(tier))
         }
@@ -75,76 +189,178 @@ pub fn decide(checks: &[CheckRecord], now: DateTime<Utc>) -> DecisionRecord {
     }
 }
 
+/// Whether a decision's reasons include `check.reason` (any points).
+pub fn has_reason(decision: &DecisionRecord, check: AuditCheck, reason: &str) -> bool {
+    let prefix = format!("{}.{reason}+", check_name(check));
+    decision.reasons.iter().any(|r| r.starts_with(&prefix))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kyc_core::audit_event::AuditCheck;
+    use AuditCheck::*;
+    use CheckOutcome::*;
 
-    fn record(check: AuditCheck, outcome: CheckOutcome) -> CheckRecord {
-        CheckRecord {
-            check,
-            outcome,
-            reasons: vec![],
-            at: Utc::now(),
-        }
+    const CAP: RiskPolicy = RiskPolicy {
+        medium_risk: 30,
+        high_risk: 70,
+        biometric_not_performed: BiometricNotPerformed::CapTier,
+    };
+    const REVIEW: RiskPolicy = RiskPolicy {
+        biometric_not_performed: BiometricNotPerformed::Review,
+        ..CAP
+    };
+
+    fn record(check: AuditCheck, outcome: CheckOutcome, reasons: &[&str]) -> CheckRecord {
+        let reasons = reasons.iter().map(|r| (*r).to_owned()).collect();
+        CheckRecord::new(check, outcome, reasons, Utc::now())
+    }
+
+    fn clear(check: AuditCheck) -> CheckRecord {
+        record(check, Clear, &["ok"])
+    }
+
+    /// Every check clear but `replaced`, which is `with`.
+    fn all_clear_but(with: CheckRecord) -> Vec<CheckRecord> {
+        let mut v: Vec<_> = [Identity, Screening, Document, Biometric, Risk, Address]
+            .into_iter()
+            .filter(|c| *c != with.check)
+            .map(clear)
+            .collect();
+        v.push(with);
+        v
+    }
+
+    type Outcome = (RiskLevel, DecisionAction, Option<KycTier>);
+
+    fn outcome(d: &DecisionRecord) -> Outcome {
+        (d.level, d.action, d.tier)
     }
 
     #[test]
-    fn table() {
-        use AuditCheck::*;
-        use CheckOutcome::*;
-        let all_clear: Vec<_> = [Identity, Screening, Document, Biometric, Risk]
-            .into_iter()
-            .map(|c| record(c, Clear))
-            .collect();
-        let d = decide(&all_clear, Utc::now());
+    fn all_clear_is_tier_two_at_low_risk() {
+        let d = decide(&all_clear_but(clear(Address)), &CAP, Utc::now());
         assert_eq!(
-            (d.level, d.action, d.tier),
+            outcome(&d),
             (
                 RiskLevel::Low,
                 DecisionAction::Approve,
                 Some(KycTier::Verified)
             )
         );
-
-        let basic = vec![
-            record(Identity, Clear),
-            record(Screening, Clear),
-            record(Document, NotPerformed),
-        ];
-        let d = decide(&basic, Utc::now());
-        assert_eq!(
-            (d.action, d.tier),
-            (DecisionAction::Approve, Some(KycTier::Basic))
-        );
-        assert!(d.reasons.contains(&"document_not_performed".to_owned()));
-
-        let unscreened = vec![record(Identity, Clear), record(Screening, NotPerformed)];
-        let d = decide(&unscreened, Utc::now());
-        assert_eq!(
-            (d.level, d.action, d.tier),
-            (RiskLevel::Medium, DecisionAction::Review, None)
-        );
-
-        let consider = vec![record(Identity, Clear), record(Screening, Consider)];
-        assert_eq!(decide(&consider, Utc::now()).action, DecisionAction::Review);
-
-        let rejected = vec![record(Identity, Rejected), record(Screening, Clear)];
-        let d = decide(&rejected, Utc::now());
-        assert_eq!(
-            (d.level, d.action),
-            (RiskLevel::High, DecisionAction::Reject)
-        );
-        assert_eq!(d.reasons, ["identity_rejected"]);
+        assert_eq!(d.reasons, ["score=0", "tier_2_checks_clear"]);
     }
 
     #[test]
-    fn tier_three_is_never_automatic() {
-        use AuditCheck::*;
+    fn table_of_single_findings() {
+        use DecisionAction::{Approve, Reject, Review};
+        use RiskLevel::{High, Low, Medium};
+        let t2 = Some(KycTier::Verified);
+        let t1 = Some(KycTier::Basic);
+        #[rustfmt::skip]
+        let table: Vec<(CheckRecord, RiskPolicy, Outcome, &str)> = vec![
+            (record(Screening, Rejected, &["sanctions_match_confirmed"]), CAP, (High, Reject, None), "screening.sanctions_match_confirmed+100"),
+            (record(Screening, Consider, &["pep_match"]), CAP, (Medium, Review, None), "screening.pep_match+50"),
+            (record(Screening, Consider, &["sanctions_possible_match"]), CAP, (Medium, Review, None), "screening.sanctions_possible_match+40"),
+            (record(Screening, NotPerformed, &["no_lists_configured"]), CAP, (Medium, Review, None), "screening.no_lists_configured+40"),
+            (record(Risk, Rejected, &["fatf_call_for_action_nationality"]), CAP, (High, Reject, None), "risk.fatf_call_for_action_nationality+100"),
+            (record(Risk, Consider, &["fatf_increased_monitoring_residence"]), CAP, (Medium, Review, None), "risk.fatf_increased_monitoring_residence+40"),
+            (record(Risk, Consider, &["association_shared_phone"]), CAP, (Medium, Review, None), "risk.association_shared_phone+30"),
+            (record(Document, Rejected, &["mrz_check_digit_composite"]), CAP, (High, Reject, None), "document.mrz_check_digit_composite+100"),
+            (record(Document, Rejected, &["document_expired"]), CAP, (Medium, Review, None), "document.document_expired+40"),
+            (record(Document, Consider, &["name_partial_match"]), CAP, (Medium, Review, None), "document.name_partial_match+40"),
+            (record(Document, NotPerformed, &["no_mrz"]), CAP, (Low, Approve, t1), "score=0"),
+            (record(Biometric, NotPerformed, &["no_provider_configured"]), CAP, (Low, Approve, t1), "score=0"),
+            (record(Biometric, NotPerformed, &["no_provider_configured"]), REVIEW, (Medium, Review, None), "biometric.no_provider_configured+40"),
+            (record(Biometric, Rejected, &["face_no_match"]), CAP, (High, Reject, None), "biometric.face_no_match+100"),
+            (record(Biometric, Consider, &["face_match_uncertain"]), CAP, (Medium, Review, None), "biometric.face_match_uncertain+40"),
+            (record(Identity, Rejected, &["under_minimum_age"]), CAP, (Low, Reject, None), "ineligible"),
+            (record(Identity, Rejected, &["national_id_check_digit_invalid"]), CAP, (Low, Reject, None), "identity.national_id_check_digit_invalid+0"),
+            (record(Provider, NotPerformed, &["cn_mobile_verification_no_provider"]), CAP, (Medium, Review, None), "provider.cn_mobile_verification_no_provider+40"),
+            (record(Address, NotPerformed, &["no_provider_configured"]), CAP, (Low, Approve, t2), "tier_2_checks_clear"),
+        ];
+        for (finding, policy, expected, reason) in table {
+            let what = format!(
+                "{:?} {:?} {:?}",
+                finding.check, finding.outcome, finding.reasons
+            );
+            let d = decide(&all_clear_but(finding), &policy, Utc::now());
+            assert_eq!(outcome(&d), expected, "{what}");
+            assert!(
+                d.reasons.iter().any(|r| r == reason),
+                "{what}: {:?}",
+                d.reasons
+            );
+        }
+    }
+
+    #[test]
+    fn contributions_add_up_and_each_check_is_capped() {
+        // Two medium findings in different checks make a high case.
+        let mut checks = all_clear_but(record(Screening, Consider, &["pep_match"]));
+        checks.retain(|c| c.check != Risk);
+        checks.push(record(
+            Risk,
+            Consider,
+            &[
+                "fatf_increased_monitoring_nationality",
+                "association_shared_address",
+            ],
+        ));
+        let d = decide(&checks, &CAP, Utc::now());
+        assert_eq!(outcome(&d), (RiskLevel::High, DecisionAction::Reject, None));
+        assert!(
+            d.reasons.contains(&"score=120".to_owned()),
+            "{:?}",
+            d.reasons
+        );
+
+        // Every MRZ digit wrong: one check, capped at 100.
+        let d = decide(
+            &all_clear_but(record(
+                Document,
+                Rejected,
+                &["mrz_check_digit_birth_date", "mrz_check_digit_composite"],
+            )),
+            &CAP,
+            Utc::now(),
+        );
+        assert!(d.reasons.contains(&"score=100".to_owned()));
+    }
+
+    #[test]
+    fn thresholds_come_from_the_policy() {
+        let strict = RiskPolicy {
+            medium_risk: 20,
+            high_risk: 30,
+            ..CAP
+        };
+        let checks = all_clear_but(record(Risk, Consider, &["association_shared_phone"]));
+        assert_eq!(decide(&checks, &CAP, Utc::now()).level, RiskLevel::Medium);
+        assert_eq!(decide(&checks, &strict, Utc::now()).level, RiskLevel::High);
+    }
+
+    #[test]
+    fn deterministic() {
+        let checks = all_clear_but(record(Screening, Consider, &["pep_match"]));
+        let now = Utc::now();
+        assert_eq!(decide(&checks, &CAP, now), decide(&checks, &CAP, now));
+    }
+
+    #[test]
+    fn tier_three_is_never_automatic_and_providers_gate_tiers() {
         let everything: Vec<_> = [Identity, Screening, Document, Biometric, Risk, Address]
             .into_iter()
-            .map(|c| record(c, CheckOutcome::Clear))
+            .map(clear)
             .collect();
         assert_eq!(tier_reached(&everything), KycTier::Verified);
+        let mut with_provider = everything.clone();
+        with_provider.push(record(Provider, NotPerformed, &["x"]));
+        assert_eq!(tier_reached(&with_provider), KycTier::Unverified);
+        assert_eq!(tier_reached(&[]), KycTier::Unverified);
+        assert_eq!(
+            tier_reached(&[clear(Identity), clear(Screening)]),
+            KycTier::Basic
+        );
     }
 }

@@ -16,7 +16,9 @@ use crate::applications::{Applications, IssuanceSettings, ServiceSettings};
 use crate::audit::{AuditConfig, AuditLog, SledStore};
 use crate::auth::{MemoryNonces, StaffDirectory};
 use crate::checks;
+use crate::checks::country_risk::FatfLists;
 use crate::config::Config;
+use crate::jurisdiction::Jurisdictions;
 use crate::signing_key;
 use crate::store::sled_state::SledState;
 
@@ -51,6 +53,12 @@ pub enum ServiceError {
     /// The staff configuration is invalid.
     #[error("staff: {0}")]
     Staff(String),
+    /// A jurisdiction policy or the FATF lists cannot be used.
+    #[error(transparent)]
+    Policy(#[from] crate::jurisdiction::PolicyFileError),
+    /// The FATF lists cannot be used.
+    #[error(transparent)]
+    Fatf(#[from] checks::country_risk::FatfFileError),
     /// The checkpoint key cannot be named after the origin.
     #[error("audit origin cannot name a note key: {0}")]
     Origin(#[from] kyc_core::tlog::NoteError),
@@ -119,6 +127,24 @@ pub fn open_db(dir: &DataDir) -> Result<sled::Db, ServiceError> {
     Ok(crate::audit::open_db(&dir.store_path())?)
 }
 
+/// The KYC checks as configured: jurisdiction policies, FATF lists (a start-up warning when
+/// they are old), providers.
+pub fn check_suite(config: &Config) -> Result<checks::CheckSuite, ServiceError> {
+    let jurisdictions = Jurisdictions::load(config.checks.policies_dir.as_deref())?;
+    let fatf = FatfLists::load(config.checks.fatf_file.as_deref())?;
+    if let Some(warning) = fatf.staleness_warning(
+        chrono::Utc::now().date_naive(),
+        config.checks.fatf_stale_after_days,
+    ) {
+        tracing::warn!("{warning}");
+        eprintln!("warning: {warning}");
+    }
+    Ok(checks::CheckSuite::new(
+        Arc::new(jurisdictions),
+        Arc::new(fatf),
+    ))
+}
+
 /// Everything the service runs on, opened from the configuration.
 pub fn open_state(config: &Config) -> Result<(AppState, DidKey), ServiceError> {
     let dir = DataDir::create(config)?;
@@ -139,7 +165,7 @@ pub fn open_state(config: &Config) -> Result<(AppState, DidKey), ServiceError> {
                 config.issuance.status_list_validity_secs.into(),
             ),
         },
-        checks::default_checks(),
+        check_suite(config)?,
         ServiceSettings::from(config),
     )
     .map_err(|e| ServiceError::State(crate::store::StateError::Backend(e.to_string())))?;

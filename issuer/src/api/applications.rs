@@ -64,7 +64,7 @@ impl From<ApplicationError> for Problem {
             ApplicationError::BadRequest(_) => {
                 (StatusCode::BAD_REQUEST, "bad-request", "Bad request")
             }
-            ApplicationError::UnknownJurisdiction => (
+            ApplicationError::UnknownJurisdiction(_) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "unknown-jurisdiction",
                 "Unknown jurisdiction",

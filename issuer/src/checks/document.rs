@@ -34,12 +34,7 @@ impl Check for DocumentCheck {
     fn run(&self, submission: &Submission, now: DateTime<Utc>) -> CheckRecord {
         let (outcome, reasons) =
             check_document(&submission.document, &submission.identity, now.date_naive());
-        CheckRecord {
-            check: AuditCheck::Document,
-            outcome,
-            reasons,
-            at: now,
-        }
+        CheckRecord::new(AuditCheck::Document, outcome, reasons, now)
     }
 }
 

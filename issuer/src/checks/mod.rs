@@ -2,16 +2,25 @@
 //! rejected / not performed) with machine-readable reasons; a check with no provider
 //! configured says *not performed*, which the risk engine never counts as passed.
 //!
-//! Providers plug in through [`Check`]; the document, biometric, screening and address checks
-//! have their own modules as they are built. Until then they are [`NotConfigured`].
+//! Providers plug in through [`Check`]; [`CheckSuite`] runs an application's checks in order
+//! under its jurisdiction's policy ([`crate::jurisdiction`]): identity data, screening, the
+//! document, biometrics, risk (country and association), proof of address, and the checks the
+//! policy reserves for an external provider. A check with no provider is [`NotConfigured`].
 
-use chrono::{DateTime, Datelike as _, Utc};
+use std::sync::Arc;
+
+use chrono::{DateTime, Datelike as _, NaiveDate, Utc};
 use kyc_core::audit_event::{AuditCheck, CheckOutcome};
 
 use crate::applications::Submission;
+use crate::jurisdiction::{JurisdictionPolicy, Jurisdictions};
 use crate::store::CheckRecord;
 
+pub mod country_risk;
 pub mod document;
+pub mod id_number;
+
+use country_risk::{AssociationKind, FatfLists};
 
 /// One check.
 pub trait Check: Send + Sync + std::fmt::Debug {
@@ -31,61 +40,331 @@ impl Check for NotConfigured {
     }
 
     fn run(&self, _: &Submission, now: DateTime<Utc>) -> CheckRecord {
-        CheckRecord {
-            check: self.0,
-            outcome: CheckOutcome::NotPerformed,
-            reasons: vec!["no_provider_configured".into()],
-            at: now,
-        }
+        CheckRecord::new(
+            self.0,
+            CheckOutcome::NotPerformed,
+            vec!["no_provider_configured".into()],
+            now,
+        )
     }
 }
 
-/// Identity data: what the schema cannot say about the submitted data (a birth date in the
-/// past, a plausible age). Jurisdiction rules (required fields, ID-number schemes) join it with
-/// the jurisdiction policies.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct IdentityData;
-
-/// Oldest plausible age; an older birth date is a typing error or a fabrication.
-const MAX_AGE_YEARS: i32 = 130;
-
-impl Check for IdentityData {
-    fn kind(&self) -> AuditCheck {
-        AuditCheck::Identity
-    }
-
-    fn run(&self, submission: &Submission, now: DateTime<Utc>) -> CheckRecord {
-        let born = submission.identity.birth_date;
-        let today = now.date_naive();
-        let mut reasons = Vec::new();
-        if born > today {
-            reasons.push("birth_date_in_future".to_owned());
-        } else if today.year() - born.year() > MAX_AGE_YEARS {
-            reasons.push("birth_date_implausible".to_owned());
-        }
-        let outcome = if reasons.is_empty() {
-            reasons.push("identity_data_complete".into());
-            CheckOutcome::Clear
-        } else {
-            CheckOutcome::Rejected
-        };
-        CheckRecord {
-            check: AuditCheck::Identity,
+impl CheckRecord {
+    /// A record with no data version.
+    pub fn new(
+        check: AuditCheck,
+        outcome: CheckOutcome,
+        reasons: Vec<String>,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            check,
             outcome,
             reasons,
-            at: now,
+            at,
+            data_version: None,
         }
     }
 }
 
-/// The checks every application goes through, in order.
-pub fn default_checks() -> Vec<Box<dyn Check>> {
-    vec![
-        Box::new(IdentityData),
-        Box::new(NotConfigured(AuditCheck::Screening)),
-        Box::new(document::DocumentCheck),
-        Box::new(NotConfigured(AuditCheck::Biometric)),
-        Box::new(NotConfigured(AuditCheck::Risk)),
-        Box::new(NotConfigured(AuditCheck::Address)),
-    ]
+/// Oldest plausible age; an older birth date is a typing error or a fabrication.
+const MAX_AGE_YEARS: u32 = 130;
+
+/// Whole years from `born` to `today` (0 when `born` is later).
+pub fn age_on(born: NaiveDate, today: NaiveDate) -> u32 {
+    today.years_since(born).unwrap_or(0)
+}
+
+/// The identity-data check under `policy`: the birth date is plausible, the holder is of age,
+/// the fields the policy requires are present, and every ID number the policy names a scheme
+/// for follows it. Reason codes name the field, never its value.
+pub fn identity_check(
+    submission: &Submission,
+    policy: &JurisdictionPolicy,
+    now: DateTime<Utc>,
+) -> CheckRecord {
+    let identity = &submission.identity;
+    let born = identity.birth_date;
+    let today = now.date_naive();
+    let mut reasons = Vec::new();
+    if born > today {
+        reasons.push("birth_date_in_future".to_owned());
+    } else if today.year() - born.year() > MAX_AGE_YEARS as i32 {
+        reasons.push("birth_date_implausible".to_owned());
+    } else if age_on(born, today) < u32::from(policy.min_age) {
+        reasons.push("under_minimum_age".to_owned());
+    }
+    for field in &policy.required_fields {
+        let present = match field.as_str() {
+            "residence" => identity.residence.is_some(),
+            other => identity.other.contains_key(other),
+        };
+        if !present {
+            reasons.push(format!("{}_missing", snake(field)));
+        }
+    }
+    for (field, scheme) in &policy.id_numbers {
+        let Some(value) = identity.other.get(field).and_then(|v| v.as_str()) else {
+            continue;
+        };
+        if let Err(e) = scheme.check(value, born) {
+            reasons.push(format!("{}_{}", snake(field), e.code()));
+        }
+    }
+    let outcome = if reasons.is_empty() {
+        reasons.push("identity_data_complete".into());
+        if !policy.id_numbers.is_empty() {
+            reasons.push("id_numbers_valid".into());
+        }
+        CheckOutcome::Clear
+    } else {
+        CheckOutcome::Rejected
+    };
+    CheckRecord {
+        data_version: Some(format!("policy:{}:{}", policy.code, policy.version)),
+        ..CheckRecord::new(AuditCheck::Identity, outcome, reasons, now)
+    }
+}
+
+/// `nationalId` → `national_id`.
+fn snake(field: &str) -> String {
+    let mut out = String::with_capacity(field.len() + 4);
+    for c in field.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// What the checks of one application may need beyond the submission.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckContext<'a> {
+    /// When they run.
+    pub now: DateTime<Utc>,
+    /// The kinds of identity value another holder used too (the association index).
+    pub shared: &'a [AssociationKind],
+    /// Screening-list entities a reviewer cleared for this subject.
+    pub cleared: &'a [String],
+}
+
+/// The checks an application goes through, in order, under its jurisdiction's policy.
+#[derive(Debug)]
+pub struct CheckSuite {
+    jurisdictions: Arc<Jurisdictions>,
+    fatf: Arc<FatfLists>,
+    screening: Box<dyn Check>,
+    biometric: Box<dyn Check>,
+    address: Box<dyn Check>,
+}
+
+impl CheckSuite {
+    /// The suite over these policies and lists; screening, biometric and address checks not
+    /// configured.
+    pub fn new(jurisdictions: Arc<Jurisdictions>, fatf: Arc<FatfLists>) -> Self {
+        Self {
+            jurisdictions,
+            fatf,
+            screening: Box::new(NotConfigured(AuditCheck::Screening)),
+            biometric: Box::new(NotConfigured(AuditCheck::Biometric)),
+            address: Box::new(NotConfigured(AuditCheck::Address)),
+        }
+    }
+
+    /// The embedded policies and FATF lists, nothing else configured.
+    pub fn embedded() -> Result<Self, String> {
+        let jurisdictions = Jurisdictions::embedded().map_err(|e| e.to_string())?;
+        let fatf = FatfLists::embedded().map_err(|e| e.to_string())?;
+        Ok(Self::new(Arc::new(jurisdictions), Arc::new(fatf)))
+    }
+
+    /// With this biometric check.
+    pub fn with_biometric(mut self, check: Box<dyn Check>) -> Self {
+        self.biometric = check;
+        self
+    }
+
+    /// With this screening check.
+    pub fn with_screening(mut self, check: Box<dyn Check>) -> Self {
+        self.screening = check;
+        self
+    }
+
+    /// The jurisdictions.
+    pub fn jurisdictions(&self) -> &Jurisdictions {
+        &self.jurisdictions
+    }
+
+    /// The policy of `code`.
+    pub fn policy(&self, code: &str) -> Option<&JurisdictionPolicy> {
+        self.jurisdictions.get(code)
+    }
+
+    /// The FATF lists in force.
+    pub fn fatf(&self) -> &FatfLists {
+        &self.fatf
+    }
+
+    /// Run every check on `submission`. `None` when its jurisdiction has no policy (refused at
+    /// validation before it gets here).
+    pub fn run(&self, submission: &Submission, ctx: CheckContext<'_>) -> Option<Vec<CheckRecord>> {
+        let policy = self.policy(&submission.jurisdiction)?;
+        let now = ctx.now;
+        let mut records = vec![
+            identity_check(submission, policy, now),
+            self.screening.run(submission, now),
+            document_under(policy, submission, now),
+            self.biometric.run(submission, now),
+            country_risk::risk_check(submission, &self.fatf, ctx.shared, now),
+            self.address.run(submission, now),
+        ];
+        records.extend(policy.provider_checks.iter().map(|p| {
+            CheckRecord::new(
+                AuditCheck::Provider,
+                CheckOutcome::NotPerformed,
+                vec![format!("{}_no_provider", p.code())],
+                now,
+            )
+        }));
+        Some(records)
+    }
+}
+
+/// The document check, with the policy's accepted document types.
+fn document_under(
+    policy: &JurisdictionPolicy,
+    submission: &Submission,
+    now: DateTime<Utc>,
+) -> CheckRecord {
+    let mut record = document::DocumentCheck.run(submission, now);
+    let doc_type = submission
+        .document
+        .get("type")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default();
+    if !policy.accepts_document(doc_type) {
+        if record.outcome != CheckOutcome::Rejected {
+            record.reasons.clear();
+        }
+        record.outcome = CheckOutcome::Rejected;
+        record.reasons.push("document_type_not_accepted".into());
+    }
+    record
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn submission(jurisdiction: &str, identity: serde_json::Value) -> Submission {
+        serde_json::from_value(serde_json::json!({
+            "jurisdiction": jurisdiction,
+            "holder": "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK",
+            "identity": identity,
+            "document": {"type": "passport"}
+        }))
+        .unwrap()
+    }
+
+    fn identity(extra: serde_json::Value) -> serde_json::Value {
+        let mut base = serde_json::json!({
+            "givenName": "Hanako", "familyName": "Yamada", "birthDate": "1990-01-31",
+            "nationality": "JP", "residence": {"country": "JP"}
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            base[k] = v.clone();
+        }
+        base
+    }
+
+    fn run(jurisdiction: &str, extra: serde_json::Value) -> CheckRecord {
+        let j = Jurisdictions::embedded().unwrap();
+        let s = submission(jurisdiction, identity(extra));
+        let now = "2026-11-26T12:00:00Z".parse().unwrap();
+        identity_check(&s, j.get(jurisdiction).unwrap(), now)
+    }
+
+    #[test]
+    fn identity_under_each_policy() {
+        let r = run("JP", serde_json::json!({"nationalId": "1234 5678 9018"}));
+        assert_eq!(r.outcome, CheckOutcome::Clear, "{:?}", r.reasons);
+        assert_eq!(r.data_version.as_deref(), Some("policy:JP:2026-11-01"));
+
+        let r = run("JP", serde_json::json!({"nationalId": "123456789012"}));
+        assert_eq!(
+            (r.outcome, r.reasons),
+            (
+                CheckOutcome::Rejected,
+                vec!["national_id_check_digit_invalid".to_owned()]
+            )
+        );
+        let r = run("JP", serde_json::json!({}));
+        assert_eq!(r.reasons, ["national_id_missing"]);
+
+        let r = run(
+            "CN",
+            serde_json::json!({"nationalId": "11010519491231002X", "phone": "+8613800000000"}),
+        );
+        assert_eq!(r.reasons, ["national_id_birth_date_mismatch"]);
+        let r = run(
+            "CN",
+            serde_json::json!({"birthDate": "1949-12-31", "nationalId": "11010519491231002X"}),
+        );
+        assert_eq!(r.reasons, ["phone_missing"]);
+
+        let r = run("US", serde_json::json!({"taxId": "666-12-3456"}));
+        assert_eq!(r.reasons, ["tax_id_never_issued"]);
+        let r = run("EU", serde_json::json!({"birthDate": "2010-01-01"}));
+        assert_eq!(r.reasons, ["under_minimum_age"]);
+        let r = run("EU", serde_json::json!({"birthDate": "1850-01-01"}));
+        assert_eq!(r.reasons, ["birth_date_implausible"]);
+        let r = run("EU", serde_json::json!({"birthDate": "2030-01-01"}));
+        assert_eq!(r.reasons, ["birth_date_in_future"]);
+        assert_eq!(
+            run("EU", serde_json::json!({})).outcome,
+            CheckOutcome::Clear
+        );
+    }
+
+    #[test]
+    fn documents_the_jurisdiction_does_not_accept_are_rejected() {
+        let j = Jurisdictions::embedded().unwrap();
+        let mut s = submission("default", identity(serde_json::json!({})));
+        s.document = serde_json::json!({"type": "driving_licence", "image": "AAAA"});
+        let now = Utc::now();
+        let r = document_under(j.get("default").unwrap(), &s, now);
+        assert_eq!(
+            (r.outcome, r.reasons),
+            (
+                CheckOutcome::Rejected,
+                vec!["document_type_not_accepted".to_owned()]
+            )
+        );
+        let r = document_under(j.get("US").unwrap(), &s, now);
+        assert_eq!(r.outcome, CheckOutcome::NotPerformed);
+    }
+
+    #[test]
+    fn provider_checks_are_not_performed_without_a_provider() {
+        let suite = CheckSuite::embedded().unwrap();
+        let s = submission("CN", identity(serde_json::json!({})));
+        let ctx = CheckContext {
+            now: Utc::now(),
+            shared: &[],
+            cleared: &[],
+        };
+        let records = suite.run(&s, ctx).unwrap();
+        let provider = records
+            .iter()
+            .find(|r| r.check == AuditCheck::Provider)
+            .unwrap();
+        assert_eq!(provider.outcome, CheckOutcome::NotPerformed);
+        assert_eq!(provider.reasons, ["cn_mobile_verification_no_provider"]);
+        assert!(suite
+            .run(&submission("XX", identity(serde_json::json!({}))), ctx)
+            .is_none());
+    }
 }

@@ -96,6 +96,9 @@ pub struct CheckRecord {
     pub reasons: Vec<String>,
     /// When it completed.
     pub at: DateTime<Utc>,
+    /// The version of the data it ran against (a sanctions list, the FATF lists), when any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_version: Option<String>,
 }
 
 /// The decision on an application.
@@ -280,4 +283,42 @@ pub trait StateStore: Send + Sync + std::fmt::Debug + 'static {
     fn delete_webhook(&self, id: &str) -> Result<bool, StateError>;
     /// Every webhook endpoint, oldest first.
     fn webhooks(&self) -> Result<Vec<WebhookRecord>, StateError>;
+    /// The association index: for each of `keys` (keyed hashes of identity values, see
+    /// [`crate::checks::country_risk::AssociationKey`]), whether a holder other than `holder`
+    /// has used it; then records `holder` against each. Not yet durable (the submission that
+    /// follows syncs).
+    fn associate(&self, keys: &[[u8; 17]], holder: &str) -> Result<Vec<bool>, StateError>;
+    /// The screening-list entities a reviewer cleared for `subject`.
+    fn screening_clearances(&self, subject: &str) -> Result<Vec<String>, StateError>;
+    /// Remember that a reviewer cleared `entities` for `subject`; durable on return.
+    fn add_screening_clearances(
+        &self,
+        subject: &str,
+        entities: &[String],
+    ) -> Result<(), StateError>;
+    /// Insert a compliance report; durable on return.
+    fn insert_report(&self, report: &ReportRecord) -> Result<(), StateError>;
+    /// Every compliance report, oldest first.
+    fn reports(&self) -> Result<Vec<ReportRecord>, StateError>;
+}
+
+/// A report for the compliance officer: a high-risk rejection, with everything the decision
+/// rests on and no personal data (the subject is pseudonymous; the officer reads the data
+/// itself through the subject export when a filing needs it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ReportRecord {
+    /// Id (UUID).
+    pub id: String,
+    /// The application rejected.
+    pub application: String,
+    /// Its subject (pseudonymous).
+    pub subject: String,
+    /// The jurisdiction and its policy version.
+    pub jurisdiction: String,
+    /// The decision (level `high`, action `reject`), with every contribution.
+    pub decision: DecisionRecord,
+    /// The checks the decision rests on, with their data versions.
+    pub checks: Vec<CheckRecord>,
+    /// When the report was made.
+    pub created_at: DateTime<Utc>,
 }

@@ -6,9 +6,11 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use sha2::{Digest as _, Sha256};
+
 use super::{
-    ApplicationRecord, ApplicationState, CredentialRecord, StateError, StateStore, SubjectRecord,
-    WebhookRecord,
+    ApplicationRecord, ApplicationState, CredentialRecord, ReportRecord, StateError, StateStore,
+    SubjectRecord, WebhookRecord,
 };
 use crate::audit::SyncGroup;
 
@@ -21,6 +23,12 @@ pub struct SledState {
     applications: sled::Tree,
     credentials: sled::Tree,
     webhooks: sled::Tree,
+    /// Association index: key bytes (17) ‖ SHA-256(holder)[..8] → nothing.
+    associations: sled::Tree,
+    /// Subject id → JSON array of cleared screening entity ids.
+    clearances: sled::Tree,
+    /// `created_at` (RFC 3339) ‖ id → report JSON, so that a scan is in time order.
+    reports: sled::Tree,
 }
 
 fn backend(e: impl std::fmt::Display) -> StateError {
@@ -45,6 +53,9 @@ impl SledState {
             applications: db.open_tree("applications").map_err(backend)?,
             credentials: db.open_tree("credentials").map_err(backend)?,
             webhooks: db.open_tree("webhooks").map_err(backend)?,
+            associations: db.open_tree("associations").map_err(backend)?,
+            clearances: db.open_tree("screening_clearances").map_err(backend)?,
+            reports: db.open_tree("reports").map_err(backend)?,
         })
     }
 
@@ -278,5 +289,68 @@ impl StateStore for SledState {
         let mut found = Self::scan(&self.webhooks, "webhook", |_: &WebhookRecord| true)?;
         found.sort_by_key(|w| w.created_at);
         Ok(found)
+    }
+
+    fn associate(&self, keys: &[[u8; 17]], holder: &str) -> Result<Vec<bool>, StateError> {
+        let holder_tag: [u8; 8] = Sha256::digest(holder.as_bytes())[..8]
+            .try_into()
+            .map_err(backend)?;
+        let mut shared = Vec::with_capacity(keys.len());
+        for key in keys {
+            let mut others = false;
+            for item in self.associations.scan_prefix(key) {
+                let (k, _) = item.map_err(backend)?;
+                if k.get(17..) != Some(&holder_tag[..]) {
+                    others = true;
+                    break;
+                }
+            }
+            shared.push(others);
+            let mut entry = key.to_vec();
+            entry.extend_from_slice(&holder_tag);
+            self.associations
+                .insert(entry, &[] as &[u8])
+                .map_err(backend)?;
+        }
+        Ok(shared)
+    }
+
+    fn screening_clearances(&self, subject: &str) -> Result<Vec<String>, StateError> {
+        Ok(self
+            .get(&self.clearances, "screening clearances", subject)?
+            .unwrap_or_default())
+    }
+
+    fn add_screening_clearances(
+        &self,
+        subject: &str,
+        entities: &[String],
+    ) -> Result<(), StateError> {
+        if entities.is_empty() {
+            return Ok(());
+        }
+        self.clearances
+            .fetch_and_update(subject, |current| {
+                let mut ids: Vec<String> = current
+                    .and_then(|v| serde_json::from_slice(v).ok())
+                    .unwrap_or_default();
+                for e in entities {
+                    if !ids.contains(e) {
+                        ids.push(e.clone());
+                    }
+                }
+                serde_json::to_vec(&ids).ok()
+            })
+            .map_err(backend)?;
+        self.sync()
+    }
+
+    fn insert_report(&self, report: &ReportRecord) -> Result<(), StateError> {
+        let key = format!("{}|{}", report.created_at.to_rfc3339(), report.id);
+        self.insert_new(&self.reports, &key, encode(report)?)
+    }
+
+    fn reports(&self) -> Result<Vec<ReportRecord>, StateError> {
+        Self::scan(&self.reports, "report", |_: &ReportRecord| true)
     }
 }
