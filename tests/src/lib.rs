@@ -464,21 +464,13 @@ impl Issued {
 
     /// `kyc-verify request --aud AUD --min-tier 2 --claims CLAIMS` into the file `name`.
     pub fn request(&self, name: &str, aud: &str, claims: &str) -> PathBuf {
-        let json = Program::Verify
-            .command([
-                "request",
-                "--aud",
-                aud,
-                "--min-tier",
-                "2",
-                "--claims",
-                claims,
-            ])
-            .run()
-            .success()
-            .to_owned();
+        self.request_with(name, aud, claims, &[])
+    }
+
+    /// [`Issued::request`] with `extra` arguments (`--replay-store FILE`, `--ttl N`).
+    pub fn request_with(&self, name: &str, aud: &str, claims: &str, extra: &[&str]) -> PathBuf {
         let out = self.path(name);
-        write(&out, json);
+        write(&out, new_request(aud, "2", claims, extra));
         out
     }
 
@@ -526,6 +518,15 @@ impl Default for Issued {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// `kyc-verify request --aud AUD --min-tier TIER [--claims CLAIMS] EXTRA…`: the request JSON.
+pub fn new_request(aud: &str, tier: &str, claims: &str, extra: &[&str]) -> String {
+    let mut command = Program::Verify.command(["request", "--aud", aud, "--min-tier", tier]);
+    if !claims.is_empty() {
+        command = command.args(["--claims", claims]);
+    }
+    command.args(extra).run().success().to_owned()
 }
 
 /// A trust list naming one issuer.

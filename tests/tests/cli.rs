@@ -279,9 +279,11 @@ fn unreadable_input_exits_2() {
 #[test]
 fn replayed_presentation() {
     let issued = Issued::new();
-    let request = issued.request("request.json", SHOP, "ageOver18");
-    let presentation = issued.present(&request, "presentation");
     let store = issued.path("seen.jsonl");
+    let store_arg = store.to_str().unwrap();
+    let request =
+        issued.request_with("request.json", SHOP, "ageOver18", &["--replay-store", store_arg]);
+    let presentation = issued.present(&request, "presentation");
 
     // Without --replay-store each run of the one-shot CLI starts with an empty in-memory store:
     // runs are independent and the same presentation passes twice. Replay protection across
@@ -325,8 +327,17 @@ fn replayed_presentation() {
         assert!(!seen.contains(personal), "replay store: {seen}");
     }
 
-    // A fresh request (new nonce) for the same credential is a new checkout.
-    let again = issued.request("again.json", SHOP, "ageOver18");
+    // A fresh request (new nonce) for the same credential is a new checkout, once recorded:
+    // a request the shop never issued is refused, whatever it asks.
+    let unrecorded = issued.request("unrecorded.json", SHOP, "ageOver18");
+    let presentation = issued.present(&unrecorded, "presentation-unrecorded");
+    issued
+        .verify_presentation(&unrecorded, &presentation)
+        .arg("--replay-store")
+        .arg(&store)
+        .run()
+        .assert_verdict(1, &["unknown_nonce"]);
+    let again = issued.request_with("again.json", SHOP, "ageOver18", &["--replay-store", store_arg]);
     let presentation = issued.present(&again, "presentation-again");
     issued
         .verify_presentation(&again, &presentation)
@@ -566,5 +577,121 @@ fn bad_subject_errors_do_not_echo_personal_data() {
             .arg(&path)
             .run()
             .assert_refused();
+    }
+}
+
+#[test]
+fn expired_recorded_request() {
+    let issued = Issued::new();
+    let store = issued.path("nonces.jsonl");
+    let store = store.to_str().unwrap();
+    let request = issued.request_with(
+        "request.json",
+        SHOP,
+        "ageOver18",
+        &["--ttl", "60", "--replay-store", store],
+    );
+    let presentation = issued.present(&request, "presentation");
+    let expires_at = instant(&serde_json::from_str(&read(&request)).unwrap(), "expiresAt");
+    let at = rfc3339(expires_at + chrono::Duration::seconds(1));
+    issued
+        .verify_presentation(&request, &presentation)
+        .args(["--replay-store", store, "--at", &at])
+        .run()
+        .assert_verdict(1, &["request_expired"]);
+    // Refused, not spent: within its time it is still accepted once.
+    issued
+        .verify_presentation(&request, &presentation)
+        .args(["--replay-store", store])
+        .run()
+        .assert_verdict(0, &[]);
+}
+
+#[test]
+fn request_edited_after_it_was_issued_is_unknown() {
+    let issued = Issued::new();
+    let store = issued.path("nonces.jsonl");
+    let store = store.to_str().unwrap();
+    let request = issued.request_with("request.json", SHOP, "ageOver18", &["--replay-store", store]);
+    // The customer's side lowers what is asked, keeping the nonce.
+    let mut edited: Value = serde_json::from_str(&read(&request)).unwrap();
+    edited["claims"] = json!([]);
+    edited["minTier"] = json!(0);
+    let edited_path = issued.path("edited.json");
+    write(&edited_path, edited.to_string());
+    let presentation = issued.present(&edited_path, "presentation");
+    issued
+        .verify_presentation(&edited_path, &presentation)
+        .args(["--replay-store", store])
+        .run()
+        .assert_verdict(1, &["unknown_nonce"]);
+}
+
+#[test]
+fn presented_by_a_wallet_that_does_not_hold_the_key() {
+    let issued = Issued::new();
+    let thief_key = issued.path("thief.jwk");
+    Program::Wallet
+        .command(["keygen", "--out"])
+        .arg(&thief_key)
+        .run()
+        .success();
+    let request = issued.request("request.json", SHOP, "ageOver18");
+    let out = Program::Wallet
+        .command(["present", "--key"])
+        .arg(&thief_key)
+        .arg("--credential")
+        .arg(&issued.sd_jwt)
+        .arg("--request")
+        .arg(&request)
+        .run();
+    let presentation = issued.path("stolen");
+    write(&presentation, out.success());
+    issued
+        .verify_presentation(&request, &presentation)
+        .run()
+        .assert_verdict(1, &["key_binding_signature"]);
+}
+
+#[test]
+fn rotated_issuer_keys() {
+    let issued = Issued::new();
+    let valid_from = instant(&jws_payload(&read(&issued.sd_jwt)), "validFrom");
+    let second = issued.path("second.jwk");
+    let second_did = Program::Issuer
+        .command(["keygen", "--out"])
+        .arg(&second)
+        .run()
+        .success()
+        .to_owned();
+    let second_s = chrono::Duration::seconds(1);
+    for (window, exit, codes) in [
+        (format!("until = \"{}\"", rfc3339(valid_from + second_s)), 0, &[][..]),
+        (format!("until = \"{}\"", rfc3339(valid_from)), 1, &["key_retired"]),
+        (
+            format!("from = \"{}\"", rfc3339(valid_from + second_s)),
+            1,
+            &["key_not_yet_active"],
+        ),
+    ] {
+        let trust = issued.path("rotated.toml");
+        write(
+            &trust,
+            format!(
+                "[[issuer]]\nname = \"Rotating\"\n[[issuer.key]]\ndid = \"{}\"\n{window}\n\
+                 [[issuer.key]]\ndid = \"{second_did}\"\n",
+                issued.issuer_did
+            ),
+        );
+        for (_, credential) in both_forms(&issued) {
+            let verdict = Program::Verify
+                .command(["credential"])
+                .arg(credential)
+                .arg("--trust")
+                .arg(&trust)
+                .run()
+                .assert_verdict(exit, codes);
+            assert_eq!(verdict["issuerName"], "Rotating");
+        }
     }
 }
