@@ -19,6 +19,7 @@ use crate::store::CheckRecord;
 pub mod country_risk;
 pub mod document;
 pub mod id_number;
+pub mod screening;
 
 use country_risk::{AssociationKind, FatfLists};
 

@@ -1,0 +1,506 @@
+//! Sanctions and PEP screening against lists the operator supplies.
+//!
+//! # Layout
+//! - [`lists`]: the list files (FollowTheMoney JSON Lines as OpenSanctions publishes them,
+//!   OFAC's SDN CSV with its aliases file), parsed into [`Entry`]s; [`ListVersion`] says
+//!   which bytes were in force; a malformed file is a [`ListError`] naming the line.
+//! - `normalise`: names to tokens (transliterated to ASCII, lower case, sorted) and their
+//!   Double Metaphone codes.
+//! - `score`: the match score (Jaro-Winkler over aligned tokens, phonetic agreement, date of
+//!   birth and nationality as boosts, penalty or veto); the formula and its reasons are there.
+//! - `index`: [`ScreeningLists`], the compact in-memory index over every list and its search,
+//!   which never scans all entities.
+//!
+//! [`Screener`] holds the lists in force and swaps in a new set on [`Screener::reload`]
+//! (all-or-nothing: a list that fails to load leaves the previous set in force), or by itself
+//! under [`Screener::watch`]. [`ScreeningCheck`] is the [`Check`] the application pipeline
+//! runs; [`check_record`] turns a result and the hits a reviewer cleared for the subject into
+//! the check's outcome:
+//!
+//! | result | outcome | reasons |
+//! |---|---|---|
+//! | no list configured | not performed | `no_lists_configured` |
+//! | no hit | clear | `screening_clear` |
+//! | only hits the reviewer cleared | clear | `screening_hit_cleared` |
+//! | a sanctions hit, strong name and exact birth date | rejected | `sanctions_match_confirmed` |
+//! | another sanctions hit | consider | `sanctions_match` |
+//! | a PEP hit | consider | `pep_match` |
+//!
+//! Hits and reasons carry codes and list ids, never a name or a date.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, SystemTime};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use kyc_core::audit_event::{AuditCheck, CheckOutcome};
+use serde::{Deserialize, Serialize};
+
+use super::Check;
+use crate::applications::Submission;
+use crate::store::CheckRecord;
+
+mod index;
+pub mod lists;
+mod normalise;
+mod score;
+
+pub use index::ScreeningLists;
+pub use lists::{BirthDate, Entry, HitKind, ListError, ListFormat, ListSource, ListVersion};
+
+/// Tuning, from the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct ScreeningConfig {
+    /// Score at or above which an entry is a hit, in (0, 1]. Default 0.88: at that level
+    /// a transliterated or reordered name, or one missing a middle name, is a hit; a different
+    /// given name with the same surname is not.
+    #[serde(default = "default_threshold")]
+    pub threshold: f64,
+    /// Names scored in full per query after candidate ranking. Default 300.
+    #[serde(default = "default_max_candidates")]
+    pub max_candidates: usize,
+}
+
+fn default_threshold() -> f64 {
+    0.88
+}
+
+fn default_max_candidates() -> usize {
+    300
+}
+
+impl Default for ScreeningConfig {
+    fn default() -> Self {
+        Self {
+            threshold: default_threshold(),
+            max_candidates: default_max_candidates(),
+        }
+    }
+}
+
+impl ScreeningConfig {
+    /// Refuse a threshold outside (0, 1] or no candidates at all.
+    pub fn validate(&self) -> Result<(), ListError> {
+        if !(self.threshold > 0.0 && self.threshold <= 1.0) {
+            return Err(ListError::Config("threshold must be in (0, 1]".to_owned()));
+        }
+        if self.max_candidates == 0 {
+            return Err(ListError::Config(
+                "max_candidates must be at least 1".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Who to screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScreeningQuery {
+    /// Given name(s).
+    pub given_name: String,
+    /// Family name(s).
+    pub family_name: String,
+    /// Date of birth, when known.
+    pub birth_date: Option<NaiveDate>,
+    /// Nationality, ISO 3166-1 alpha-2, when known.
+    pub nationality: Option<String>,
+}
+
+impl ScreeningQuery {
+    /// The query for a submission's identity data.
+    pub fn from_identity(identity: &crate::applications::Identity) -> Self {
+        Self {
+            given_name: identity.given_name.clone(),
+            family_name: identity.family_name.clone(),
+            birth_date: Some(identity.birth_date),
+            nationality: Some(identity.nationality.as_str().to_owned()),
+        }
+    }
+}
+
+/// One list entry the query matched.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Hit {
+    /// The list's configured name.
+    pub list: String,
+    /// The entry's id in that list.
+    pub entity_id: String,
+    /// Sanction or PEP.
+    pub kind: HitKind,
+    /// Match score in [0, 1], four decimals.
+    pub score: f64,
+    /// Reason codes (`name_strong`, `name_match`, `name_phonetic`, `dob_exact`, `dob_year`,
+    /// `nationality_match`, `nationality_mismatch`); never a name or a date.
+    pub reasons: Vec<String>,
+}
+
+impl Hit {
+    /// The key a reviewer's clearance is recorded under: `list/entity_id`.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.list, self.entity_id)
+    }
+
+    fn is_confirmed_sanction(&self) -> bool {
+        self.kind == HitKind::Sanction
+            && self.reasons.iter().any(|r| r == "name_strong")
+            && self.reasons.iter().any(|r| r == "dob_exact")
+    }
+}
+
+/// The result of screening one query.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScreeningResult {
+    /// The lists screened against (for the audit event); empty when none is configured.
+    pub list_version: Vec<ListVersion>,
+    /// The hits, best first.
+    pub hits: Vec<Hit>,
+}
+
+impl ScreeningResult {
+    /// The lists' versions in one line for the check record: `list@sha256` (with
+    /// `+aliases_sha256` for OFAC) joined by `,`; `None` when no list is configured.
+    pub fn data_version(&self) -> Option<String> {
+        if self.list_version.is_empty() {
+            return None;
+        }
+        let parts: Vec<String> = self
+            .list_version
+            .iter()
+            .map(|v| match &v.aliases_sha256 {
+                Some(alt) => format!("{}@{}+{}", v.list, v.sha256, alt),
+                None => format!("{}@{}", v.list, v.sha256),
+            })
+            .collect();
+        Some(parts.join(","))
+    }
+}
+
+impl ScreeningLists {
+    /// Load every source; all-or-nothing. No source gives the empty set (screening *not
+    /// performed*). Source names must be distinct and non-empty.
+    pub fn load(sources: &[ListSource]) -> Result<Self, ListError> {
+        let mut seen = BTreeSet::new();
+        for s in sources {
+            if s.name.trim().is_empty() || s.name.contains('/') {
+                return Err(ListError::Config(
+                    "a list's name must be non-empty and without '/'".to_owned(),
+                ));
+            }
+            if !seen.insert(s.name.as_str()) {
+                return Err(ListError::Config(format!(
+                    "list name {:?} is used twice",
+                    s.name
+                )));
+            }
+        }
+        if sources.len() > usize::from(u16::MAX) {
+            return Err(ListError::Config("too many lists".to_owned()));
+        }
+        let lists = sources
+            .iter()
+            .map(lists::load_source)
+            .collect::<Result<Vec<_>, _>>()?;
+        let names: usize = lists
+            .iter()
+            .map(|l| l.entries.iter().map(|e| e.names.len()).sum::<usize>())
+            .sum();
+        // Ids are u32 throughout the index.
+        if names >= u32::MAX as usize / 4 {
+            return Err(ListError::Config("lists too large to index".to_owned()));
+        }
+        Ok(Self::build(lists))
+    }
+
+    /// Screen a query against these lists.
+    pub fn screen(&self, query: &ScreeningQuery, config: &ScreeningConfig) -> ScreeningResult {
+        let hits = if self.versions().is_empty() {
+            Vec::new()
+        } else {
+            self.search(query, config.threshold, config.max_candidates)
+        };
+        ScreeningResult {
+            list_version: self.versions().to_vec(),
+            hits,
+        }
+    }
+}
+
+/// The lists in force, swapped whole on reload.
+#[derive(Debug)]
+pub struct Screener {
+    sources: Vec<ListSource>,
+    config: ScreeningConfig,
+    current: RwLock<Arc<ScreeningLists>>,
+    /// The files' modification times and lengths as they were just before the lists in
+    /// force were read (a change during the read triggers another reload); serialises
+    /// reloads, so two never build at once.
+    loaded_from: Mutex<Fingerprint>,
+}
+
+/// Modification time and length of each source file (`None`: could not be read).
+type Fingerprint = Vec<Option<(SystemTime, u64)>>;
+
+impl Screener {
+    /// Load `sources` and start with them.
+    pub fn new(sources: Vec<ListSource>, config: ScreeningConfig) -> Result<Self, ListError> {
+        config.validate()?;
+        let before = fingerprint(&sources);
+        let lists = ScreeningLists::load(&sources)?;
+        let me = Self::with_lists(sources, config, lists);
+        *me.loaded_from.lock().unwrap_or_else(PoisonError::into_inner) = before;
+        Ok(me)
+    }
+
+    /// Start with lists already built (from memory, or loaded elsewhere); `reload` reads
+    /// `sources`.
+    pub fn with_lists(
+        sources: Vec<ListSource>,
+        config: ScreeningConfig,
+        lists: ScreeningLists,
+    ) -> Self {
+        let loaded_from = Mutex::new(vec![None; sources.len()]);
+        Self {
+            sources,
+            config,
+            current: RwLock::new(Arc::new(lists)),
+            loaded_from,
+        }
+    }
+
+    /// The lists in force now.
+    pub fn current(&self) -> Arc<ScreeningLists> {
+        Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Read every source again and swap the new lists in. On error the lists in force stay.
+    /// Blocking (reads files, builds the index): call it off the async workers.
+    pub fn reload(&self) -> Result<Vec<ListVersion>, ListError> {
+        let mut loaded_from = self
+            .loaded_from
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let before = fingerprint(&self.sources);
+        let lists = ScreeningLists::load(&self.sources)?;
+        let versions = lists.versions().to_vec();
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(lists);
+        *loaded_from = before;
+        Ok(versions)
+    }
+
+    /// Screen a query against the lists in force.
+    pub fn screen(&self, query: &ScreeningQuery) -> ScreeningResult {
+        self.current().screen(query, &self.config)
+    }
+
+    /// Poll the sources' files every `interval` (modification time and length) and reload
+    /// when one changed. Success is logged with the new versions, failure with the error (the
+    /// previous lists stay in force); a failed file is retried when it changes again.
+    pub fn watch(self: Arc<Self>, interval: Duration) -> tokio::task::JoinHandle<()> {
+        // What the lists in force were read from, taken now: a change made before the task
+        // first runs is still seen.
+        let mut seen = self
+            .loaded_from
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(interval);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            ticker.tick().await;
+            loop {
+                ticker.tick().await;
+                let now = fingerprint(&self.sources);
+                if now == seen {
+                    continue;
+                }
+                seen = now;
+                let me = Arc::clone(&self);
+                match tokio::task::spawn_blocking(move || me.reload()).await {
+                    Ok(Ok(versions)) => {
+                        for v in &versions {
+                            tracing::info!(
+                                list = %v.list,
+                                sha256 = %v.sha256,
+                                entities = v.entities,
+                                "screening list reloaded"
+                            );
+                        }
+                    }
+                    Ok(Err(e)) => {
+                        tracing::error!(error = %e, "screening list reload failed; previous lists stay in force");
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "screening list reload panicked; previous lists stay in force");
+                    }
+                }
+            }
+        })
+    }
+
+}
+
+fn fingerprint(sources: &[ListSource]) -> Fingerprint {
+    let stat = |p: &PathBuf| {
+        std::fs::metadata(p)
+            .ok()
+            .map(|m| (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()))
+    };
+    sources
+        .iter()
+        .flat_map(|s| std::iter::once(&s.path).chain(s.aliases.as_ref()))
+        .map(stat)
+        .collect()
+}
+
+/// The screening check's record for `result`, given the hit keys ([`Hit::key`]) a reviewer
+/// cleared for this subject.
+pub fn check_record(
+    result: &ScreeningResult,
+    cleared: &[String],
+    now: DateTime<Utc>,
+) -> CheckRecord {
+    let (outcome, reasons) = outcome(result, cleared);
+    CheckRecord {
+        check: AuditCheck::Screening,
+        outcome,
+        reasons,
+        at: now,
+        data_version: result.data_version(),
+    }
+}
+
+fn outcome(result: &ScreeningResult, cleared: &[String]) -> (CheckOutcome, Vec<String>) {
+    if result.list_version.is_empty() {
+        return (
+            CheckOutcome::NotPerformed,
+            vec!["no_lists_configured".into()],
+        );
+    }
+    if result.hits.is_empty() {
+        return (CheckOutcome::Clear, vec!["screening_clear".into()]);
+    }
+    let open: Vec<&Hit> = result
+        .hits
+        .iter()
+        .filter(|h| !cleared.contains(&h.key()))
+        .collect();
+    if open.is_empty() {
+        return (CheckOutcome::Clear, vec!["screening_hit_cleared".into()]);
+    }
+    let mut reasons = Vec::new();
+    let mut outcome = CheckOutcome::Consider;
+    if open.iter().any(|h| h.is_confirmed_sanction()) {
+        outcome = CheckOutcome::Rejected;
+        reasons.push("sanctions_match_confirmed".to_owned());
+    } else if open.iter().any(|h| h.kind == HitKind::Sanction) {
+        reasons.push("sanctions_match".to_owned());
+    }
+    if open.iter().any(|h| h.kind == HitKind::Pep) {
+        reasons.push("pep_match".to_owned());
+    }
+    (outcome, reasons)
+}
+
+/// The screening check for the application pipeline. Reviewer clearances are not known here
+/// (none are applied); the caller that knows the subject uses [`check_record`] with them.
+#[derive(Debug, Clone)]
+pub struct ScreeningCheck {
+    /// The lists in force.
+    pub screener: Arc<Screener>,
+}
+
+impl Check for ScreeningCheck {
+    fn kind(&self) -> AuditCheck {
+        AuditCheck::Screening
+    }
+
+    fn run(&self, submission: &Submission, now: DateTime<Utc>) -> CheckRecord {
+        let result = self
+            .screener
+            .screen(&ScreeningQuery::from_identity(&submission.identity));
+        check_record(&result, &[], now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(list: &str) -> ListVersion {
+        ListVersion {
+            list: list.into(),
+            format: ListFormat::FollowTheMoney,
+            file: String::new(),
+            sha256: String::new(),
+            aliases_sha256: None,
+            entities: 0,
+            skipped: 0,
+            loaded_at: DateTime::<Utc>::UNIX_EPOCH,
+        }
+    }
+
+    fn hit(kind: HitKind, reasons: &[&str]) -> Hit {
+        Hit {
+            list: "l".into(),
+            entity_id: format!("{kind:?}"),
+            kind,
+            score: 0.95,
+            reasons: reasons.iter().map(|r| (*r).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn outcomes() {
+        let none: Vec<String> = Vec::new();
+        let empty = ScreeningResult {
+            list_version: vec![],
+            hits: vec![],
+        };
+        assert_eq!(outcome(&empty, &none).0, CheckOutcome::NotPerformed);
+        let mut r = ScreeningResult {
+            list_version: vec![version("l")],
+            hits: vec![],
+        };
+        assert_eq!(
+            outcome(&r, &none),
+            (CheckOutcome::Clear, vec!["screening_clear".into()])
+        );
+        r.hits = vec![hit(HitKind::Pep, &["name_strong", "dob_exact"])];
+        assert_eq!(
+            outcome(&r, &none),
+            (CheckOutcome::Consider, vec!["pep_match".into()])
+        );
+        r.hits
+            .push(hit(HitKind::Sanction, &["name_match", "dob_exact"]));
+        assert_eq!(
+            outcome(&r, &none),
+            (
+                CheckOutcome::Consider,
+                vec!["sanctions_match".into(), "pep_match".into()]
+            )
+        );
+        r.hits
+            .push(hit(HitKind::Sanction, &["name_strong", "dob_exact"]));
+        r.hits[2].entity_id = "S2".into();
+        assert_eq!(outcome(&r, &none).0, CheckOutcome::Rejected);
+        let cleared: Vec<String> = r.hits.iter().map(Hit::key).collect();
+        assert_eq!(
+            outcome(&r, &cleared),
+            (CheckOutcome::Clear, vec!["screening_hit_cleared".into()])
+        );
+    }
+
+    #[test]
+    fn config_is_validated() {
+        assert!(ScreeningConfig::default().validate().is_ok());
+        let bad = ScreeningConfig {
+            threshold: 1.5,
+            ..ScreeningConfig::default()
+        };
+        assert!(matches!(bad.validate(), Err(ListError::Config(_))));
+    }
+}
