@@ -13,6 +13,8 @@
 //!   [`Outcome::assert_verdict`] read `kyc-verify`'s JSON verdict.
 //! - [`Issued`]: a scratch directory holding an issuer and holder key, a trust list, one
 //!   credential in both securing forms and its status list, for one test.
+//! - [`Service`]: a real `kyc-issuer serve` on a loopback port chosen at run time, with a
+//!   reviewer and an admin, and [`http`] to speak to it as staff.
 //! - [`GIVEN_NAME`], [`FAMILY_NAME`], [`BIRTH_DATE`]: the subject's personal data, which
 //!   [`Invocation::run`] checks never reaches stderr.
 #![warn(missing_docs)]
@@ -178,6 +180,12 @@ impl Invocation {
         S: AsRef<OsStr>,
     {
         self.command.args(args);
+        self
+    }
+
+    /// Set an environment variable for the run.
+    pub fn env(mut self, key: &str, value: impl AsRef<OsStr>) -> Self {
+        self.command.env(key, value);
         self
     }
 
@@ -566,4 +574,126 @@ pub fn edit_jws_payload(token: &str, edit: impl FnOnce(&mut Value)) -> String {
     edit(&mut payload);
     let encoded = B64.encode(serde_json::to_vec(&payload).expect("payload serialises"));
     format!("{}.{encoded}.{}{rest}", parts[0], parts[2])
+}
+
+/// A running `kyc-issuer serve` (killed on drop), configured in a directory of the caller's:
+/// loopback, a reviewer and an admin whose tokens come from `kyc-issuer staff new-token`.
+#[derive(Debug)]
+pub struct Service {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// The configuration file.
+    pub config: PathBuf,
+    /// The reviewer's bearer token.
+    pub reviewer: String,
+    /// The admin's bearer token.
+    pub admin: String,
+}
+
+impl Service {
+    /// The public URL in the configuration (what credentials and holder tokens name).
+    pub const PUBLIC_URL: &'static str = "https://kyc.example";
+
+    /// Configure a service with its data in `dir/issuer-data` and start it on a free port.
+    pub fn start(dir: &Path) -> Self {
+        let token = || {
+            let out = Program::Issuer.command(["staff", "new-token"]).run();
+            let mut lines = out.success().lines().map(str::to_owned);
+            let token = lines.next().expect("a token line");
+            (token, lines.next().expect("a digest line"))
+        };
+        let ((reviewer, reviewer_digest), (admin, admin_digest)) = (token(), token());
+        let config = dir.join("issuer.toml");
+        let staff = format!(
+            "[[staff]]\nid = \"rita\"\nrole = \"reviewer\"\ntoken_sha256 = \"{reviewer_digest}\"\n\
+             [[staff]]\nid = \"adam\"\nrole = \"admin\"\ntoken_sha256 = \"{admin_digest}\"\n"
+        );
+        let settings = format!(
+            "data_dir = \"{}\"\npublic_url = \"{}\"\n{staff}",
+            dir.join("issuer-data").display(),
+            Self::PUBLIC_URL
+        );
+        write(&dir.join("settings.toml"), &settings);
+        write(&config, format!("listen = \"127.0.0.1:0\"\n{settings}"));
+        let (child, base) = spawn_service(&config);
+        Self {
+            child,
+            base,
+            config,
+            reviewer,
+            admin,
+        }
+    }
+
+    /// Stop the service (as `kill` would), keeping its data and configuration.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Start it again on the address it had, so that wallets that recorded it find it.
+    pub fn restart(&mut self) {
+        self.stop();
+        let dir = self.config.parent().expect("config has a directory");
+        let addr = self.base.trim_start_matches("http://");
+        let settings = read(&dir.join("settings.toml"));
+        write(&self.config, format!("listen = \"{addr}\"\n{settings}"));
+        let (child, base) = spawn_service(&self.config);
+        assert_eq!(base, self.base, "restarted on another address");
+        self.child = child;
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn spawn_service(config: &Path) -> (Child, String) {
+    use std::io::BufRead as _;
+    let mut child = Command::new(Program::Issuer.path())
+        .args(["serve", "--config"])
+        .arg(config)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("starting kyc-issuer serve");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout is piped"));
+    let mut line = String::new();
+    let _ = stdout.read_line(&mut line);
+    let Some(addr) = line.trim().strip_prefix("listening on ").map(str::to_owned) else {
+        let _ = child.kill();
+        panic!("kyc-issuer serve said {line:?}");
+    };
+    // Keep draining, so a later line never meets a closed pipe.
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    (child, format!("http://{addr}"))
+}
+
+/// One HTTP request (`GET` without a body, `POST` with a JSON one), as staff when `bearer` is
+/// given: the status and the body.
+pub fn http(url: &str, bearer: Option<&str>, body: Option<&Value>) -> (u16, String) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let mut request = match body {
+            Some(body) => client.post(url).json(body),
+            None => client.get(url),
+        };
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{url}: {e}"));
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap_or_default())
+    })
 }

@@ -281,8 +281,12 @@ fn replayed_presentation() {
     let issued = Issued::new();
     let store = issued.path("seen.jsonl");
     let store_arg = store.to_str().unwrap();
-    let request =
-        issued.request_with("request.json", SHOP, "ageOver18", &["--replay-store", store_arg]);
+    let request = issued.request_with(
+        "request.json",
+        SHOP,
+        "ageOver18",
+        &["--replay-store", store_arg],
+    );
     let presentation = issued.present(&request, "presentation");
 
     // Without --replay-store each run of the one-shot CLI starts with an empty in-memory store:
@@ -337,7 +341,12 @@ fn replayed_presentation() {
         .arg(&store)
         .run()
         .assert_verdict(1, &["unknown_nonce"]);
-    let again = issued.request_with("again.json", SHOP, "ageOver18", &["--replay-store", store_arg]);
+    let again = issued.request_with(
+        "again.json",
+        SHOP,
+        "ageOver18",
+        &["--replay-store", store_arg],
+    );
     let presentation = issued.present(&again, "presentation-again");
     issued
         .verify_presentation(&again, &presentation)
@@ -612,7 +621,12 @@ fn request_edited_after_it_was_issued_is_unknown() {
     let issued = Issued::new();
     let store = issued.path("nonces.jsonl");
     let store = store.to_str().unwrap();
-    let request = issued.request_with("request.json", SHOP, "ageOver18", &["--replay-store", store]);
+    let request = issued.request_with(
+        "request.json",
+        SHOP,
+        "ageOver18",
+        &["--replay-store", store],
+    );
     // The customer's side lowers what is asked, keeping the nonce.
     let mut edited: Value = serde_json::from_str(&read(&request)).unwrap();
     edited["claims"] = json!([]);
@@ -666,8 +680,16 @@ fn rotated_issuer_keys() {
         .to_owned();
     let second_s = chrono::Duration::seconds(1);
     for (window, exit, codes) in [
-        (format!("until = \"{}\"", rfc3339(valid_from + second_s)), 0, &[][..]),
-        (format!("until = \"{}\"", rfc3339(valid_from)), 1, &["key_retired"]),
+        (
+            format!("until = \"{}\"", rfc3339(valid_from + second_s)),
+            0,
+            &[][..],
+        ),
+        (
+            format!("until = \"{}\"", rfc3339(valid_from)),
+            1,
+            &["key_retired"],
+        ),
         (
             format!("from = \"{}\"", rfc3339(valid_from + second_s)),
             1,
