@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole flow on the embedded defaults, step by step, in a scratch directory:
 #   issuer service -> wallet applies -> checks and risk decide -> a reviewer decides ->
-#   the wallet collects -> a merchant asks -> the wallet presents -> offline verification
-#   (issuer stopped) -> replay refused -> revocation -> refused -> the auditor replays the log.
+#   the wallet collects -> the shops sync the status lists -> a shop asks (recording its nonce)
+#   -> the wallet presents -> offline verification (issuer stopped) -> replay refused -> a second
+#   shop reuses the credential -> revocation -> sync -> refused -> the auditor replays the log.
 # Then the selective-disclosure checkout with a tier-2 credential signed by the issuer's key
 # directly, since the document and biometric checks that earn tier 2 have no provider here.
 set -euo pipefail
@@ -78,32 +79,44 @@ $bin/kyc-wallet list "${wallet[@]}"
 credential=$($bin/kyc-wallet list "${wallet[@]}" --json | sed -n 's/.*"id":"\(urn:uuid:[^"]*\)".*/\1/p' | head -1)
 issuer_did=$($bin/kyc-issuer did --key "$work/issuer-data/issuer-key.jwk")
 printf '[[issuer]]\ndid = "%s"\nname = "Demo KYC Issuer"\n' "$issuer_did" > "$work/trust.toml"
-curl -s "$issuer/v1/status-lists/1" > "$work/status.jwt"
+
+step "while online, the shop syncs the issuer's status lists (verified against its trust file)"
+$bin/kyc-verify status sync --issuer "$issuer" --trust "$work/trust.toml" --cache "$work/status-cache"
+$bin/kyc-wallet show "${wallet[@]}" "$credential" --check-status
+# Every shop check below: offline, status list required and at most an hour old, nonces recorded.
+verify() { $bin/kyc-verify presentation --trust "$work/trust.toml" --status-cache "$work/status-cache" \
+  --require-status --max-status-age 3600 "$@"; }
 
 step "the issuer goes offline; a shop asks for any KYC'd customer (tier >= 0) and verifies offline"
 kill "$issuer_pid"; wait "$issuer_pid" 2>/dev/null || true; issuer_pid=
-$bin/kyc-verify request --aud shop-a.example --min-tier 0 > "$work/request-a.json"
+$bin/kyc-verify request --aud shop-a.example --min-tier 0 --replay-store "$work/nonces-a.jsonl" \
+  > "$work/request-a.json"
 $bin/kyc-wallet present "${wallet[@]}" --request "$work/request-a.json" > "$work/presentation-a"
-$bin/kyc-verify presentation --request "$work/request-a.json" "$work/presentation-a" \
-  --trust "$work/trust.toml" --status-list "$work/status.jwt" --replay-store "$work/seen-a.jsonl"
+verify --request "$work/request-a.json" "$work/presentation-a" --replay-store "$work/nonces-a.jsonl"
 
 step "the same presentation again is a replay; shown to another shop it is for the wrong request"
-expect_refusal $bin/kyc-verify presentation --request "$work/request-a.json" "$work/presentation-a" \
-  --trust "$work/trust.toml" --status-list "$work/status.jwt" --replay-store "$work/seen-a.jsonl"
-$bin/kyc-verify request --aud shop-b.example --min-tier 0 > "$work/request-b.json"
-expect_refusal $bin/kyc-verify presentation --request "$work/request-b.json" "$work/presentation-a" \
-  --trust "$work/trust.toml" --status-list "$work/status.jwt"
+expect_refusal verify --request "$work/request-a.json" "$work/presentation-a" \
+  --replay-store "$work/nonces-a.jsonl"
+$bin/kyc-verify request --aud shop-b.example --min-tier 0 --replay-store "$work/nonces-b.jsonl" \
+  > "$work/request-b.json"
+expect_refusal verify --request "$work/request-b.json" "$work/presentation-a" \
+  --replay-store "$work/nonces-b.jsonl"
+
+step "the second shop gets its own answer from the same credential"
+$bin/kyc-wallet present "${wallet[@]}" --request "$work/request-b.json" > "$work/presentation-b"
+verify --request "$work/request-b.json" "$work/presentation-b" --replay-store "$work/nonces-b.jsonl"
 
 step "the issuer is back; an admin revokes the credential; the shop syncs the status list"
 start_issuer
 curl -s -o /dev/null -w 'revoke: HTTP %{http_code}\n' -H "Authorization: Bearer $admin_token" \
   -H 'content-type: application/json' -d '{"reason":"customer_request"}' \
   "$issuer/v1/credentials/$credential/revoke"
-curl -s "$issuer/v1/status-lists/1" > "$work/status.jwt"
-$bin/kyc-verify request --aud shop-a.example --min-tier 0 > "$work/request-a2.json"
+$bin/kyc-verify status sync --issuer "$issuer" --trust "$work/trust.toml" --cache "$work/status-cache"
+$bin/kyc-verify request --aud shop-a.example --min-tier 0 --replay-store "$work/nonces-a.jsonl" \
+  > "$work/request-a2.json"
 $bin/kyc-wallet present "${wallet[@]}" --request "$work/request-a2.json" > "$work/presentation-a2"
-expect_refusal $bin/kyc-verify presentation --request "$work/request-a2.json" "$work/presentation-a2" \
-  --trust "$work/trust.toml" --status-list "$work/status.jwt"
+expect_refusal verify --request "$work/request-a2.json" "$work/presentation-a2" \
+  --replay-store "$work/nonces-a.jsonl"
 
 step "an auditor replays the exported audit log against the issuer's signed checkpoint"
 kill "$issuer_pid"; wait "$issuer_pid" 2>/dev/null || true; issuer_pid=
@@ -128,11 +141,11 @@ cat > "$work/subject.json" <<JSON
 JSON
 $bin/kyc-issuer sign --key "$work/issuer-data/issuer-key.jwk" --subject "$work/subject.json" \
   --form sd-jwt --status-list-url "$public_url/v1/status-lists/1" --status-index 4242 > "$work/tier2.sd-jwt"
-$bin/kyc-verify request --aud shop-c.example --min-tier 2 --claims ageOver18 > "$work/request-c.json"
+$bin/kyc-verify request --aud shop-c.example --min-tier 2 --claims ageOver18 \
+  --replay-store "$work/nonces-c.jsonl" > "$work/request-c.json"
 $bin/kyc-wallet present --key "$work/holder2.jwk" --credential "$work/tier2.sd-jwt" \
   --request "$work/request-c.json" > "$work/presentation-c"
-$bin/kyc-verify presentation --request "$work/request-c.json" "$work/presentation-c" \
-  --trust "$work/trust.toml" --status-list "$work/status.jwt"
+verify --request "$work/request-c.json" "$work/presentation-c" --replay-store "$work/nonces-c.jsonl"
 echo "(the shop learned the tier and ageOver18, not the name or the birth date; holder $holder_did"
 echo " applied above, a second holder key shows the signing path)"
 step "demo complete"

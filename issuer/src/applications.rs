@@ -239,6 +239,10 @@ pub struct ReviewDecision {
     /// Reason codes.
     #[serde(default)]
     pub reasons: Vec<String>,
+    /// Screening-list entity ids the reviewer found are not this customer (false positives);
+    /// remembered for the subject, so that later checks of it do not raise them again.
+    #[serde(default)]
+    pub cleared_screening_matches: Vec<String>,
 }
 
 /// Issuance settings.
@@ -921,25 +925,44 @@ impl Applications {
                 ))
             }
         };
+        let cleared = decision.cleared_screening_matches;
+        if cleared.len() > 64
+            || cleared.iter().any(|e| {
+                e.is_empty()
+                    || e.len() > 128
+                    || !e
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+            })
+        {
+            return Err(ApplicationError::BadRequest(
+                "cleared_screening_matches: at most 64 list entity ids of 1 to 128 characters \
+                 [A-Za-z0-9-_.:]"
+                    .into(),
+            ));
+        }
         let mut reasons = decision.reasons;
         reasons.push("reviewer_decision".into());
+        reasons.extend(cleared.iter().map(|_| "screening_match_cleared".to_owned()));
+        let decided = DecisionRecord {
+            level,
+            action: decision.action,
+            tier,
+            reasons,
+            reviewer: Some(reviewer.into()),
+            at: now,
+        };
+        let report = self.report_for(&current, &decided, now)?;
         let mut next = current.clone();
-        self.record_decision(
-            &mut next,
-            DecisionRecord {
-                level,
-                action: decision.action,
-                tier,
-                reasons,
-                reviewer: Some(reviewer.into()),
-                at: now,
-            },
-            now,
-        )
-        .await?;
+        self.record_decision(&mut next, decided, now).await?;
         self.store
             .replace_application(&current, &next)
             .map_err(conflict)?;
+        self.store
+            .add_screening_clearances(&current.subject, &cleared)?;
+        if let Some(report) = report {
+            self.store.insert_report(&report)?;
+        }
         self.announce(&next);
         Ok((&next).into())
     }

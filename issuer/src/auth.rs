@@ -546,6 +546,8 @@ pub enum Role {
     Admin,
     /// Reads the audit log and exports; changes nothing.
     Auditor,
+    /// The compliance officer: reads the reports of high-risk rejections.
+    Compliance,
 }
 
 impl Role {
@@ -555,6 +557,7 @@ impl Role {
             Self::Reviewer => "reviewer",
             Self::Admin => "admin",
             Self::Auditor => "auditor",
+            Self::Compliance => "compliance",
         }
     }
 }

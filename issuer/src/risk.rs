@@ -3,9 +3,14 @@
 //! policy give the same decision, byte for byte.
 //!
 //! # Scoring
-//! Each reason of each check contributes points ([`points`]); a check contributes the sum of its
-//! reasons', capped at 100, and the score is the sum over checks. The level comes from the
-//! jurisdiction's thresholds (`score >= high_risk` → high, `>= medium_risk` → medium, else low).
+//! Each reason of each finding (a check *rejected* or *consider*) contributes points
+//! ([`points`]); a check contributes the sum of its reasons', capped at 100, and the score is the
+//! sum over checks. The level comes from the jurisdiction's thresholds (`score >= high_risk` →
+//! high, `>= medium_risk` → medium, else low).
+//!
+//! A check that was *not performed* is a gap, not a finding: it adds no points (two absent
+//! providers are not evidence of fraud), but some gaps need a person ([`needs_person`]), which
+//! makes the level at least medium.
 //!
 //! | what | points | why |
 //! |---|---|---|
@@ -16,10 +21,13 @@
 //! | a FATF increased-monitoring country | 40 | |
 //! | the same document number, phone or address used by another holder | 30 | |
 //! | any other *consider* reason | 40 | |
-//! | identity or screening *not performed* | 40 | tier 1 needs them; a person decides what their absence means |
-//! | a provider check *not performed* (China's mobile-number verification) | 40 | the policy requires it |
-//! | biometrics *not performed* | 40 under `review`, 0 under `cap_tier` | per policy; under `cap_tier` the tier stops at 1 |
-//! | document, risk or address *not performed* | 0 | the tier reached already stops below what needs them |
+//!
+//! | gap | needs a person | why |
+//! |---|---|---|
+//! | identity or screening *not performed* | yes | tier 1 needs them; a person decides what their absence means |
+//! | a provider check *not performed* (China's mobile-number verification) | yes | the policy requires it |
+//! | biometrics *not performed* | under `review`; not under `cap_tier` | per policy; under `cap_tier` the tier stops at 1 |
+//! | document, risk or address *not performed* | no | the tier reached already stops below what needs them |
 //!
 //! # Action
 //! High → reject (and report). Otherwise, a reason that makes the customer ineligible (under
@@ -99,7 +107,7 @@ fn ineligible(reason: &str) -> bool {
 }
 
 /// The points `reason` of a check with `outcome` contributes (see the module's table).
-pub fn points(check: AuditCheck, outcome: CheckOutcome, reason: &str, policy: &RiskPolicy) -> u32 {
+pub fn points(outcome: CheckOutcome, reason: &str) -> u32 {
     match outcome {
         CheckOutcome::Clear => 0,
         CheckOutcome::Rejected if REMEDIABLE.contains(&reason) => 40,
@@ -108,14 +116,16 @@ pub fn points(check: AuditCheck, outcome: CheckOutcome, reason: &str, policy: &R
         CheckOutcome::Consider if reason == "pep_match" => 50,
         CheckOutcome::Consider if reason.starts_with("association_") => 30,
         CheckOutcome::Consider => 40,
-        CheckOutcome::NotPerformed => match check {
-            AuditCheck::Identity | AuditCheck::Screening | AuditCheck::Provider => 40,
-            AuditCheck::Biometric => match policy.biometric_not_performed {
-                BiometricNotPerformed::Review => 40,
-                BiometricNotPerformed::CapTier => 0,
-            },
-            AuditCheck::Document | AuditCheck::Risk | AuditCheck::Address => 0,
-        },
+        CheckOutcome::NotPerformed => 0,
+    }
+}
+
+/// Whether `check` not having been performed needs a person (see the module's table).
+pub fn needs_person(check: AuditCheck, policy: &RiskPolicy) -> bool {
+    match check {
+        AuditCheck::Identity | AuditCheck::Screening | AuditCheck::Provider => true,
+        AuditCheck::Biometric => policy.biometric_not_performed == BiometricNotPerformed::Review,
+        AuditCheck::Document | AuditCheck::Risk | AuditCheck::Address => false,
     }
 }
 
@@ -135,16 +145,27 @@ fn check_name(check: AuditCheck) -> &'static str {
 /// Decide on an application from its checks under `policy`.
 ///
 /// The decision's reasons list every contribution as `check.reason+points` (e.g.
-/// `screening.pep_match+50`), then `score=N`, then what the action rests on
-/// (`ineligible`, `tier_N_checks_clear`).
+/// `screening.pep_match+50`), every gap that needs a person as `check.reason:review`, then
+/// `score=N`, then what the action rests on (`reportable`, `ineligible`,
+/// `tier_N_checks_clear`).
 pub fn decide(checks: &[CheckRecord], policy: &RiskPolicy, now: DateTime<Utc>) -> DecisionRecord {
     let mut reasons = Vec::new();
     let mut score = 0u32;
     let mut is_ineligible = false;
+    let mut gap = false;
     for record in checks {
+        if record.outcome == CheckOutcome::NotPerformed {
+            if needs_person(record.check, policy) {
+                gap = true;
+                for reason in &record.reasons {
+                    reasons.push(format!("{}.{reason}:review", check_name(record.check)));
+                }
+            }
+            continue;
+        }
         let mut contribution = 0u32;
         for reason in &record.reasons {
-            let p = points(record.check, record.outcome, reason, policy);
+            let p = points(record.outcome, reason);
             if record.outcome == CheckOutcome::Rejected && ineligible(reason) {
                 is_ineligible = true;
                 reasons.push(format!("{}.{reason}+0", check_name(record.check)));
@@ -158,7 +179,7 @@ pub fn decide(checks: &[CheckRecord], policy: &RiskPolicy, now: DateTime<Utc>) -
     reasons.push(format!("score={score}"));
     let level = if score >= policy.high_risk {
         RiskLevel::High
-    } else if score >= policy.medium_risk {
+    } else if score >= policy.medium_risk || gap {
         RiskLevel::Medium
     } else {
         RiskLevel::Low
@@ -262,7 +283,7 @@ mod tests {
             (record(Screening, Rejected, &["sanctions_match_confirmed"]), CAP, (High, Reject, None), "screening.sanctions_match_confirmed+100"),
             (record(Screening, Consider, &["pep_match"]), CAP, (Medium, Review, None), "screening.pep_match+50"),
             (record(Screening, Consider, &["sanctions_possible_match"]), CAP, (Medium, Review, None), "screening.sanctions_possible_match+40"),
-            (record(Screening, NotPerformed, &["no_lists_configured"]), CAP, (Medium, Review, None), "screening.no_lists_configured+40"),
+            (record(Screening, NotPerformed, &["no_lists_configured"]), CAP, (Medium, Review, None), "screening.no_lists_configured:review"),
             (record(Risk, Rejected, &["fatf_call_for_action_nationality"]), CAP, (High, Reject, None), "risk.fatf_call_for_action_nationality+100"),
             (record(Risk, Consider, &["fatf_increased_monitoring_residence"]), CAP, (Medium, Review, None), "risk.fatf_increased_monitoring_residence+40"),
             (record(Risk, Consider, &["association_shared_phone"]), CAP, (Medium, Review, None), "risk.association_shared_phone+30"),
@@ -271,12 +292,12 @@ mod tests {
             (record(Document, Consider, &["name_partial_match"]), CAP, (Medium, Review, None), "document.name_partial_match+40"),
             (record(Document, NotPerformed, &["no_mrz"]), CAP, (Low, Approve, t1), "score=0"),
             (record(Biometric, NotPerformed, &["no_provider_configured"]), CAP, (Low, Approve, t1), "score=0"),
-            (record(Biometric, NotPerformed, &["no_provider_configured"]), REVIEW, (Medium, Review, None), "biometric.no_provider_configured+40"),
+            (record(Biometric, NotPerformed, &["no_provider_configured"]), REVIEW, (Medium, Review, None), "biometric.no_provider_configured:review"),
             (record(Biometric, Rejected, &["face_no_match"]), CAP, (High, Reject, None), "biometric.face_no_match+100"),
             (record(Biometric, Consider, &["face_match_uncertain"]), CAP, (Medium, Review, None), "biometric.face_match_uncertain+40"),
             (record(Identity, Rejected, &["under_minimum_age"]), CAP, (Low, Reject, None), "ineligible"),
             (record(Identity, Rejected, &["national_id_check_digit_invalid"]), CAP, (Low, Reject, None), "identity.national_id_check_digit_invalid+0"),
-            (record(Provider, NotPerformed, &["cn_mobile_verification_no_provider"]), CAP, (Medium, Review, None), "provider.cn_mobile_verification_no_provider+40"),
+            (record(Provider, NotPerformed, &["cn_mobile_verification_no_provider"]), CAP, (Medium, Review, None), "provider.cn_mobile_verification_no_provider:review"),
             (record(Address, NotPerformed, &["no_provider_configured"]), CAP, (Low, Approve, t2), "tier_2_checks_clear"),
         ];
         for (finding, policy, expected, reason) in table {
@@ -326,6 +347,28 @@ mod tests {
             Utc::now(),
         );
         assert!(d.reasons.contains(&"score=100".to_owned()));
+    }
+
+    #[test]
+    fn gaps_need_a_person_but_never_make_a_case_high() {
+        let checks = vec![
+            clear(Identity),
+            record(Screening, NotPerformed, &["no_lists_configured"]),
+            clear(Document),
+            record(Biometric, NotPerformed, &["no_provider_configured"]),
+            record(
+                Provider,
+                NotPerformed,
+                &["cn_mobile_verification_no_provider"],
+            ),
+            clear(Risk),
+        ];
+        let d = decide(&checks, &REVIEW, Utc::now());
+        assert_eq!(
+            outcome(&d),
+            (RiskLevel::Medium, DecisionAction::Review, None)
+        );
+        assert!(d.reasons.contains(&"score=0".to_owned()));
     }
 
     #[test]

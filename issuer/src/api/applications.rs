@@ -30,13 +30,14 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt as _;
 use serde::{Deserialize, Serialize};
 
-use super::extract::{auth_problem, Admin, Holder, JsonBody, Reviewer, Staff};
+use super::extract::{auth_problem, Admin, Compliance, Holder, JsonBody, Reviewer, Staff};
 use super::openapi::{DocumentUploadSchema, SubmissionSchema};
 use super::problem::Problem;
 use super::{AppState, Routes};
 use crate::applications::{
     ApplicationError, ApplicationView, CollectedCredential, ReviewDecision, SubjectExport,
 };
+use crate::store::ReportRecord;
 use crate::webhooks::{Endpoint, Registered, WebhookError};
 
 pub(super) fn routes() -> Routes {
@@ -48,6 +49,7 @@ pub(super) fn routes() -> Routes {
         .post("/v1/applications/{id}/credential", collect)
         .post("/v1/applications/{id}/documents", upload_documents)
         .get("/v1/review/queue", review_queue)
+        .get("/v1/reports", reports)
         .post("/v1/review/{id}", review)
         .post("/v1/credentials/{id}/revoke", revoke)
         .get("/v1/status-lists/{list}", status_list)
@@ -353,6 +355,33 @@ pub(super) async fn review_queue(
     _: Staff<Reviewer>,
 ) -> Result<Json<Vec<ApplicationView>>, Problem> {
     Ok(Json(state.applications.review_queue()?))
+}
+
+/// The compliance reports: every high-risk rejection (automatic or a reviewer's), oldest
+/// first, with the decision's contributions and the checks it rests on. No personal data: the
+/// subject is pseudonymous.
+///
+/// Caller: staff with role `compliance`.
+#[utoipa::path(
+    get,
+    path = "/v1/reports",
+    tag = "review",
+    security(("staffToken" = ["compliance"])),
+    responses(
+        (status = 200, description = "The reports, oldest first", body = Vec<ReportRecord>),
+        (status = 401, description = "No valid staff token",
+            content_type = "application/problem+json", body = Problem),
+        (status = 403, description = "The caller's role is not compliance",
+            content_type = "application/problem+json", body = Problem),
+        (status = 500, description = "The store failed",
+            content_type = "application/problem+json", body = Problem),
+    ),
+)]
+pub(super) async fn reports(
+    State(state): State<AppState>,
+    _: Staff<Compliance>,
+) -> Result<Json<Vec<ReportRecord>>, Problem> {
+    Ok(Json(state.applications.reports()?))
 }
 
 /// Decide on an application in review: approve at a tier, reject, or ask for documents.

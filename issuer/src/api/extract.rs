@@ -73,6 +73,13 @@ impl StaffRoles for Admin {
     const ACCEPTED: &'static [Role] = &[Role::Admin];
 }
 
+/// Staff with role `compliance` (the compliance officer).
+pub(super) enum Compliance {}
+
+impl StaffRoles for Compliance {
+    const ACCEPTED: &'static [Role] = &[Role::Compliance];
+}
+
 /// The caller, a staff member holding one of `R`'s roles: a missing or unknown token is 401,
 /// another role 403.
 pub(super) struct Staff<R>(pub(super) StaffMember, pub(super) PhantomData<R>);

@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 
 pub(crate) const REVIEWER_TOKEN: &str = "reviewer-token-0123456789abcdef";
 pub(crate) const ADMIN_TOKEN: &str = "admin-token-0123456789abcdef";
+pub(crate) const COMPLIANCE_TOKEN: &str = "compliance-token-0123456789abcdef";
 pub(crate) const PUBLIC_URL: &str = "https://kyc.example";
 
 /// The personal data in [`submission`]: none of it may appear in a problem, an event or the log.
@@ -31,18 +32,20 @@ impl Drop for Issuer {
     }
 }
 
-/// `dir/issuer.toml`: loopback, data under `dir/data`, a reviewer `rita` and an admin `adam`,
-/// then `extra` (more TOML sections).
+/// `dir/issuer.toml`: loopback, data under `dir/data`, a reviewer `rita`, an admin `adam` and
+/// a compliance officer `carla`, then `extra` (more TOML sections).
 pub(crate) fn write_config(dir: &Path, extra: &str) -> PathBuf {
     let config = dir.join("issuer.toml");
     let text = format!(
         "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\npublic_url = \"{PUBLIC_URL}\"\n\
          [limits]\nbody_bytes = 65536\n\
          [[staff]]\nid = \"rita\"\nrole = \"reviewer\"\ntoken_sha256 = \"{}\"\n\
-         [[staff]]\nid = \"adam\"\nrole = \"admin\"\ntoken_sha256 = \"{}\"\n{extra}",
+         [[staff]]\nid = \"adam\"\nrole = \"admin\"\ntoken_sha256 = \"{}\"\n\
+         [[staff]]\nid = \"carla\"\nrole = \"compliance\"\ntoken_sha256 = \"{}\"\n{extra}",
         dir.join("data").display(),
         kyc_issuer::auth::hash_token(REVIEWER_TOKEN),
         kyc_issuer::auth::hash_token(ADMIN_TOKEN),
+        kyc_issuer::auth::hash_token(COMPLIANCE_TOKEN),
     );
     std::fs::write(&config, text).unwrap();
     config
