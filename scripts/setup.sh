@@ -15,3 +15,4 @@ fi
 if ! python3 -c 'import openapi_spec_validator' 2>/dev/null; then
   python3 -m pip install --quiet --disable-pip-version-check "openapi-spec-validator==0.9.0"
 fi
+"$(dirname "$0")/setup-biometrics.sh"  # dlib, its models and the biometric test images

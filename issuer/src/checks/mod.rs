@@ -16,6 +16,7 @@ use crate::applications::Submission;
 use crate::jurisdiction::{JurisdictionPolicy, Jurisdictions};
 use crate::store::CheckRecord;
 
+pub mod biometric;
 pub mod country_risk;
 pub mod document;
 pub mod id_number;

@@ -1,0 +1,2 @@
+//! Biometric check benchmarks (being written).
+fn main() {}
