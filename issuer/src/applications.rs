@@ -419,6 +419,11 @@ impl Applications {
         &self.issuer
     }
 
+    /// The KYC checks.
+    pub fn checks(&self) -> &CheckSuite {
+        &self.checks
+    }
+
     /// The state change channel.
     pub fn events(&self) -> &Events {
         &self.events
@@ -932,12 +937,12 @@ impl Applications {
                     || e.len() > 128
                     || !e
                         .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+                        .all(|b| b.is_ascii_alphanumeric() || b"-_.:/".contains(&b))
             })
         {
             return Err(ApplicationError::BadRequest(
-                "cleared_screening_matches: at most 64 list entity ids of 1 to 128 characters \
-                 [A-Za-z0-9-_.:]"
+                "clearedScreeningMatches: at most 64 matches (`list/entity`) of 1 to 128 \
+                 characters [A-Za-z0-9-_.:/]"
                     .into(),
             ));
         }

@@ -73,6 +73,9 @@ pub struct Config {
     /// Jurisdiction policies and risk data.
     #[serde(default)]
     pub checks: ChecksConfig,
+    /// Sanctions and PEP screening lists.
+    #[serde(default)]
+    pub screening: ScreeningSettings,
     /// Staff members and their roles; tokens only as SHA-256 digests
     /// (`kyc-issuer staff hash-token` prints one).
     #[serde(default)]
@@ -108,6 +111,40 @@ impl Default for ChecksConfig {
 
 fn default_fatf_stale_days() -> u32 {
     150
+}
+
+/// Sanctions and PEP screening: the list files the operator supplies, reloaded when they
+/// change. No list: screening is *not performed* and every case goes to a person.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScreeningSettings {
+    /// The lists (`[[screening.lists]]`: `name`, `format` = `ftm` or `ofac_sdn`,
+    /// `path`, OFAC's `aliases`).
+    #[serde(default)]
+    pub lists: Vec<crate::checks::screening::ListSource>,
+    /// Names scored in full per query after candidate ranking.
+    #[serde(default = "default_max_candidates")]
+    pub max_candidates: usize,
+    /// How often the list files are checked for changes, in seconds.
+    #[serde(default = "default_reload_secs")]
+    pub reload_interval_secs: u64,
+}
+
+impl Default for ScreeningSettings {
+    fn default() -> Self {
+        Self {
+            lists: Vec::new(),
+            max_candidates: default_max_candidates(),
+            reload_interval_secs: default_reload_secs(),
+        }
+    }
+}
+
+fn default_max_candidates() -> usize {
+    crate::checks::screening::ScreeningConfig::default().max_candidates
+}
+fn default_reload_secs() -> u64 {
+    30
 }
 
 /// Credential issuance settings.

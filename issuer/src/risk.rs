@@ -164,7 +164,11 @@ pub fn decide(checks: &[CheckRecord], policy: &RiskPolicy, now: DateTime<Utc>) -
             continue;
         }
         let mut contribution = 0u32;
-        for reason in &record.reasons {
+        let findings = record
+            .reasons
+            .iter()
+            .filter(|r| !r.starts_with(crate::checks::MATCH_PREFIX));
+        for reason in findings {
             let p = points(record.outcome, reason);
             if record.outcome == CheckOutcome::Rejected && ineligible(reason) {
                 is_ineligible = true;

@@ -59,6 +59,9 @@ pub enum ServiceError {
     /// The FATF lists cannot be used.
     #[error(transparent)]
     Fatf(#[from] checks::country_risk::FatfFileError),
+    /// A screening list cannot be loaded.
+    #[error("screening: {0}")]
+    Screening(#[from] checks::screening::ListError),
     /// The checkpoint key cannot be named after the origin.
     #[error("audit origin cannot name a note key: {0}")]
     Origin(#[from] kyc_core::tlog::NoteError),
@@ -139,10 +142,23 @@ pub fn check_suite(config: &Config) -> Result<checks::CheckSuite, ServiceError> 
         tracing::warn!("{warning}");
         eprintln!("warning: {warning}");
     }
-    Ok(checks::CheckSuite::new(
-        Arc::new(jurisdictions),
-        Arc::new(fatf),
-    ))
+    let suite = checks::CheckSuite::new(Arc::new(jurisdictions), Arc::new(fatf));
+    let settings = &config.screening;
+    if settings.lists.is_empty() {
+        return Ok(suite);
+    }
+    let screening_config = checks::screening::ScreeningConfig {
+        max_candidates: settings.max_candidates,
+        ..Default::default()
+    };
+    let screener = checks::screening::Screener::new(settings.lists.clone(), screening_config)?;
+    let current = screener.current();
+    tracing::info!(
+        lists = current.versions().len(),
+        entities = current.entities(),
+        "screening lists loaded"
+    );
+    Ok(suite.with_screening(Arc::new(screener), screening_config))
 }
 
 /// Everything the service runs on, opened from the configuration.
@@ -186,6 +202,11 @@ pub async fn serve(config: Config) -> Result<(), ServiceError> {
     let audit = state.audit.clone();
     let applications = Arc::clone(&state.applications);
     let webhooks = applications.start_webhooks();
+    let list_watch = applications.checks().screener().map(|s| {
+        Arc::clone(s).watch(Duration::from_secs(
+            config.screening.reload_interval_secs.max(1),
+        ))
+    });
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(ServiceError::Listen)?;
@@ -201,6 +222,9 @@ pub async fn serve(config: Config) -> Result<(), ServiceError> {
         .await;
     // Pending webhook deliveries are not resumed after a restart (see `webhooks`).
     webhooks.abort();
+    if let Some(watch) = list_watch {
+        watch.abort();
+    }
     audit.close()?;
     tracing::info!("stopped");
     served.map_err(ServiceError::Listen)

@@ -158,7 +158,7 @@ pub struct CheckContext<'a> {
 pub struct CheckSuite {
     jurisdictions: Arc<Jurisdictions>,
     fatf: Arc<FatfLists>,
-    screening: Box<dyn Check>,
+    screening: Option<(Arc<screening::Screener>, screening::ScreeningConfig)>,
     biometric: Box<dyn Check>,
     address: Box<dyn Check>,
 }
@@ -170,7 +170,7 @@ impl CheckSuite {
         Self {
             jurisdictions,
             fatf,
-            screening: Box::new(NotConfigured(AuditCheck::Screening)),
+            screening: None,
             biometric: Box::new(NotConfigured(AuditCheck::Biometric)),
             address: Box::new(NotConfigured(AuditCheck::Address)),
         }
@@ -189,10 +189,20 @@ impl CheckSuite {
         self
     }
 
-    /// With this screening check.
-    pub fn with_screening(mut self, check: Box<dyn Check>) -> Self {
-        self.screening = check;
+    /// Screening against `screener`'s lists, `config.max_candidates` names scored per query;
+    /// the hit threshold is each jurisdiction's (`thresholds.screening_hit`).
+    pub fn with_screening(
+        mut self,
+        screener: Arc<screening::Screener>,
+        config: screening::ScreeningConfig,
+    ) -> Self {
+        self.screening = Some((screener, config));
         self
+    }
+
+    /// The screener, when lists are configured.
+    pub fn screener(&self) -> Option<&Arc<screening::Screener>> {
+        self.screening.as_ref().map(|(s, _)| s)
     }
 
     /// The jurisdictions.
@@ -217,7 +227,7 @@ impl CheckSuite {
         let now = ctx.now;
         let mut records = vec![
             identity_check(submission, policy, now),
-            self.screening.run(submission, now),
+            self.screen(submission, policy, ctx),
             document_under(policy, submission, now),
             self.biometric.run(submission, now),
             country_risk::risk_check(submission, &self.fatf, ctx.shared, now),
@@ -234,6 +244,48 @@ impl CheckSuite {
         Some(records)
     }
 }
+
+impl CheckSuite {
+    /// Screening under `policy`'s threshold, with the subject's clearances. The record's
+    /// reasons end with one `match:list/entity` per open hit, so that a reviewer can clear it.
+    fn screen(
+        &self,
+        submission: &Submission,
+        policy: &JurisdictionPolicy,
+        ctx: CheckContext<'_>,
+    ) -> CheckRecord {
+        let Some((screener, config)) = &self.screening else {
+            return CheckRecord::new(
+                AuditCheck::Screening,
+                CheckOutcome::NotPerformed,
+                vec!["no_lists_configured".into()],
+                ctx.now,
+            );
+        };
+        let config = screening::ScreeningConfig {
+            threshold: policy.thresholds.screening_hit,
+            ..*config
+        };
+        let query = screening::ScreeningQuery::from_identity(&submission.identity);
+        let result = screener.current().screen(&query, &config);
+        let mut record = screening::check_record(&result, ctx.cleared, ctx.now);
+        if record.outcome != CheckOutcome::Clear {
+            record.reasons.extend(
+                result
+                    .hits
+                    .iter()
+                    .map(screening::Hit::key)
+                    .filter(|k| !ctx.cleared.contains(k))
+                    .map(|k| format!("{MATCH_PREFIX}{k}")),
+            );
+        }
+        record
+    }
+}
+
+/// The prefix of a reason that names a screening-list entry (`match:ofac-sdn/36`): a
+/// reference for the reviewer, not a finding of its own.
+pub const MATCH_PREFIX: &str = "match:";
 
 /// The document check, with the policy's accepted document types.
 fn document_under(

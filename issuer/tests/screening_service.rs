@@ -1,0 +1,181 @@
+//! Screening inside the real `kyc-issuer serve`: a PEP hit goes to a person, who clears it for
+//! the subject; the list version is in the audit event; the lists reload without a restart; a
+//! malformed list stops the start and, on reload, leaves the previous list in force.
+#![allow(clippy::unwrap_used)]
+
+mod spawned_issuer;
+
+use std::time::{Duration, Instant};
+
+use kyc_core::DidKey;
+use serde_json::{json, Value};
+use spawned_issuer::{holder_token, start, submission, submit, COMPLIANCE_TOKEN, REVIEWER_TOKEN};
+
+/// A PEP entry for the fixture identity (same name, birth date and nationality).
+const PEP: &str = r#"{"id":"Q-1","schema":"Person","properties":{"name":["Erika Mustermann"],"birthDate":["1990-01-31"],"nationality":["de"],"topics":["role.pep"]},"datasets":["test_peps"]}"#;
+/// Someone else, on a sanctions list.
+const OTHER: &str = r#"{"id":"NK-2","schema":"Person","properties":{"name":["Ivan Petrovich Sidorov"],"birthDate":["1961-08-04"],"nationality":["ru"],"topics":["sanction"]},"datasets":["test_sanctions"]}"#;
+/// The fixture identity, on a sanctions list, transliterated and reordered.
+const SANCTIONED: &str = r#"{"id":"NK-3","schema":"Person","properties":{"name":["MUSTERMANN Érika"],"birthDate":["1990-01-31"],"nationality":["de"],"topics":["sanction"]},"datasets":["test_sanctions"]}"#;
+
+fn config(list: &std::path::Path) -> String {
+    format!(
+        "[screening]\nreload_interval_secs = 1\n\
+         [[screening.lists]]\nname = \"test\"\nformat = \"ftm\"\npath = \"{}\"\n",
+        list.display()
+    )
+}
+
+fn check<'a>(view: &'a Value, name: &str) -> &'a Value {
+    view["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == name)
+        .unwrap()
+}
+
+/// Submit until the screening record's data version differs from `old` (the watcher polls
+/// every second); the view.
+async fn submit_after_reload(client: &reqwest::Client, base: &str, old: &Value) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, holder) = DidKey::generate();
+        let view = submit(client, base, &submission(&holder)).await;
+        if check(&view, "screening")["data_version"] != *old {
+            return view;
+        }
+        assert!(Instant::now() < deadline, "the list was not reloaded");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pep_hit_cleared_by_a_reviewer_then_reload_to_a_sanctions_hit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let list = tmp.path().join("list.ftm.json");
+    std::fs::write(&list, format!("{PEP}\n{OTHER}\n")).unwrap();
+    let issuer = start(tmp.path(), &config(&list));
+    let base = issuer.base.clone();
+    let client = reqwest::Client::new();
+
+    // A PEP hit: consider, the entry named for the reviewer, the case in review.
+    let (key, holder) = DidKey::generate();
+    let view = submit(&client, &base, &submission(&holder)).await;
+    let screening = check(&view, "screening");
+    assert_eq!(screening["outcome"], "consider", "{view}");
+    assert_eq!(screening["reasons"], json!(["pep_match", "match:test/Q-1"]));
+    let version = screening["data_version"].clone();
+    assert!(version.as_str().unwrap().starts_with("test@"), "{version}");
+    assert_eq!(view["state"], "in_review");
+    assert!(view["decision"]["reasons"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("screening.pep_match+50")));
+
+    // The audit event records which list version was used.
+    let size = spawned_issuer::audit_size(&client, &base).await;
+    let text = client
+        .get(format!("{base}/v1/audit/entries?from=0&to={size}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains(version.as_str().unwrap()),
+        "list version not in the audit log"
+    );
+
+    // The reviewer finds it is not this customer, clears it and asks for a document; after
+    // the upload, the same hit no longer counts for this subject.
+    let id = view["id"].as_str().unwrap();
+    let asked: Value = client
+        .post(format!("{base}/v1/review/{id}"))
+        .bearer_auth(REVIEWER_TOKEN)
+        .json(&json!({
+            "action": "request_documents",
+            "reasons": ["pep_false_positive"],
+            "clearedScreeningMatches": ["test/Q-1"]
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(asked["state"], "more_documents_requested", "{asked}");
+    let token = holder_token(&client, &base, &key).await;
+    let passport = json!({"document": {"type": "passport", "mrz": "P<D<<MUSTERMANN<<ERIKA<<<<<<<<<<<<<<<<<<<<<<\nC01X00T478D<<9001310F3508013<<<<<<<<<<<<<<06"}});
+    let checked: Value = client
+        .post(format!("{base}/v1/applications/{id}/documents"))
+        .bearer_auth(&token)
+        .json(&passport)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let screening = check(&checked, "screening");
+    assert_eq!(screening["outcome"], "clear", "{checked}");
+    assert_eq!(screening["reasons"], json!(["screening_hit_cleared"]));
+    // Another subject with the same name is not cleared.
+    let (_, other) = DidKey::generate();
+    let view = submit(&client, &base, &submission(&other)).await;
+    assert_eq!(check(&view, "screening")["outcome"], "consider");
+
+    // A malformed list on reload: the previous list stays in force.
+    std::fs::write(&list, format!("{PEP}\n{{not json\n")).unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let (_, holder) = DidKey::generate();
+    let view = submit(&client, &base, &submission(&holder)).await;
+    assert_eq!(check(&view, "screening")["data_version"], version);
+
+    // The list changes: the fixture identity is now on a sanctions list under a reordered,
+    // accented name with the same birth date: a confirmed match, rejected and reported.
+    std::fs::write(&list, format!("{SANCTIONED}\n{OTHER}\n")).unwrap();
+    let view = submit_after_reload(&client, &base, &version).await;
+    let screening = check(&view, "screening");
+    assert_eq!(screening["outcome"], "rejected", "{view}");
+    assert_eq!(
+        screening["reasons"],
+        json!(["sanctions_match_confirmed", "match:test/NK-3"])
+    );
+    assert_eq!(view["state"], "rejected");
+    assert_eq!(view["decision"]["level"], "high");
+    let reports: Value = client
+        .get(format!("{base}/v1/reports"))
+        .bearer_auth(COMPLIANCE_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(reports
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["application"] == view["id"]));
+}
+
+#[test]
+fn a_malformed_list_stops_the_start_naming_the_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let list = tmp.path().join("list.ftm.json");
+    std::fs::write(&list, format!("{PEP}\n{OTHER}\n{{\"id\": 3}}\n")).unwrap();
+    let config = spawned_issuer::write_config(tmp.path(), &config(&list));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kyc-issuer"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("list.ftm.json") && stderr.contains("line 3"),
+        "{stderr}"
+    );
+}
