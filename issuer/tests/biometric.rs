@@ -560,6 +560,45 @@ async fn the_vendor_adapter_sends_the_images_and_maps_the_answer() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vendor_failure_does_not_burn_the_challenge() {
+    let vendor = Vendor::default();
+    *vendor.reply.lock().unwrap() = (StatusCode::SERVICE_UNAVAILABLE, serde_json::json!({}));
+    let url = spawn_vendor(vendor.clone()).await;
+    let config: BiometricConfig = toml::from_str(&format!(
+        "enabled = true\nprovider = \"http\"\n[http]\nurl = {url:?}\napi_key = \"k\"\n\
+         webhook_secret = \"w\""
+    ))
+    .unwrap();
+    let check = Arc::new(BiometricCheck::from_config(&config).unwrap());
+    let challenge = check.challenges().issue(Utc::now()).unwrap();
+    let frames = vec![b"frame".to_vec()];
+    let s = submission(
+        Some(b"document".as_slice()),
+        Some(b"selfie".as_slice()),
+        &frames,
+        Some(&challenge),
+    );
+    let (c, s2) = (check.clone(), s.clone());
+    let first = tokio::task::spawn_blocking(move || run(&c, &s2))
+        .await
+        .unwrap();
+    assert_eq!(first.1, ["biometric_provider_failed"]);
+    *vendor.reply.lock().unwrap() = (
+        StatusCode::OK,
+        serde_json::json!({"similarity": 0.95, "spoofing": "live"}),
+    );
+    let (c, s2) = (check.clone(), s.clone());
+    let retry = tokio::task::spawn_blocking(move || run(&c, &s2))
+        .await
+        .unwrap();
+    assert_eq!(retry.0, CheckOutcome::Clear, "{retry:?}");
+    let again = tokio::task::spawn_blocking(move || run(&check, &s))
+        .await
+        .unwrap();
+    assert_eq!(again.1[1], "liveness_challenge_replayed");
+}
+
 #[test]
 fn the_registry_from_the_configuration_issues_the_configured_turns() {
     let registry: ChallengeRegistry = BiometricConfig {

@@ -220,6 +220,17 @@ impl ChallengeRegistry {
         Ok(challenge)
     }
 
+    /// Undo [`consume`](Self::consume) of challenge `id` with frame digest `frames`, when no
+    /// verdict could be reached (the provider failed): the same answer may then be submitted
+    /// again without counting as a replay.
+    pub fn release(&self, id: Uuid, frames: [u8; 32]) {
+        let mut state = self.lock();
+        if let Some(issued) = state.challenges.get_mut(&id) {
+            issued.used = false;
+        }
+        state.seen.remove(&frames);
+    }
+
     /// The challenge `id` if it is outstanding (issued, unused, unexpired) at `now`.
     pub fn get(&self, id: Uuid, now: DateTime<Utc>) -> Option<LivenessChallenge> {
         let state = self.lock();
@@ -384,6 +395,22 @@ mod tests {
         assert_ne!(
             frames_digest(&[vec![1, 2]]),
             frames_digest(&[vec![1], vec![2]])
+        );
+    }
+
+    #[test]
+    fn a_released_challenge_can_be_answered_again_once() {
+        let now = Utc::now();
+        let reg = ChallengeRegistry::new(3, Duration::seconds(60), Duration::hours(1), 10);
+        let a = reg.issue(now).unwrap();
+        let frames = frames_digest(&[vec![1]]);
+        reg.consume(a.id, frames, now).unwrap();
+        reg.release(a.id, frames);
+        assert_eq!(reg.get(a.id, now), Some(a.clone()));
+        assert_eq!(reg.consume(a.id, frames, now), Ok(a.clone()));
+        assert_eq!(
+            reg.consume(a.id, frames, now),
+            Err(ChallengeError::Replayed)
         );
     }
 }

@@ -617,7 +617,13 @@ impl BiometricCheck {
                 frames: &frames,
             }),
         };
-        let assessment = match provider.assess(&request) {
+        let assessment = provider.assess(&request);
+        if let (Err(_), Some(c)) = (&assessment, &challenge) {
+            // No verdict: the same answer may come again without being a replay.
+            self.challenges
+                .release(c.id, liveness::frames_digest(&frames));
+        }
+        let assessment = match assessment {
             Ok(a) => a,
             Err(BiometricError::ImageUnreadable(role)) => {
                 let reason = match role {
