@@ -76,6 +76,9 @@ pub struct Config {
     /// Sanctions and PEP screening lists.
     #[serde(default)]
     pub screening: ScreeningSettings,
+    /// Face match and liveness (`[biometric]`; disabled by default: *not performed*).
+    #[serde(default)]
+    pub biometric: crate::checks::biometric::BiometricConfig,
     /// Staff members and their roles; tokens only as SHA-256 digests
     /// (`kyc-issuer staff hash-token` prints one).
     #[serde(default)]

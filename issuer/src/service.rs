@@ -59,6 +59,9 @@ pub enum ServiceError {
     /// The FATF lists cannot be used.
     #[error(transparent)]
     Fatf(#[from] checks::country_risk::FatfFileError),
+    /// The biometric check cannot start (a model file missing, a bad setting).
+    #[error("biometric: {0}")]
+    Biometric(#[from] checks::biometric::BiometricError),
     /// A screening list cannot be loaded.
     #[error("screening: {0}")]
     Screening(#[from] checks::screening::ListError),
@@ -142,7 +145,9 @@ pub fn check_suite(config: &Config) -> Result<checks::CheckSuite, ServiceError> 
         tracing::warn!("{warning}");
         eprintln!("warning: {warning}");
     }
-    let suite = checks::CheckSuite::new(Arc::new(jurisdictions), Arc::new(fatf));
+    let biometric = checks::biometric::BiometricCheck::from_config(&config.biometric)?;
+    let suite =
+        checks::CheckSuite::new(Arc::new(jurisdictions), Arc::new(fatf)).with_biometric(biometric);
     let settings = &config.screening;
     if settings.lists.is_empty() {
         return Ok(suite);

@@ -37,12 +37,14 @@ use super::{AppState, Routes};
 use crate::applications::{
     ApplicationError, ApplicationView, CollectedCredential, ReviewDecision, SubjectExport,
 };
+use crate::checks::biometric::LivenessChallenge;
 use crate::store::ReportRecord;
 use crate::webhooks::{Endpoint, Registered, WebhookError};
 
 pub(super) fn routes() -> Routes {
     Routes::new()
         .post("/v1/nonce", nonce)
+        .post("/v1/liveness-challenges", liveness_challenge)
         .post("/v1/applications", submit)
         .get("/v1/applications/{id}", application)
         .get("/v1/applications/{id}/events", application_events)
@@ -147,6 +149,44 @@ pub(super) async fn nonce(State(state): State<AppState>) -> Result<Json<Nonce>, 
 /// Submit an application.
 ///
 /// The body must match the application JSON Schema (`schemas/application-v1.schema.json`).
+/// Start the liveness step: a random sequence of head turns for the wallet to film, valid for
+/// a few minutes and answerable once. The submission names its `id` in `livenessChallenge`
+/// and carries one frame per turn, in order, in `livenessFrames`.
+///
+/// Anyone may ask (nothing is stored about the caller); the number of open challenges is
+/// bounded.
+#[utoipa::path(
+    post,
+    path = "/v1/liveness-challenges",
+    tag = "applications",
+    responses(
+        (status = 201, description = "A new challenge", body = LivenessChallenge),
+        (status = 404, description = "No biometric provider is configured: biometrics are not \
+            performed here, so there is no liveness step",
+            content_type = "application/problem+json", body = Problem),
+        (status = 503, description = "Too many open challenges; try again later",
+            content_type = "application/problem+json", body = Problem),
+    ),
+)]
+pub(super) async fn liveness_challenge(
+    State(state): State<AppState>,
+) -> Result<(StatusCode, Json<LivenessChallenge>), Problem> {
+    let Some(challenges) = state.applications.checks().challenges() else {
+        return Err(Problem::not_found(
+            "biometric checks are not performed by this issuer",
+        ));
+    };
+    match challenges.issue(Utc::now()) {
+        Ok(challenge) => Ok((StatusCode::CREATED, Json(challenge))),
+        Err(e) => Err(Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too-many-challenges",
+            "Too many open challenges",
+            e.to_string(),
+        )),
+    }
+}
+
 /// The checks run at once; the application is answered in the state they lead to (approved,
 /// in review or rejected). Anyone may submit: the credential will be bound to the `holder`
 /// did:key, and only that key can read the application or collect the credential.

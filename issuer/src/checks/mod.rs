@@ -160,6 +160,8 @@ pub struct CheckSuite {
     fatf: Arc<FatfLists>,
     screening: Option<(Arc<screening::Screener>, screening::ScreeningConfig)>,
     biometric: Box<dyn Check>,
+    /// The liveness challenges, when a biometric provider runs.
+    challenges: Option<Arc<biometric::ChallengeRegistry>>,
     address: Box<dyn Check>,
 }
 
@@ -172,6 +174,7 @@ impl CheckSuite {
             fatf,
             screening: None,
             biometric: Box::new(NotConfigured(AuditCheck::Biometric)),
+            challenges: None,
             address: Box::new(NotConfigured(AuditCheck::Address)),
         }
     }
@@ -183,10 +186,16 @@ impl CheckSuite {
         Ok(Self::new(Arc::new(jurisdictions), Arc::new(fatf)))
     }
 
-    /// With this biometric check.
-    pub fn with_biometric(mut self, check: Box<dyn Check>) -> Self {
-        self.biometric = check;
+    /// With this biometric check; its liveness challenges are handed out when it runs.
+    pub fn with_biometric(mut self, check: biometric::BiometricCheck) -> Self {
+        self.challenges = check.is_performed().then(|| Arc::clone(check.challenges()));
+        self.biometric = Box::new(check);
         self
+    }
+
+    /// The liveness challenge registry, when a biometric provider runs.
+    pub fn challenges(&self) -> Option<&Arc<biometric::ChallengeRegistry>> {
+        self.challenges.as_ref()
     }
 
     /// Screening against `screener`'s lists, `config.max_candidates` names scored per query;
