@@ -11,8 +11,8 @@ use chrono::{NaiveDate, Utc};
 use kyc_core::audit_event::{AuditCheck, CheckOutcome};
 use kyc_issuer::applications::Submission;
 use kyc_issuer::checks::screening::{
-    check_record, HitKind, ListError, ListFormat, ListSource, ScreeningCheck, ScreeningConfig,
-    ScreeningLists, ScreeningQuery, ScreeningResult, Screener,
+    check_record, HitKind, ListError, ListFormat, ListSource, Screener, ScreeningCheck,
+    ScreeningConfig, ScreeningLists, ScreeningQuery, ScreeningResult,
 };
 use kyc_issuer::checks::Check;
 
@@ -89,7 +89,12 @@ fn lists_load_with_versions_and_skip_what_is_not_screened() {
 fn sanctions_entry_matched_through_a_transliterated_name() {
     let s = screener();
     // The list has the name in Cyrillic only; the applicant writes it in Latin letters.
-    let r = s.screen(&query("Oleg", "Vorontsov", Some(ymd(1958, 2, 11)), Some("RU")));
+    let r = s.screen(&query(
+        "Oleg",
+        "Vorontsov",
+        Some(ymd(1958, 2, 11)),
+        Some("RU"),
+    ));
     assert_eq!(hit_keys(&r), ["opensanctions/NK-9cLm3Xv5Tt"]);
     let hit = &r.hits[0];
     assert_eq!(hit.kind, HitKind::Sanction);
@@ -102,7 +107,12 @@ fn sanctions_entry_matched_through_a_transliterated_name() {
         ["ofac-sdn/36001", "opensanctions/NK-4mQk2Ty8Pa"]
     );
     // Umlauts: "Juergen Schaefer" is how a German passport's MRZ writes "Jürgen Schäfer".
-    let r = s.screen(&query("Jurgen", "Schafer", Some(ymd(1955, 6, 1)), Some("DE")));
+    let r = s.screen(&query(
+        "Jurgen",
+        "Schafer",
+        Some(ymd(1955, 6, 1)),
+        Some("DE"),
+    ));
     assert_eq!(hit_keys(&r), ["opensanctions/NK-3Dr5Jk9Lmw"]);
 }
 
@@ -126,7 +136,10 @@ fn sanctions_entry_matched_through_a_reordered_name_and_confirmed_with_the_birth
     assert_eq!(record.outcome, CheckOutcome::Rejected);
     assert_eq!(record.reasons, ["sanctions_match_confirmed"]);
     let dv = record.data_version.unwrap();
-    assert!(dv.starts_with("opensanctions@") && dv.contains(",ofac-sdn@"), "{dv}");
+    assert!(
+        dv.starts_with("opensanctions@") && dv.contains(",ofac-sdn@"),
+        "{dv}"
+    );
 }
 
 #[test]
@@ -154,23 +167,43 @@ fn a_near_miss_name_with_a_different_birth_date_is_not_a_hit() {
     let same = s.screen(&query("Ivan", "Sydorov", Some(ymd(1961, 8, 4)), Some("RU")));
     assert_eq!(same.hits.len(), 2, "{same:?}");
     // ...born 27 years later it is someone else.
-    let other = s.screen(&query("Ivan", "Sydorov", Some(ymd(1988, 5, 19)), Some("RU")));
+    let other = s.screen(&query(
+        "Ivan",
+        "Sydorov",
+        Some(ymd(1988, 5, 19)),
+        Some("RU"),
+    ));
     assert!(other.hits.is_empty(), "{other:?}");
     let record = check_record(&other, &[], Utc::now());
     assert_eq!(record.outcome, CheckOutcome::Clear);
     assert_eq!(record.reasons, ["screening_clear"]);
     // A year off is within what lists get wrong: still a hit.
-    let near = s.screen(&query("Ivan", "Sidorov", Some(ymd(1962, 1, 10)), Some("RU")));
+    let near = s.screen(&query(
+        "Ivan",
+        "Sidorov",
+        Some(ymd(1962, 1, 10)),
+        Some("RU"),
+    ));
     assert_eq!(near.hits.len(), 2, "{near:?}");
     // Same surname, another given name: not a hit at all.
-    let r = s.screen(&query("Pavel", "Sidorov", Some(ymd(1961, 8, 4)), Some("RU")));
+    let r = s.screen(&query(
+        "Pavel",
+        "Sidorov",
+        Some(ymd(1961, 8, 4)),
+        Some("RU"),
+    ));
     assert!(r.hits.is_empty(), "{r:?}");
 }
 
 #[test]
 fn a_pep_hit_is_consider() {
     let s = screener();
-    let r = s.screen(&query("Maria Elena", "Vasquez Ortega", Some(ymd(1970, 3, 15)), Some("MX")));
+    let r = s.screen(&query(
+        "Maria Elena",
+        "Vasquez Ortega",
+        Some(ymd(1970, 3, 15)),
+        Some("MX"),
+    ));
     assert_eq!(hit_keys(&r), ["opensanctions/Q-98765432"]);
     assert_eq!(r.hits[0].kind, HitKind::Pep);
     let record = check_record(&r, &[], Utc::now());
@@ -182,13 +215,23 @@ fn a_pep_hit_is_consider() {
 fn aliases_and_ranges_from_ofac_remarks() {
     let s = screener();
     // Only in alt.csv.
-    let r = s.screen(&query("Elena", "Kovalenko", Some(ymd(1981, 1, 1)), Some("RU")));
+    let r = s.screen(&query(
+        "Elena",
+        "Kovalenko",
+        Some(ymd(1981, 1, 1)),
+        Some("RU"),
+    ));
     assert_eq!(hit_keys(&r), ["ofac-sdn/36003"]);
     // "DOB circa 1980": 1979..1981, and a year either side tolerated; 1990 is not.
     let r = s.screen(&query("Elena", "Kovalenko", Some(ymd(1990, 1, 1)), None));
     assert!(r.hits.is_empty(), "{r:?}");
     // A spelling variant of a long Arabic name, on both lists.
-    let r = s.screen(&query("Muhammad Abdulrahman", "Al Hasan", Some(ymd(1973, 7, 7)), None));
+    let r = s.screen(&query(
+        "Muhammad Abdulrahman",
+        "Al Hasan",
+        Some(ymd(1973, 7, 7)),
+        None,
+    ));
     assert_eq!(
         hit_keys(&r),
         ["ofac-sdn/36005", "opensanctions/NK-6Fp1Gh4Zcy"]
@@ -269,7 +312,12 @@ fn malformed_files_name_the_line_and_never_its_content() {
             ..ftm_source(write(dir.path(), file, &text))
         };
         let err = ScreeningLists::load(&[source]).unwrap_err();
-        let ListError::Malformed { file: f, line, reason } = &err else {
+        let ListError::Malformed {
+            file: f,
+            line,
+            reason,
+        } = &err
+        else {
             panic!("{file}: {err:?}");
         };
         assert!(f.ends_with(file));
@@ -277,7 +325,10 @@ fn malformed_files_name_the_line_and_never_its_content() {
         assert!(reason.starts_with(want_reason), "{file}: {reason}");
         let message = err.to_string();
         assert!(message.contains(file) && message.contains(&format!("line {want_line}")));
-        assert!(!message.contains("Secret") && !message.contains("SECRET"), "{message}");
+        assert!(
+            !message.contains("Secret") && !message.contains("SECRET"),
+            "{message}"
+        );
     }
     // Missing file, and a file with nothing to screen, are errors too.
     let missing = ScreeningLists::load(&[ftm_source(dir.path().join("absent.json"))]);
@@ -303,7 +354,11 @@ fn a_failed_reload_keeps_the_previous_lists_and_a_good_one_replaces_them() {
     assert_eq!(hit_keys(&s.screen(&q)), ["test/t-1"]);
 
     // Line 2 is broken: the reload fails, naming it, and the old list stays in force.
-    write(dir.path(), "list.ftm.json", &format!("{GOOD_LINE}\n{{\"id\": \n"));
+    write(
+        dir.path(),
+        "list.ftm.json",
+        &format!("{GOOD_LINE}\n{{\"id\": \n"),
+    );
     let err = s.reload().unwrap_err();
     assert!(matches!(err, ListError::Malformed { line: 2, .. }), "{err}");
     assert_eq!(s.current().versions(), before.as_slice());
@@ -311,7 +366,11 @@ fn a_failed_reload_keeps_the_previous_lists_and_a_good_one_replaces_them() {
 
     // A good file: picked up, new version, new entity.
     let added = r#"{"id":"t-2","schema":"Person","properties":{"name":["Olena Kovalenko"],"topics":["role.pep"]}}"#;
-    write(dir.path(), "list.ftm.json", &format!("{GOOD_LINE}\n{added}\n"));
+    write(
+        dir.path(),
+        "list.ftm.json",
+        &format!("{GOOD_LINE}\n{added}\n"),
+    );
     let after = s.reload().unwrap();
     assert_ne!(after[0].sha256, before[0].sha256);
     assert_eq!(after[0].entities, 2);
@@ -328,7 +387,11 @@ async fn watch_reloads_a_changed_file() {
     let before = s.current().versions()[0].sha256.clone();
     let task = Arc::clone(&s).watch(Duration::from_millis(20));
     let added = r#"{"id":"t-2","schema":"Person","properties":{"name":["Olena Kovalenko"],"topics":["role.pep"]}}"#;
-    write(dir.path(), "list.ftm.json", &format!("{GOOD_LINE}\n{added}\n"));
+    write(
+        dir.path(),
+        "list.ftm.json",
+        &format!("{GOOD_LINE}\n{added}\n"),
+    );
     let mut reloaded = false;
     for _ in 0..500 {
         tokio::time::sleep(Duration::from_millis(20)).await;

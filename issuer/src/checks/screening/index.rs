@@ -9,12 +9,13 @@
 //!   [`PREFIX_LEN`] letters. The phonetic keys find spelling variants ("Sydorov"), the prefix
 //!   keys typos that change the sound past the first letters.
 //!
-//! Search never scans all entities. For each query token, the posting lists of its keys are
-//! taken rarest first: they are enumerated into the candidate set while the enumerated total
-//! stays under [`ENUMERATION_BUDGET`]; a more frequent token (a common given name, "mohammed",
-//! "ivan") is only probed, by binary search, for the candidates the rarer tokens found. Each
-//! candidate is weighted by the inverse document frequency of the query tokens it shares; the
-//! best `max_candidates` names are then scored in full (see `score`).
+//! Search never scans all entities. A hit needs the shorter name's tokens all matched, so a
+//! candidate must share keys with at least two query tokens (one, for a one-token query). Every
+//! such name is in the posting lists of a token other than the query's most frequent one
+//! (a common given name: "mohammed", "ivan"): those lists are enumerated, and the most frequent
+//! token's lists only probed, by binary search, for the names found. Each candidate is weighted
+//! by the inverse document frequency of the query tokens it shares; the best `max_candidates`
+//! names are then scored in full (see `score`).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -28,9 +29,7 @@ use super::{Hit, ScreeningQuery};
 
 /// Letters of a token's prefix key.
 const PREFIX_LEN: usize = 4;
-/// Postings enumerated per query before the remaining tokens are only probed.
-const ENUMERATION_BUDGET: usize = 30_000;
-/// Query tokens considered (a bit each in the candidate's mask).
+/// Query tokens considered at all: a name is not longer.
 const MAX_QUERY_TOKENS: usize = 32;
 
 const KEY_PHONETIC: u64 = 1 << 56;
@@ -446,7 +445,7 @@ impl ScreeningLists {
     fn candidates(&self, q: &[Token<'_>], max: usize) -> Vec<u32> {
         let names = self.name_entity.len() as f64;
         // Per query token: the posting lists of its keys, their total size, its weight.
-        let mut per_token: Vec<(Vec<&[u32]>, usize, f32)> = q
+        let per_token: Vec<(Vec<&[u32]>, usize, f32)> = q
             .iter()
             .map(|t| {
                 if t.text.len() < 2 {
@@ -464,48 +463,114 @@ impl ScreeningLists {
                 (lists, size, idf)
             })
             .collect();
+        // The indexed tokens, rarest first; the rarest MASK_BITS of them drive the search.
         let mut order: Vec<usize> = (0..per_token.len())
             .filter(|&i| per_token.get(i).is_some_and(|t| t.1 > 0))
             .collect();
         order.sort_by_key(|&i| (per_token.get(i).map_or(0, |t| t.1), i));
+        order.truncate(MASK_BITS);
+        let weights: Vec<f32> = order
+            .iter()
+            .map(|&ti| per_token.get(ti).map_or(0.0, |t| t.2))
+            .collect();
+        let lists_of = |rank: usize| {
+            order
+                .get(rank)
+                .and_then(|&ti| per_token.get(ti))
+                .map_or(&[][..], |t| t.0.as_slice())
+        };
 
-        let mut acc: IdMap<u32, (f32, u32)> = IdMap::default();
-        let mut enumerated = 0usize;
-        for (rank, &ti) in order.iter().enumerate() {
-            let Some((lists, size, weight)) = per_token.get_mut(ti) else {
-                continue;
-            };
-            let bit = 1u32 << ti;
-            if rank == 0 || enumerated + *size <= ENUMERATION_BUDGET {
-                acc.reserve(*size);
-                for list in lists.iter() {
-                    for &n in list.iter() {
-                        let e = acc.entry(n).or_insert((0.0, 0));
-                        if e.1 & bit == 0 {
-                            e.0 += *weight;
-                            e.1 |= bit;
+        // A hit needs every token of the shorter name partnered (see `score`), so when two or
+        // more query tokens are indexed, a candidate must share a key with at least two of
+        // them. Every such name is in the lists of some token other than the most frequent
+        // one: those lists are enumerated, the most frequent token's only probed (binary
+        // search) for the names found. A common given name never fills the candidate set.
+        let required = if order.len() >= 2 { 2 } else { 1 };
+        let enumerated = if order.len() >= 2 {
+            order.len() - 1
+        } else {
+            order.len()
+        };
+        SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            let Scratch { mask, touched } = &mut *scratch;
+            // Left dirty only by a panic in a previous search: cleaned before use.
+            for &n in touched.iter() {
+                if let Some(m) = mask.get_mut(n as usize) {
+                    *m = 0;
+                }
+            }
+            touched.clear();
+            if mask.len() < self.name_entity.len() {
+                mask.resize(self.name_entity.len(), 0);
+            }
+            for rank in 0..enumerated {
+                let bit = 1u8 << rank;
+                for list in lists_of(rank) {
+                    for &n in *list {
+                        if let Some(m) = mask.get_mut(n as usize) {
+                            if *m == 0 {
+                                touched.push(n);
+                            }
+                            *m |= bit;
                         }
                     }
                 }
-                enumerated += *size;
-            } else {
-                for (n, e) in acc.iter_mut() {
-                    if lists.iter().any(|l| l.binary_search(n).is_ok()) {
-                        e.0 += *weight;
-                        e.1 |= bit;
+            }
+            if enumerated < order.len() {
+                let bit = 1u8 << enumerated;
+                let lists = lists_of(enumerated);
+                for &n in touched.iter() {
+                    if lists.iter().any(|l| l.binary_search(&n).is_ok()) {
+                        if let Some(m) = mask.get_mut(n as usize) {
+                            *m |= bit;
+                        }
                     }
                 }
             }
-        }
-        let mut ranked: Vec<(f32, u32)> = acc.into_iter().map(|(n, (w, _))| (w, n)).collect();
-        let by_rank = |a: &(f32, u32), b: &(f32, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
-        if ranked.len() > max && max > 0 {
-            ranked.select_nth_unstable_by(max - 1, by_rank);
-            ranked.truncate(max);
-        }
-        ranked.sort_by(by_rank);
-        ranked.into_iter().map(|(_, n)| n).collect()
+            let mut ranked: Vec<(f32, u32)> = Vec::new();
+            for &n in touched.iter() {
+                let Some(m) = mask.get_mut(n as usize) else {
+                    continue;
+                };
+                if m.count_ones() >= required {
+                    let w: f32 = weights
+                        .iter()
+                        .enumerate()
+                        .filter(|(rank, _)| *m & (1u8 << rank) != 0)
+                        .map(|(_, w)| *w)
+                        .sum();
+                    ranked.push((w, n));
+                }
+                *m = 0;
+            }
+            touched.clear();
+            let by_rank = |a: &(f32, u32), b: &(f32, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+            if ranked.len() > max && max > 0 {
+                ranked.select_nth_unstable_by(max - 1, by_rank);
+                ranked.truncate(max);
+            }
+            ranked.sort_by(by_rank);
+            ranked.into_iter().map(|(_, n)| n).collect()
+        })
     }
+}
+
+/// Query tokens that drive candidate generation (the rarest ones): a bit each in [`Scratch`].
+const MASK_BITS: usize = 8;
+
+/// Per-thread scratch for candidate counting: one byte per name (which of the driving query
+/// tokens it shares a key with), and the names touched, so only those are reset. Dense,
+/// because posting lists are sorted by name id and walking them touches the array in order;
+/// a hash map here cost ten times as much. One byte per indexed name per thread that screens.
+#[derive(Default)]
+struct Scratch {
+    mask: Vec<u8>,
+    touched: Vec<u32>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
 /// A token's index keys: its phonetic codes (the alternate only when it differs) and its

@@ -251,7 +251,9 @@ impl Screener {
         let before = fingerprint(&sources);
         let lists = ScreeningLists::load(&sources)?;
         let me = Self::with_lists(sources, config, lists);
-        *me.loaded_from.lock().unwrap_or_else(PoisonError::into_inner) = before;
+        *me.loaded_from
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = before;
         Ok(me)
     }
 
@@ -340,7 +342,6 @@ impl Screener {
             }
         })
     }
-
 }
 
 fn fingerprint(sources: &[ListSource]) -> Fingerprint {
