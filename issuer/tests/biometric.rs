@@ -59,19 +59,7 @@ fn card_of(photo: &str) -> Vec<u8> {
 /// Liveness frames from `selfie` showing `turns`, each pose twice (as a short video would).
 fn frames(selfie: &RgbImage, turns: &[HeadTurn]) -> Vec<Vec<u8>> {
     let models = fixture_models().lock().unwrap_or_else(|e| e.into_inner());
-    let face = the_face(&models, selfie);
-    turns
-        .iter()
-        .flat_map(|t| {
-            let turn = match t {
-                HeadTurn::Left => Turn::Left,
-                HeadTurn::Centre => Turn::Centre,
-                HeadTurn::Right => Turn::Right,
-            };
-            let frame = jpeg(&turned(selfie, &face, turn));
-            [frame.clone(), frame]
-        })
-        .collect()
+    liveness_frames(&models, selfie, turns, 2)
 }
 
 fn assess_match(document: &[u8], selfie: &[u8]) -> FaceMatch {

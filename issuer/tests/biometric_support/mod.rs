@@ -12,6 +12,7 @@ use std::path::PathBuf;
 
 use image::{imageops, DynamicImage, Rgb, RgbImage};
 use kyc_issuer::checks::biometric::local::{Face, FaceModels};
+use kyc_issuer::checks::biometric::HeadTurn;
 
 /// Where the test images are: `$KYC_TEST_IMAGES_DIR`, else
 /// `$HOME/.cache/kyc-credentials/test-images`.
@@ -227,6 +228,28 @@ fn glyph(c: char) -> Option<[u8; 5]> {
         '<' => Some([0x08, 0x14, 0x22, 0x41, 0x00]),
         _ => None,
     }
+}
+
+/// Liveness frames answering `turns`, in order, from `selfie`: each pose `copies` times (as a
+/// short video would show it), JPEG-encoded.
+pub fn liveness_frames(
+    models: &FaceModels,
+    selfie: &RgbImage,
+    turns: &[HeadTurn],
+    copies: usize,
+) -> Vec<Vec<u8>> {
+    let face = the_face(models, selfie);
+    turns
+        .iter()
+        .flat_map(|t| {
+            let turn = match t {
+                HeadTurn::Left => Turn::Left,
+                HeadTurn::Centre => Turn::Centre,
+                HeadTurn::Right => Turn::Right,
+            };
+            std::iter::repeat_n(jpeg(&turned(selfie, &face, turn)), copies)
+        })
+        .collect()
 }
 
 /// The head poses a frame can simulate.

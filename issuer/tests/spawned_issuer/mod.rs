@@ -33,12 +33,18 @@ impl Drop for Issuer {
 }
 
 /// `dir/issuer.toml`: loopback, data under `dir/data`, a reviewer `rita`, an admin `adam` and
-/// a compliance officer `carla`, then `extra` (more TOML sections).
+/// a compliance officer `carla`, a 64 KiB body limit unless `extra` has its own `[limits]`,
+/// then `extra` (more TOML sections).
 pub(crate) fn write_config(dir: &Path, extra: &str) -> PathBuf {
     let config = dir.join("issuer.toml");
+    let limits = if extra.contains("[limits]") {
+        ""
+    } else {
+        "[limits]\nbody_bytes = 65536\n"
+    };
     let text = format!(
         "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\npublic_url = \"{PUBLIC_URL}\"\n\
-         [limits]\nbody_bytes = 65536\n\
+         {limits}\
          [[staff]]\nid = \"rita\"\nrole = \"reviewer\"\ntoken_sha256 = \"{}\"\n\
          [[staff]]\nid = \"adam\"\nrole = \"admin\"\ntoken_sha256 = \"{}\"\n\
          [[staff]]\nid = \"carla\"\nrole = \"compliance\"\ntoken_sha256 = \"{}\"\n{extra}",

@@ -1,0 +1,141 @@
+//! The biometric check inside the real `kyc-issuer serve`: the liveness challenge handed out,
+//! a genuine application approved automatically at tier 2, a replayed frame set refused, and
+//! the start refused when the face check is enabled without its model files.
+#![allow(clippy::unwrap_used)]
+
+mod biometric_support;
+mod spawned_issuer;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use biometric_support::{id_card, jpeg, liveness_frames, load, png};
+use kyc_core::DidKey;
+use kyc_issuer::checks::biometric::local::FaceModels;
+use kyc_issuer::checks::biometric::{default_models_dir, Detector, HeadTurn};
+use serde_json::{json, Value};
+use spawned_issuer::{expect_problem, start, submission, submit};
+
+/// A screening list that does not hit the fixture identity, so that screening is clear.
+const LIST: &str = r#"{"id":"NK-2","schema":"Person","properties":{"name":["Ivan Petrovich Sidorov"],"birthDate":["1961-08-04"],"nationality":["ru"],"topics":["sanction"]}}"#;
+
+fn check<'a>(view: &'a Value, name: &str) -> &'a Value {
+    view["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == name)
+        .unwrap()
+}
+
+async fn new_challenge(client: &reqwest::Client, base: &str) -> Value {
+    let response = client
+        .post(format!("{base}/v1/liveness-challenges"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    response.json().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn genuine_application_reaches_tier_two_and_a_replay_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let list = tmp.path().join("list.ftm.json");
+    std::fs::write(&list, format!("{LIST}\n")).unwrap();
+    let issuer = start(
+        tmp.path(),
+        &format!(
+            "[limits]\nbody_bytes = 16777216\n\
+             [biometric]\nenabled = true\nprovider = \"local\"\nworkers = 1\n\
+             [screening]\n[[screening.lists]]\nname = \"test\"\nformat = \"ftm\"\npath = \"{}\"\n",
+            list.display()
+        ),
+    );
+    let base = issuer.base.clone();
+    let client = reqwest::Client::new();
+
+    // The images: a selfie, an ID card whose portrait comes from another photo of the same
+    // person, and frames answering the challenge's turns.
+    let models = FaceModels::open(&default_models_dir(), Detector::Hog).unwrap();
+    let selfie = load("obama.jpg");
+    let card = png(&id_card(&models, &load("obama2.jpg"), true));
+    let challenge = new_challenge(&client, &base).await;
+    let turns: Vec<HeadTurn> = serde_json::from_value(challenge["turns"].clone()).unwrap();
+    assert!(turns.len() >= 2);
+    let frames: Vec<String> = liveness_frames(&models, &selfie, &turns, 1)
+        .iter()
+        .map(|f| STANDARD.encode(f))
+        .collect();
+
+    let (_, holder) = DidKey::generate();
+    let mut body = submission(&holder);
+    body["document"]["image"] = json!(STANDARD.encode(&card));
+    body["selfie"] = json!(STANDARD.encode(jpeg(&selfie)));
+    body["livenessFrames"] = json!(frames);
+    body["livenessChallenge"] = challenge["id"].clone();
+    let view = submit(&client, &base, &body).await;
+    let biometric = check(&view, "biometric");
+    assert_eq!(biometric["outcome"], "clear", "{view}");
+    assert_eq!(
+        biometric["reasons"],
+        json!(["face_match", "liveness_passed"])
+    );
+    assert_eq!(check(&view, "screening")["outcome"], "clear");
+    assert_eq!(view["state"], "approved", "{view}");
+    assert_eq!(view["decision"]["tier"], 2);
+    assert_eq!(view["decision"]["level"], "low");
+
+    // The same frames under a fresh challenge, from another holder: a replay.
+    let fresh = new_challenge(&client, &base).await;
+    let (_, other) = DidKey::generate();
+    let mut replay = body.clone();
+    replay["holder"] = json!(other.as_str());
+    replay["livenessChallenge"] = fresh["id"].clone();
+    let view = submit(&client, &base, &replay).await;
+    let biometric = check(&view, "biometric");
+    assert_eq!(biometric["outcome"], "rejected", "{view}");
+    assert!(biometric["reasons"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("liveness_challenge_replayed")));
+    assert_ne!(view["state"], "approved");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_biometrics_there_is_no_challenge_and_the_check_is_not_performed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let issuer = start(tmp.path(), "");
+    let client = reqwest::Client::new();
+    expect_problem(
+        client
+            .post(format!("{}/v1/liveness-challenges", issuer.base))
+            .send()
+            .await
+            .unwrap(),
+        404,
+    )
+    .await;
+    let (_, holder) = DidKey::generate();
+    let view = submit(&client, &issuer.base, &submission(&holder)).await;
+    assert_eq!(check(&view, "biometric")["outcome"], "not_performed");
+}
+
+#[test]
+fn enabled_without_models_the_issuer_refuses_to_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = spawned_issuer::write_config(
+        tmp.path(),
+        &format!(
+            "[biometric]\nenabled = true\nmodels_dir = \"{}\"\n",
+            tmp.path().join("no-models").display()
+        ),
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kyc-issuer"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no-models"), "{stderr}");
+}
