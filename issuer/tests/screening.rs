@@ -434,6 +434,27 @@ fn no_lists_is_not_performed_and_the_check_runs_on_a_submission() {
 }
 
 #[test]
+fn a_name_with_nothing_to_screen_is_not_clear() {
+    let s = screener();
+    let r = s.screen(&query("-", "?!", Some(ymd(1961, 8, 4)), None));
+    assert_eq!(r.name_tokens, 0);
+    let record = check_record(&r, &[], Utc::now());
+    assert_eq!(record.outcome, CheckOutcome::Consider);
+    assert_eq!(record.reasons, ["name_not_screenable"]);
+    // A list whose only person has such a name is refused like an empty one.
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "punct.ftm.json",
+        "{\"id\":\"p\",\"schema\":\"Person\",\"properties\":{\"name\":[\"? ?\"],\"topics\":[\"sanction\"]}}\n",
+    );
+    assert!(matches!(
+        ScreeningLists::load(&[ftm_source(path)]),
+        Err(ListError::Empty { .. })
+    ));
+}
+
+#[test]
 fn duplicate_list_names_are_refused() {
     let mut s = sources();
     s[1].name = "opensanctions".into();

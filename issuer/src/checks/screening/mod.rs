@@ -20,6 +20,7 @@
 //! | result | outcome | reasons |
 //! |---|---|---|
 //! | no list configured | not performed | `no_lists_configured` |
+//! | a name with no letter or digit to screen | consider | `name_not_screenable` |
 //! | no hit | clear | `screening_clear` |
 //! | only hits the reviewer cleared | clear | `screening_hit_cleared` |
 //! | a sanctions hit, strong name and exact birth date | rejected | `sanctions_match_confirmed` |
@@ -158,6 +159,9 @@ pub struct ScreeningResult {
     pub list_version: Vec<ListVersion>,
     /// The hits, best first.
     pub hits: Vec<Hit>,
+    /// Tokens the query's name normalised to; 0 means nothing could be screened (a name of
+    /// punctuation only), which is not a clear result.
+    pub name_tokens: usize,
 }
 
 impl ScreeningResult {
@@ -212,19 +216,29 @@ impl ScreeningLists {
         if names >= u32::MAX as usize / 4 {
             return Err(ListError::Config("lists too large to index".to_owned()));
         }
-        Ok(Self::build(lists))
+        let paths: Vec<PathBuf> = sources.iter().map(|s| s.path.clone()).collect();
+        let built = Self::build(lists);
+        // Entities whose names all transliterate to nothing are not indexed: a list of only
+        // those is as empty as an empty file.
+        if let Some(i) = built.versions().iter().position(|v| v.entities == 0) {
+            return Err(ListError::Empty {
+                file: paths.get(i).cloned().unwrap_or_default(),
+            });
+        }
+        Ok(built)
     }
 
     /// Screen a query against these lists.
     pub fn screen(&self, query: &ScreeningQuery, config: &ScreeningConfig) -> ScreeningResult {
-        let hits = if self.versions().is_empty() {
-            Vec::new()
+        let (hits, name_tokens) = if self.versions().is_empty() {
+            (Vec::new(), 0)
         } else {
             self.search(query, config.threshold, config.max_candidates)
         };
         ScreeningResult {
             list_version: self.versions().to_vec(),
             hits,
+            name_tokens,
         }
     }
 }
@@ -258,13 +272,13 @@ impl Screener {
     }
 
     /// Start with lists already built (from memory, or loaded elsewhere); `reload` reads
-    /// `sources`.
+    /// `sources`, and `watch` reloads when they change from what they are now.
     pub fn with_lists(
         sources: Vec<ListSource>,
         config: ScreeningConfig,
         lists: ScreeningLists,
     ) -> Self {
-        let loaded_from = Mutex::new(vec![None; sources.len()]);
+        let loaded_from = Mutex::new(fingerprint(&sources));
         Self {
             sources,
             config,
@@ -381,6 +395,9 @@ fn outcome(result: &ScreeningResult, cleared: &[String]) -> (CheckOutcome, Vec<S
             vec!["no_lists_configured".into()],
         );
     }
+    if result.name_tokens == 0 {
+        return (CheckOutcome::Consider, vec!["name_not_screenable".into()]);
+    }
     if result.hits.is_empty() {
         return (CheckOutcome::Clear, vec!["screening_clear".into()]);
     }
@@ -460,12 +477,19 @@ mod tests {
         let empty = ScreeningResult {
             list_version: vec![],
             hits: vec![],
+            name_tokens: 2,
         };
         assert_eq!(outcome(&empty, &none).0, CheckOutcome::NotPerformed);
         let mut r = ScreeningResult {
             list_version: vec![version("l")],
             hits: vec![],
+            name_tokens: 0,
         };
+        assert_eq!(
+            outcome(&r, &none),
+            (CheckOutcome::Consider, vec!["name_not_screenable".into()])
+        );
+        r.name_tokens = 2;
         assert_eq!(
             outcome(&r, &none),
             (CheckOutcome::Clear, vec!["screening_clear".into()])
