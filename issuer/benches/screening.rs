@@ -10,6 +10,8 @@
 //! and the baseline; then median and p99 over 2,000 varied queries (half taken from the list
 //! and perturbed: reordered, a middle name dropped, a letter changed; half new combinations).
 //!
+//! Last, the same entities are loaded from a FollowTheMoney file, as a reload would.
+//!
 //! `cargo bench -p kyc-issuer --bench screening` measures; without criterion's `--bench`
 //! (`cargo test --bench screening`) it is a smoke run over 10,000 entities.
 //! `SCREENING_BENCH_ENTITIES` overrides the entity count.
@@ -21,8 +23,8 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Datelike as _, NaiveDate, Utc};
 use criterion::Criterion;
 use kyc_issuer::checks::screening::{
-    BirthDate, Entry, HitKind, ListFormat, ListVersion, ScreeningConfig, ScreeningLists,
-    ScreeningQuery,
+    BirthDate, Entry, HitKind, ListFormat, ListSource, ListVersion, ScreeningConfig,
+    ScreeningLists, ScreeningQuery,
 };
 use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
@@ -326,6 +328,10 @@ fn main() {
             )
         })
         .collect();
+    // The same entities as a FollowTheMoney file, to time a reload from disk at the end.
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
+    let ftm_path = dir.path().join("synthetic.ftm.json");
+    write_ftm(&ftm_path, &entries);
     let rss_before_index = rss().unwrap_or(0);
     let t = Instant::now();
     let version = ListVersion {
@@ -432,4 +438,67 @@ fn main() {
         pct(0.5).as_secs_f64() / base_median.as_secs_f64().max(1e-9),
     );
     c.final_summary();
+
+    // A reload from disk: read, hash and parse the file, build the index.
+    drop(lists);
+    let bytes = std::fs::metadata(&ftm_path).map(|m| m.len()).unwrap_or(0);
+    let source = ListSource {
+        name: "synthetic".into(),
+        format: ListFormat::FollowTheMoney,
+        path: ftm_path,
+        aliases: None,
+        default_kind: None,
+    };
+    let t = Instant::now();
+    let loaded = ScreeningLists::load(&[source]).unwrap_or_else(|e| panic!("{e}"));
+    eprintln!(
+        "screening: load of a {:.0} MiB FollowTheMoney file with {} entities (read, SHA-256, \
+         parse, index): {:.2?}",
+        mib(bytes),
+        loaded.entities(),
+        t.elapsed()
+    );
+}
+
+/// Write `entries` as FollowTheMoney JSON Lines, as OpenSanctions would publish them.
+fn write_ftm(path: &std::path::Path, entries: &[Entry]) {
+    use std::io::Write as _;
+    let file = std::fs::File::create(path).unwrap_or_else(|e| panic!("create: {e}"));
+    let mut out = std::io::BufWriter::new(file);
+    for e in entries {
+        let birth: Vec<String> = e
+            .birth_dates
+            .iter()
+            .map(|d| {
+                if d.is_exact() {
+                    d.earliest.format("%Y-%m-%d").to_string()
+                } else {
+                    d.earliest.format("%Y").to_string()
+                }
+            })
+            .collect();
+        let nationality: Vec<String> = e
+            .nationalities
+            .iter()
+            .map(|n| String::from_utf8_lossy(n).to_lowercase())
+            .collect();
+        let topic = match e.kind {
+            HitKind::Sanction => "sanction",
+            HitKind::Pep => "role.pep",
+        };
+        let line = serde_json::json!({
+            "id": e.id,
+            "schema": "Person",
+            "properties": {
+                "name": &e.names[..1],
+                "alias": &e.names[1..],
+                "birthDate": birth,
+                "nationality": nationality,
+                "topics": [topic],
+            },
+            "datasets": ["synthetic"],
+        });
+        writeln!(out, "{line}").unwrap_or_else(|e| panic!("write: {e}"));
+    }
+    out.flush().unwrap_or_else(|e| panic!("flush: {e}"));
 }
