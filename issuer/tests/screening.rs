@@ -330,6 +330,25 @@ fn malformed_files_name_the_line_and_never_its_content() {
             "{message}"
         );
     }
+    // A byte order mark is not an error in either format.
+    let bom = write(
+        dir.path(),
+        "bom.ftm.json",
+        &format!("\u{feff}{GOOD_LINE}\r\n"),
+    );
+    assert_eq!(
+        ScreeningLists::load(&[ftm_source(bom)]).unwrap().entities(),
+        1
+    );
+    let bom = ListSource {
+        format: ListFormat::OfacSdn,
+        ..ftm_source(write(
+            dir.path(),
+            "bom.csv",
+            "\u{feff}1,\"DOE, John\",\"individual\",\"SDGT\",\"-0- \",\"-0- \",\"-0- \",\"-0- \",\"-0- \",\"-0- \",\"-0- \",\"-0- \"\r\n",
+        ))
+    };
+    assert_eq!(ScreeningLists::load(&[bom]).unwrap().entities(), 1);
     // Missing file, and a file with nothing to screen, are errors too.
     let missing = ScreeningLists::load(&[ftm_source(dir.path().join("absent.json"))]);
     assert!(matches!(missing, Err(ListError::Io { .. })));

@@ -348,7 +348,11 @@ fn read_ftm(
         }
         hasher.update(&buf);
         line += 1;
-        let text = buf.trim_ascii();
+        let mut text = buf.trim_ascii();
+        if line == 1 {
+            // A byte order mark some editors write.
+            text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
+        }
         if text.is_empty() {
             continue;
         }
@@ -511,7 +515,8 @@ fn csv_reader<R: Read>(inner: R) -> csv::Reader<R> {
 fn field(record: &csv::ByteRecord, i: usize) -> String {
     let raw = record.get(i).unwrap_or_default();
     let text = String::from_utf8_lossy(raw);
-    let text = text.trim();
+    // The first field of a file saved with a byte order mark carries it.
+    let text = text.trim().trim_start_matches('\u{feff}');
     if text == "-0-" {
         String::new()
     } else {
