@@ -2,6 +2,7 @@
 //!
 //! | call | route | auth |
 //! |---|---|---|
+//! | [`IssuerClient::liveness_challenge`] | `POST /v1/liveness-challenges` | none |
 //! | [`IssuerClient::submit`] | `POST /v1/applications` | none |
 //! | [`IssuerClient::application`] | `GET /v1/applications/{id}` | holder token |
 //! | [`IssuerClient::follow`] | `GET /v1/applications/{id}/events` (SSE), else polling | holder token |
@@ -30,6 +31,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::event_stream::{self, Parser};
+use crate::liveness::Challenge;
 use crate::wallet::check_identifier;
 
 /// Lifetime of a holder token (the issuer accepts up to 300 s).
@@ -222,6 +224,25 @@ impl IssuerClient {
     /// The audience holder tokens name.
     pub fn audience(&self) -> &str {
         &self.audience
+    }
+
+    /// A liveness challenge: the head turns to capture, in order. `None` when the issuer answers
+    /// 404: it performs no biometric check, so there is no liveness step to answer.
+    pub async fn liveness_challenge(&self) -> Result<Option<Challenge>, ClientError> {
+        let url = format!("{}/v1/liveness-challenges", self.base);
+        let request = self.http.post(&url).timeout(REQUEST_TIMEOUT);
+        let challenge: Challenge = match self.call(&url, request).await {
+            Ok(c) => c,
+            Err(ClientError::Problem { status: 404, .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if !is_uuid(&challenge.id) {
+            return Err(ClientError::Unexpected {
+                status: 201,
+                reason: "the liveness challenge's id is not a UUID".into(),
+            });
+        }
+        Ok(Some(challenge))
     }
 
     /// Submit an application (`submission` as in schemas/application-v1.schema.json).
@@ -454,6 +475,15 @@ impl IssuerClient {
             reason: kyc_core::MalformedError::json("response", &e).to_string(),
         })
     }
+}
+
+/// The schema's `livenessChallenge`: a lower-case hyphenated UUID (RFC 9562 §4).
+fn is_uuid(id: &str) -> bool {
+    id.len() == 36
+        && id.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_digit() || (b'a'..=b'f').contains(&b),
+        })
 }
 
 fn check_base_url(base: &str) -> Result<(), ClientError> {
@@ -690,5 +720,14 @@ mod tests {
             Err(ClientError::BadIdentifier)
         ));
         assert_eq!(printable("ok\u{1b}[31m\n"), "ok[31m");
+        assert!(is_uuid("5b1c6e0e-8f7a-4d1b-9a57-0b4f3f0a9c11"));
+        for bad in [
+            "5B1C6E0E-8F7A-4D1B-9A57-0B4F3F0A9C11",
+            "5b1c6e0e8f7a4d1b9a570b4f3f0a9c11",
+            "5b1c6e0e-8f7a-4d1b-9a57-0b4f3f0a9c1",
+            "../5b1c6e0e-8f7a-4d1b-9a57-0b4f3f0a9",
+        ] {
+            assert!(!is_uuid(bad), "{bad}");
+        }
     }
 }

@@ -8,6 +8,7 @@
 //! - [`wallet`]: the directory on disk: keystore, applications sent, credentials held; private
 //!   modes and atomic writes.
 //! - [`submission`]: an application built from the customer's identity file and images.
+//! - [`liveness`]: the captures per head pose and the frames answering the issuer's challenge.
 //! - [`issuer_client`]: the issuer's HTTP API with single-use holder tokens; problem+json errors;
 //!   following an application over Server-Sent Events or by polling.
 //! - [`event_stream`]: the `text/event-stream` parser.
@@ -33,6 +34,7 @@ pub mod held;
 pub mod holder_key;
 pub mod issuer_client;
 pub mod keystore;
+pub mod liveness;
 pub mod location;
 pub mod password;
 pub mod render;

@@ -3,9 +3,13 @@
 //!
 //! The wallet checks what it can say clearly before anything leaves the machine: the identity
 //! file is a JSON object with the four required fields, the MRZ uses the MRZ alphabet, images
-//! are JPEG or PNG within the schema's size, at most 16 liveness frames. The issuer validates
-//! the rest against the schema and its jurisdiction policy. Messages name files and fields,
-//! never their contents.
+//! are JPEG or PNG within the schema's size, the liveness captures hold one image per pose. The
+//! issuer validates the rest against the schema and its jurisdiction policy. Messages name files
+//! and fields, never their contents.
+//!
+//! [`build`] and [`uploads`] give a [`Draft`]: everything read and checked. With liveness
+//! captures, the draft is finished with the issuer's challenge ([`crate::liveness`]), which
+//! fixes the order of the frames.
 
 use std::path::{Path, PathBuf};
 
@@ -13,6 +17,8 @@ use base64::engine::general_purpose::STANDARD as B64_STANDARD;
 use base64::Engine as _;
 use kyc_core::DidKey;
 use serde_json::{Map, Value};
+
+use crate::liveness::{Captures, Challenge};
 
 /// The schema's longest image: 4,000,000 base64 characters, i.e. 3,000,000 bytes.
 pub const MAX_IMAGE_BYTES: u64 = 3_000_000;
@@ -65,7 +71,8 @@ pub struct DocumentFiles {
     pub document_image: Option<PathBuf>,
     /// A selfie.
     pub selfie: Option<PathBuf>,
-    /// A directory of liveness frames, sent in file-name order.
+    /// A directory of liveness captures, one per pose (`left.*`, `centre.*`, `right.*`;
+    /// [`crate::liveness`]), sent in the order the issuer's challenge asks for.
     pub frames: Option<PathBuf>,
     /// A proof of address (tier 3).
     pub proof_of_address: Option<PathBuf>,
@@ -108,6 +115,9 @@ pub enum SubmissionError {
     /// An upload with nothing in it.
     #[error("nothing to upload: give a document, --selfie, --frames or --proof-of-address")]
     NothingToUpload,
+    /// An upload of liveness captures only, to an issuer without a liveness step.
+    #[error("the issuer has no liveness step, and the frames were all there was to upload")]
+    OnlyLiveness,
     /// An image is not JPEG or PNG, is empty, or is too large.
     #[error("{path}: {reason}")]
     Image {
@@ -116,7 +126,8 @@ pub enum SubmissionError {
         /// What is wrong.
         reason: String,
     },
-    /// The frames directory holds no frames, or too many.
+    /// The frames directory lacks a pose's capture or has two for one pose, or the challenge
+    /// asks for more frames than can be sent.
     #[error("frames directory {path}: {reason}")]
     Frames {
         /// The directory.
@@ -137,7 +148,7 @@ pub fn build(
     identity: &Path,
     files: &DocumentFiles,
     holder: &DidKey,
-) -> Result<Value, SubmissionError> {
+) -> Result<Draft, SubmissionError> {
     let j = jurisdiction;
     if !(2..=16).contains(&j.len()) || !j.bytes().all(|b| b.is_ascii_alphabetic()) {
         return Err(SubmissionError::Jurisdiction);
@@ -146,25 +157,69 @@ pub fn build(
     if !documents.contains_key("document") {
         return Err(SubmissionError::NoDocument);
     }
-    let mut submission = Map::new();
-    submission.insert("jurisdiction".into(), j.into());
-    submission.insert("holder".into(), holder.as_str().into());
-    submission.insert("identity".into(), read_identity(identity)?);
-    submission.extend(documents);
-    Ok(Value::Object(submission))
+    let mut body = Map::new();
+    body.insert("jurisdiction".into(), j.into());
+    body.insert("holder".into(), holder.as_str().into());
+    body.insert("identity".into(), read_identity(identity)?);
+    body.extend(documents);
+    Ok(Draft {
+        body,
+        captures: read_captures(files)?,
+    })
 }
 
 /// The body of `POST /v1/applications/{id}/documents`: what a reviewer asked for. The issuer
 /// replaces the submitted items with these; identity data cannot be changed this way.
-pub fn uploads(files: &DocumentFiles) -> Result<Value, SubmissionError> {
-    let documents = read_documents(files)?;
-    if documents.is_empty() {
+pub fn uploads(files: &DocumentFiles) -> Result<Draft, SubmissionError> {
+    let body = read_documents(files)?;
+    let captures = read_captures(files)?;
+    if body.is_empty() && captures.is_none() {
         return Err(SubmissionError::NothingToUpload);
     }
-    Ok(Value::Object(documents))
+    Ok(Draft { body, captures })
 }
 
-/// `document`, `selfie`, `livenessFrames`, `proofOfAddress`, for those given.
+/// An application or an upload, read and checked, waiting only for the liveness challenge its
+/// captures answer, if it has any.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    body: Map<String, Value>,
+    captures: Option<Captures>,
+}
+
+impl Draft {
+    /// The liveness captures (`--frames`): when there are some, ask the issuer for a challenge
+    /// and [`finish`](Self::finish) with it.
+    pub fn captures(&self) -> Option<&Captures> {
+        self.captures.as_ref()
+    }
+
+    /// The JSON to send. With a `challenge`, the captures become `livenessFrames`, one per turn
+    /// in the challenge's order, and `livenessChallenge` names it. Without one (the issuer has
+    /// no liveness step), nothing of the liveness step is sent. An upload whose only content
+    /// was the captures is then [`SubmissionError::OnlyLiveness`].
+    pub fn finish(self, challenge: Option<&Challenge>) -> Result<Value, SubmissionError> {
+        let mut body = self.body;
+        if let (Some(captures), Some(challenge)) = (&self.captures, challenge) {
+            body.insert(
+                "livenessFrames".into(),
+                captures.frames_for(&challenge.turns)?.into(),
+            );
+            body.insert("livenessChallenge".into(), challenge.id.clone().into());
+        }
+        if body.is_empty() {
+            return Err(SubmissionError::OnlyLiveness);
+        }
+        Ok(Value::Object(body))
+    }
+}
+
+fn read_captures(files: &DocumentFiles) -> Result<Option<Captures>, SubmissionError> {
+    files.frames.as_deref().map(Captures::read).transpose()
+}
+
+/// `document`, `selfie`, `proofOfAddress`, for those given (the liveness frames wait for the
+/// challenge: [`Draft`]).
 fn read_documents(files: &DocumentFiles) -> Result<Map<String, Value>, SubmissionError> {
     let mut out = Map::new();
     match (files.document_type, &files.mrz, &files.document_image) {
@@ -185,9 +240,6 @@ fn read_documents(files: &DocumentFiles) -> Result<Map<String, Value>, Submissio
     }
     if let Some(path) = &files.selfie {
         out.insert("selfie".into(), read_image(path)?.into());
-    }
-    if let Some(dir) = &files.frames {
-        out.insert("livenessFrames".into(), read_frames(dir)?.into());
     }
     if let Some(path) = &files.proof_of_address {
         out.insert("proofOfAddress".into(), read_image(path)?.into());
@@ -273,7 +325,7 @@ fn read_mrz(path: &Path) -> Result<String, SubmissionError> {
 }
 
 /// A JPEG or PNG file as standard base64 (the schema's `image`).
-fn read_image(path: &Path) -> Result<String, SubmissionError> {
+pub(crate) fn read_image(path: &Path) -> Result<String, SubmissionError> {
     let bytes = read_limited(path, MAX_IMAGE_BYTES)?;
     // JPEG: SOI marker FF D8 FF (ITU T.81 B.1.1.2); PNG: the 8-byte signature (RFC 2083 §3.1).
     let is_jpeg = bytes.starts_with(&[0xFF, 0xD8, 0xFF]);
@@ -287,39 +339,10 @@ fn read_image(path: &Path) -> Result<String, SubmissionError> {
     Ok(B64_STANDARD.encode(bytes))
 }
 
-fn read_frames(dir: &Path) -> Result<Vec<String>, SubmissionError> {
-    let bad = |reason: String| SubmissionError::Frames {
-        path: dir.to_path_buf(),
-        reason,
-    };
-    let read = |source| SubmissionError::Read {
-        path: dir.to_path_buf(),
-        source,
-    };
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(read)? {
-        let entry = entry.map_err(read)?;
-        let hidden = entry.file_name().to_string_lossy().starts_with('.');
-        if !hidden && entry.file_type().map_err(read)?.is_file() {
-            files.push(entry.path());
-        }
-    }
-    files.sort();
-    if files.is_empty() {
-        return Err(bad("no frames in it".into()));
-    }
-    if files.len() > MAX_FRAMES {
-        return Err(bad(format!(
-            "{} frames, more than the {MAX_FRAMES} allowed",
-            files.len()
-        )));
-    }
-    files.iter().map(|f| read_image(f)).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::liveness::Pose;
 
     const PNG: &[u8] = &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0];
 
@@ -337,8 +360,17 @@ mod tests {
         }
     }
 
-    fn build_in(dir: &Path, f: &DocumentFiles, holder: &DidKey) -> Result<Value, SubmissionError> {
+    fn build_in(dir: &Path, f: &DocumentFiles, holder: &DidKey) -> Result<Draft, SubmissionError> {
         build("EU", &dir.join("identity.json"), f, holder)
+    }
+
+    fn challenge(turns: &[Pose]) -> Challenge {
+        Challenge {
+            id: "5b1c6e0e-8f7a-4d1b-9a57-0b4f3f0a9c11".into(),
+            turns: turns.to_vec(),
+            issued_at: chrono::Utc::now(),
+            expires_at: chrono::Utc::now(),
+        }
     }
 
     #[test]
@@ -348,17 +380,28 @@ mod tests {
         let mut f = files(tmp.path());
         let frames = tmp.path().join("frames");
         std::fs::create_dir(&frames).unwrap();
-        for name in ["2.png", "1.png", ".hidden"] {
-            std::fs::write(frames.join(name), PNG).unwrap();
+        for (name, tag) in [("left.png", 1), ("centre.png", 2), ("right.png", 3)] {
+            std::fs::write(frames.join(name), [PNG, &[tag]].concat()).unwrap();
         }
         std::fs::write(tmp.path().join("selfie.png"), PNG).unwrap();
         f.selfie = Some(tmp.path().join("selfie.png"));
         f.frames = Some(frames);
-        let s = build_in(tmp.path(), &f, &holder).unwrap();
+        let draft = build_in(tmp.path(), &f, &holder).unwrap();
+        assert!(draft.captures().is_some());
+        let c = challenge(&[Pose::Right, Pose::Left, Pose::Centre]);
+        let s = draft.clone().finish(Some(&c)).unwrap();
         assert_eq!(s["holder"], holder.as_str());
         assert_eq!(s["document"]["type"], "id_card");
         assert_eq!(s["document"]["mrz"], "IDD<<C01X00T478<<<<<<<<<<<<<<<");
-        assert_eq!(s["livenessFrames"].as_array().unwrap().len(), 2);
+        let sent: Vec<String> = s["livenessFrames"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f.as_str().unwrap().to_owned())
+            .collect();
+        let tagged = |tag: u8| B64_STANDARD.encode([PNG, &[tag]].concat());
+        assert_eq!(sent, [tagged(3), tagged(1), tagged(2)]);
+        assert_eq!(s["livenessChallenge"], c.id.as_str());
         assert_eq!(s["selfie"], B64_STANDARD.encode(PNG));
         let schema: Value =
             serde_json::from_str(include_str!("../../schemas/application-v1.schema.json")).unwrap();
@@ -366,6 +409,26 @@ mod tests {
         for key in s.as_object().unwrap().keys() {
             assert!(allowed.contains(&key), "{key} is not in the schema");
         }
+        // No liveness step at the issuer: nothing of it is sent.
+        let s = draft.finish(None).unwrap();
+        assert!(s.get("livenessFrames").is_none() && s.get("livenessChallenge").is_none());
+        assert_eq!(s["selfie"], B64_STANDARD.encode(PNG));
+    }
+
+    #[test]
+    fn a_missing_pose_stops_the_application() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (_, holder) = DidKey::generate();
+        let mut f = files(tmp.path());
+        let frames = tmp.path().join("frames");
+        std::fs::create_dir(&frames).unwrap();
+        for name in ["left.png", "right.png", "0.png"] {
+            std::fs::write(frames.join(name), PNG).unwrap();
+        }
+        f.frames = Some(frames);
+        let err = build_in(tmp.path(), &f, &holder).unwrap_err();
+        assert!(matches!(err, SubmissionError::Frames { .. }), "{err}");
+        assert!(matches!(uploads(&f), Err(SubmissionError::Frames { .. })));
     }
 
     #[test]
@@ -415,9 +478,29 @@ mod tests {
         let mut f = files(tmp.path());
         std::fs::write(tmp.path().join("selfie.png"), PNG).unwrap();
         f.selfie = Some(tmp.path().join("selfie.png"));
-        let u = uploads(&f).unwrap();
+        let u = uploads(&f).unwrap().finish(None).unwrap();
         let keys: Vec<&String> = u.as_object().unwrap().keys().collect();
         assert_eq!(keys, ["document", "selfie"]);
+        // Captures alone make an upload, but not to an issuer without a liveness step.
+        let frames = tmp.path().join("frames");
+        std::fs::create_dir(&frames).unwrap();
+        for name in ["left.png", "centre.png", "right.png"] {
+            std::fs::write(frames.join(name), PNG).unwrap();
+        }
+        let only = DocumentFiles {
+            frames: Some(frames),
+            ..DocumentFiles::default()
+        };
+        let draft = uploads(&only).unwrap();
+        let u = draft
+            .clone()
+            .finish(Some(&challenge(&[Pose::Left, Pose::Right])))
+            .unwrap();
+        assert_eq!(u["livenessFrames"].as_array().unwrap().len(), 2);
+        assert!(matches!(
+            draft.finish(None),
+            Err(SubmissionError::OnlyLiveness)
+        ));
         f.document_type = None;
         assert!(matches!(uploads(&f), Err(SubmissionError::NoDocumentType)));
         assert!(matches!(

@@ -21,7 +21,7 @@ use kyc_core::presentation::verify_presentation;
 use kyc_core::KycTier;
 use serde_json::json;
 
-/// An applicant's files: identity, MRZ, a selfie and two liveness frames.
+/// An applicant's files: identity, MRZ, a selfie and a liveness capture per pose.
 fn applicant_files(dir: &Path) -> Vec<String> {
     let identity = dir.join("identity.json");
     std::fs::write(
@@ -42,8 +42,8 @@ fn applicant_files(dir: &Path) -> Vec<String> {
     std::fs::write(&selfie, png).unwrap();
     let frames = dir.join("frames");
     std::fs::create_dir(&frames).unwrap();
-    for i in 0..2 {
-        std::fs::write(frames.join(format!("{i}.png")), png).unwrap();
+    for pose in ["left", "centre", "right"] {
+        std::fs::write(frames.join(format!("{pose}.png")), png).unwrap();
     }
     [
         "--identity",
@@ -79,7 +79,15 @@ fn apply_follow_collect_and_present() {
     let files = applicant_files(tmp.path());
 
     // Apply: the issuer has no screening provider, so the application waits for a reviewer.
-    let view = apply(&dir, &issuer, &files, &["--audience", PUBLIC_URL, "--json"]).json();
+    let applied = apply(&dir, &issuer, &files, &["--audience", PUBLIC_URL, "--json"]);
+    // No biometric provider, so no liveness challenge: the frames are not sent, and it says so.
+    assert!(
+        applied
+            .stderr
+            .contains("no liveness challenge): sending without the liveness frames"),
+        "{applied:#?}"
+    );
+    let view = applied.json();
     let id = view["id"].as_str().unwrap().to_owned();
     assert_eq!(view["state"], "in_review");
     assert!(view["checks"]
@@ -236,6 +244,16 @@ fn issuer_problems_are_shown() {
     files[j + 1] = "XX".into();
     apply(&dir, &issuer, &files, &["--audience", PUBLIC_URL])
         .fails(1, "(422 Unknown jurisdiction)");
+    // A pose without its capture: refused before anything is sent.
+    files[j + 1] = "EU".into();
+    let centre = tmp.path().join("frames/centre.png");
+    let capture = std::fs::read(&centre).unwrap();
+    std::fs::remove_file(&centre).unwrap();
+    apply(&dir, &issuer, &files, &["--audience", PUBLIC_URL])
+        .fails(2, "no capture of the pose 'centre'");
+    let list = wallet(&dir, &["list", "--json"]).json();
+    assert_eq!(list["applications"].as_array().unwrap().len(), 1);
+    std::fs::write(&centre, capture).unwrap();
     // The issuer gone: exit 3, try later.
     let base = issuer.base.clone();
     drop(issuer);

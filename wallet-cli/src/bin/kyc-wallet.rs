@@ -15,7 +15,7 @@ use kyc_verifier::{qr, status_cache};
 use kyc_wallet::checkout;
 use kyc_wallet::held::{self, Summary};
 use kyc_wallet::issuer_client::{ClientError, IssuerClient};
-use kyc_wallet::submission::{self, DocumentFiles, DocumentType};
+use kyc_wallet::submission::{self, DocumentFiles, DocumentType, Draft};
 use kyc_wallet::wallet::{ApplicationRecord, Wallet};
 use kyc_wallet::{holder_key, location, password, render, Error};
 use serde_json::json;
@@ -82,7 +82,15 @@ Example:
 The identity file is the application schema's `identity` object:
   {\"givenName\": \"…\", \"familyName\": \"…\", \"birthDate\": \"1990-01-31\", \"nationality\": \"DE\",
    \"residence\": {\"country\": \"DE\", \"city\": \"…\"}, \"documentNumber\": \"…\"}
-Images are JPEG or PNG; frames are sent in file-name order.")]
+Images are JPEG or PNG.
+
+Liveness: with --frames DIR the wallet first asks the issuer for a liveness challenge (a random
+sequence of head turns such as \"left, centre, right\") and shows it on stderr. A phone wallet
+would film you turning your head as asked; this command line takes prepared captures instead,
+one image per pose in DIR: left.jpg, centre.jpg (or center.jpg), right.jpg (.jpg, .jpeg or
+.png). They are sent one per turn in the challenge's order, with the challenge's id. A missing
+pose is an error before anything is sent. An issuer without biometric checks has no challenge
+(404): the application is then sent without frames, and the wallet says so.")]
     Apply(ApplyArgs),
     /// Show an application's state (the latest one without ID); --follow waits for a decision.
     #[command(
@@ -221,7 +229,8 @@ struct MediaArgs {
     /// A selfie (JPEG or PNG).
     #[arg(long, value_name = "FILE")]
     selfie: Option<PathBuf>,
-    /// A directory of liveness frames (JPEG or PNG, at most 16).
+    /// Liveness captures, one image per head pose: DIR/left.jpg, DIR/centre.jpg (or center),
+    /// DIR/right.jpg (.jpg, .jpeg or .png), sent in the order of the issuer's challenge.
     #[arg(long, value_name = "DIR")]
     frames: Option<PathBuf>,
     /// A proof of address (JPEG or PNG), for tier 3.
@@ -451,9 +460,11 @@ fn unlock(wallet: &Wallet) -> Result<ed25519_dalek::SigningKey, Error> {
 async fn apply(ui: &Ui, wallet: &Wallet, args: ApplyArgs) -> Result<(), Error> {
     let client = IssuerClient::new(&args.issuer, args.audience.as_deref())?;
     let files = args.media.files(Some(args.document_type));
-    let body = submission::build(&args.jurisdiction, &args.identity, &files, wallet.did())?;
-    // Unlock first: an application is never bound to a key its holder cannot use.
+    let draft = submission::build(&args.jurisdiction, &args.identity, &files, wallet.did())?;
+    // Unlock first: an application is never bound to a key its holder cannot use. (And before
+    // the liveness challenge, whose time runs from when it is issued.)
     unlock(wallet)?;
+    let body = answer_liveness(ui, &client, draft).await?;
     ui.progress(format_args!(
         "submitting the application to {}",
         client.base()
@@ -473,6 +484,38 @@ async fn apply(ui: &Ui, wallet: &Wallet, args: ApplyArgs) -> Result<(), Error> {
     ui.progress(format_args!("recorded application {}", view.id));
     ui.result(json!(view), || render::application(&view, client.base()))?;
     Ok(())
+}
+
+/// Finish `draft`. With liveness captures: ask the issuer for a challenge, show the person the
+/// turns, and send one capture per turn in that order; an issuer with no liveness step (404)
+/// gets the rest without them.
+async fn answer_liveness(
+    ui: &Ui,
+    client: &IssuerClient,
+    draft: Draft,
+) -> Result<serde_json::Value, Error> {
+    let Some(dir) = draft.captures().map(|c| c.dir().display().to_string()) else {
+        return Ok(draft.finish(None)?);
+    };
+    match client.liveness_challenge().await? {
+        Some(challenge) => {
+            ui.progress(format_args!(
+                "liveness challenge {}: {}",
+                challenge.id,
+                challenge.instruction()
+            ));
+            ui.progress(format_args!(
+                "sending the prepared captures from {dir} in that order (a phone wallet would film you now)"
+            ));
+            Ok(draft.finish(Some(&challenge))?)
+        }
+        None => {
+            ui.progress(
+                "the issuer performs no biometric check (no liveness challenge): sending without the liveness frames",
+            );
+            Ok(draft.finish(None)?)
+        }
+    }
 }
 
 async fn status(
@@ -516,8 +559,9 @@ async fn status(
 async fn upload(ui: &Ui, wallet: &Wallet, args: UploadArgs) -> Result<(), Error> {
     let mut record = wallet.application(args.id.as_deref())?;
     let client = IssuerClient::new(&record.issuer, Some(&record.audience))?;
-    let body = submission::uploads(&args.media.files(args.document_type))?;
+    let draft = submission::uploads(&args.media.files(args.document_type))?;
     let key = unlock(wallet)?;
+    let body = answer_liveness(ui, &client, draft).await?;
     ui.progress(format_args!("uploading documents for {}", record.id));
     let view = client.upload(&record.id, &key, &body).await?;
     record.state = view.state.clone();
