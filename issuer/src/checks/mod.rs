@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Datelike as _, NaiveDate, Utc};
+use chrono::{DateTime, Datelike as _, Utc};
 use kyc_core::audit_event::{AuditCheck, CheckOutcome};
 
 use crate::applications::Submission;
@@ -72,11 +72,6 @@ impl CheckRecord {
 /// Oldest plausible age; an older birth date is a typing error or a fabrication.
 const MAX_AGE_YEARS: u32 = 130;
 
-/// Whole years from `born` to `today` (0 when `born` is later).
-pub fn age_on(born: NaiveDate, today: NaiveDate) -> u32 {
-    today.years_since(born).unwrap_or(0)
-}
-
 /// The identity-data check under `policy`: the birth date is plausible, the holder is of age,
 /// the fields the policy requires are present, and every ID number the policy names a scheme
 /// for follows it. Reason codes name the field, never its value.
@@ -93,7 +88,7 @@ pub fn identity_check(
         reasons.push("birth_date_in_future".to_owned());
     } else if today.year() - born.year() > MAX_AGE_YEARS as i32 {
         reasons.push("birth_date_implausible".to_owned());
-    } else if age_on(born, today) < u32::from(policy.min_age) {
+    } else if crate::applications::age_on(born, today) < i32::from(policy.min_age) {
         reasons.push("under_minimum_age".to_owned());
     }
     for field in &policy.required_fields {
