@@ -13,19 +13,10 @@ use kyc_core::DidKey;
 use kyc_issuer::checks::biometric::local::FaceModels;
 use kyc_issuer::checks::biometric::{default_models_dir, Detector, HeadTurn};
 use serde_json::{json, Value};
-use spawned_issuer::{expect_problem, start, submission, submit};
+use spawned_issuer::{check, expect_problem, refused_start, start, submission, submit};
 
 /// A screening list that does not hit the fixture identity, so that screening is clear.
 const LIST: &str = r#"{"id":"NK-2","schema":"Person","properties":{"name":["Ivan Petrovich Sidorov"],"birthDate":["1961-08-04"],"nationality":["ru"],"topics":["sanction"]}}"#;
-
-fn check<'a>(view: &'a Value, name: &str) -> &'a Value {
-    view["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["check"] == name)
-        .unwrap()
-}
 
 async fn new_challenge(client: &reqwest::Client, base: &str) -> Value {
     let response = client
@@ -123,19 +114,12 @@ async fn without_biometrics_there_is_no_challenge_and_the_check_is_not_performed
 #[test]
 fn enabled_without_models_the_issuer_refuses_to_start() {
     let tmp = tempfile::tempdir().unwrap();
-    let config = spawned_issuer::write_config(
+    let stderr = refused_start(
         tmp.path(),
         &format!(
             "[biometric]\nenabled = true\nmodels_dir = \"{}\"\n",
             tmp.path().join("no-models").display()
         ),
     );
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kyc-issuer"))
-        .args(["serve", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("no-models"), "{stderr}");
 }

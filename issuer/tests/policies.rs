@@ -6,7 +6,10 @@ mod spawned_issuer;
 
 use kyc_core::DidKey;
 use serde_json::{json, Value};
-use spawned_issuer::{expect_problem, start, submission, submit, COMPLIANCE_TOKEN, REVIEWER_TOKEN};
+use spawned_issuer::{
+    check, expect_problem, refused_start, staff_get, start, submission, submit, COMPLIANCE_TOKEN,
+    REVIEWER_TOKEN,
+};
 
 /// A submission of `holder` with `path = value` set (JSON pointer; the parent must exist).
 /// Without a document number: the association index would link every such submission (the
@@ -22,15 +25,6 @@ fn with(holder: &DidKey, changes: &[(&str, Value)]) -> Value {
         body.pointer_mut(parent).unwrap()[key] = value.clone();
     }
     body
-}
-
-fn check<'a>(view: &'a Value, name: &str) -> &'a Value {
-    view["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["check"] == name)
-        .unwrap_or_else(|| panic!("no {name} check in {view}"))
 }
 
 fn reasons(value: &Value) -> Vec<String> {
@@ -148,15 +142,7 @@ async fn jurisdiction_rules_country_risk_association_and_reports() {
 
     // FATF: a nationality on the call-for-action list is high risk: rejected and reported.
     assert_eq!(
-        client
-            .get(format!("{base}/v1/reports"))
-            .bearer_auth(COMPLIANCE_TOKEN)
-            .send()
-            .await
-            .unwrap()
-            .json::<Value>()
-            .await
-            .unwrap(),
+        staff_get(&client, &base, "/v1/reports", COMPLIANCE_TOKEN).await,
         json!([])
     );
     let (_, holder) = DidKey::generate();
@@ -173,15 +159,7 @@ async fn jurisdiction_rules_country_risk_association_and_reports() {
         ["fatf_call_for_action_nationality"]
     );
     assert_eq!(check(&view, "risk")["data_version"], "fatf:2025-10-24");
-    let reports: Value = client
-        .get(format!("{base}/v1/reports"))
-        .bearer_auth(COMPLIANCE_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let reports = staff_get(&client, &base, "/v1/reports", COMPLIANCE_TOKEN).await;
     let reports = reports.as_array().unwrap();
     assert_eq!(reports.len(), 1);
     assert_eq!(reports[0]["application"], view["id"]);
@@ -232,17 +210,10 @@ async fn invalid_policies_stop_the_start() {
          [credential]\nmax_validity_days = [30, 365, 365, 365]\n",
     )
     .unwrap();
-    let config = spawned_issuer::write_config(
+    let stderr = refused_start(
         tmp.path(),
         &format!("[checks]\npolicies_dir = \"{}\"\n", policies.display()),
     );
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kyc-issuer"))
-        .args(["serve", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("eu.toml") && stderr.contains("required_fields"),
         "{stderr}"

@@ -9,7 +9,10 @@ use std::time::{Duration, Instant};
 
 use kyc_core::DidKey;
 use serde_json::{json, Value};
-use spawned_issuer::{holder_token, start, submission, submit, COMPLIANCE_TOKEN, REVIEWER_TOKEN};
+use spawned_issuer::{
+    check, holder_token, refused_start, staff_get, start, submission, submit, COMPLIANCE_TOKEN,
+    REVIEWER_TOKEN,
+};
 
 /// A PEP entry for the fixture identity (same name, birth date and nationality).
 const PEP: &str = r#"{"id":"Q-1","schema":"Person","properties":{"name":["Erika Mustermann"],"birthDate":["1990-01-31"],"nationality":["de"],"topics":["role.pep"]},"datasets":["test_peps"]}"#;
@@ -24,15 +27,6 @@ fn config(list: &std::path::Path) -> String {
          [[screening.lists]]\nname = \"test\"\nformat = \"ftm\"\npath = \"{}\"\n",
         list.display()
     )
-}
-
-fn check<'a>(view: &'a Value, name: &str) -> &'a Value {
-    view["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["check"] == name)
-        .unwrap()
 }
 
 /// Submit until the screening record's data version differs from `old` (the watcher polls
@@ -145,15 +139,7 @@ async fn pep_hit_cleared_by_a_reviewer_then_reload_to_a_sanctions_hit() {
     );
     assert_eq!(view["state"], "rejected");
     assert_eq!(view["decision"]["level"], "high");
-    let reports: Value = client
-        .get(format!("{base}/v1/reports"))
-        .bearer_auth(COMPLIANCE_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let reports = staff_get(&client, &base, "/v1/reports", COMPLIANCE_TOKEN).await;
     assert!(reports
         .as_array()
         .unwrap()
@@ -166,14 +152,7 @@ fn a_malformed_list_stops_the_start_naming_the_line() {
     let tmp = tempfile::tempdir().unwrap();
     let list = tmp.path().join("list.ftm.json");
     std::fs::write(&list, format!("{PEP}\n{OTHER}\n{{\"id\": 3}}\n")).unwrap();
-    let config = spawned_issuer::write_config(tmp.path(), &config(&list));
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kyc-issuer"))
-        .args(["serve", "--config"])
-        .arg(&config)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = refused_start(tmp.path(), &config(&list));
     assert!(
         stderr.contains("list.ftm.json") && stderr.contains("line 3"),
         "{stderr}"

@@ -190,3 +190,44 @@ pub(crate) fn replay_export(dir: &Path) -> (kyc_verifier::audit::ReplayReport, S
     }
     (report, text)
 }
+
+/// The check `name` of an application view.
+pub(crate) fn check<'a>(view: &'a Value, name: &str) -> &'a Value {
+    view["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == name)
+        .unwrap_or_else(|| panic!("no {name} check in {view}"))
+}
+
+/// `GET {base}{path}` as the staff member with `token`; the JSON answer.
+pub(crate) async fn staff_get(
+    client: &reqwest::Client,
+    base: &str,
+    path: &str,
+    token: &str,
+) -> Value {
+    client
+        .get(format!("{base}{path}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Run `kyc-issuer serve` on [`write_config`]`(dir, extra)`, expecting it to refuse to start;
+/// its stderr.
+pub(crate) fn refused_start(dir: &Path, extra: &str) -> String {
+    let config = write_config(dir, extra);
+    let out = Command::new(env!("CARGO_BIN_EXE_kyc-issuer"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the issuer started");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
