@@ -14,7 +14,8 @@
 //! - [`Issued`]: a scratch directory holding an issuer and holder key, a trust list, one
 //!   credential in both securing forms and its status list, for one test.
 //! - [`Service`]: a real `kyc-issuer serve` on a loopback port chosen at run time, with a
-//!   reviewer and an admin, and [`http`] to speak to it as staff.
+//!   reviewer and an admin (and any further configuration, [`Service::start_with`]), and
+//!   [`http`] to speak to it as staff; [`wallet`] runs `kyc-wallet` on a wallet directory.
 //! - [`GIVEN_NAME`], [`FAMILY_NAME`], [`BIRTH_DATE`]: the subject's personal data, which
 //!   [`Invocation::run`] checks never reaches stderr.
 #![warn(missing_docs)]
@@ -51,10 +52,13 @@ pub enum Program {
     Wallet,
     /// `kyc-verify` (verifier/src/bin/kyc-verify.rs).
     Verify,
+    /// `kyc-sample-images` (tests/src/bin/kyc-sample-images.rs): a selfie, an ID card and
+    /// liveness frames from the biometric test photos.
+    SampleImages,
 }
 
 impl Program {
-    const ALL: [Self; 3] = [Self::Issuer, Self::Wallet, Self::Verify];
+    const ALL: [Self; 4] = [Self::Issuer, Self::Wallet, Self::Verify, Self::SampleImages];
 
     /// The binary's name.
     pub fn name(self) -> &'static str {
@@ -62,13 +66,14 @@ impl Program {
             Self::Issuer => "kyc-issuer",
             Self::Wallet => "kyc-wallet",
             Self::Verify => "kyc-verify",
+            Self::SampleImages => "kyc-sample-images",
         }
     }
 
     /// The binary, built from the current sources.
     ///
     /// The first call in a test process runs `cargo build --bin kyc-issuer --bin kyc-wallet
-    /// --bin kyc-verify` into the target directory of the running test executable (found from
+    /// --bin kyc-verify --bin kyc-sample-images` into the target directory of the running test executable (found from
     /// [`std::env::current_exe`]: `target/<profile>/deps/cli-…` → `target/<profile>/`). It runs
     /// even when the binaries exist: `cargo test -p kyc-tests` does not rebuild other packages'
     /// binaries, and an existing one may predate the sources under test. When nothing changed
@@ -113,7 +118,7 @@ fn profile_dir() -> Result<PathBuf, String> {
     Ok(dir.to_path_buf())
 }
 
-/// Build the three binaries into the profile directory of this test executable; returns it.
+/// Build the binaries into the profile directory of this test executable; returns it.
 fn build_binaries() -> Result<PathBuf, String> {
     let bin_dir = profile_dir()?;
     let profile = bin_dir
@@ -576,6 +581,18 @@ pub fn edit_jws_payload(token: &str, edit: impl FnOnce(&mut Value)) -> String {
     format!("{}.{encoded}.{}{rest}", parts[0], parts[2])
 }
 
+/// The password of every wallet the tests create.
+pub const WALLET_PASSWORD: &str = "correct horse battery staple";
+
+/// `kyc-wallet --wallet DIR ARGS…` with [`WALLET_PASSWORD`].
+pub fn wallet(dir: &Path, args: &[&str]) -> Invocation {
+    Program::Wallet
+        .command(["--wallet"])
+        .arg(dir)
+        .args(args)
+        .env("KYC_WALLET_PASSWORD", WALLET_PASSWORD)
+}
+
 /// A running `kyc-issuer serve` (killed on drop), configured in a directory of the caller's:
 /// loopback, a reviewer and an admin whose tokens come from `kyc-issuer staff new-token`.
 #[derive(Debug)]
@@ -597,6 +614,12 @@ impl Service {
 
     /// Configure a service with its data in `dir/issuer-data` and start it on a free port.
     pub fn start(dir: &Path) -> Self {
+        Self::start_with(dir, "")
+    }
+
+    /// [`Service::start`] with `sections` appended to the configuration (TOML tables such as
+    /// `[biometric]` or `[[screening.lists]]`; kept across [`Service::restart`]).
+    pub fn start_with(dir: &Path, sections: &str) -> Self {
         let token = || {
             let out = Program::Issuer.command(["staff", "new-token"]).run();
             let mut lines = out.success().lines().map(str::to_owned);
@@ -610,7 +633,7 @@ impl Service {
              [[staff]]\nid = \"adam\"\nrole = \"admin\"\ntoken_sha256 = \"{admin_digest}\"\n"
         );
         let settings = format!(
-            "data_dir = \"{}\"\npublic_url = \"{}\"\n{staff}",
+            "data_dir = \"{}\"\npublic_url = \"{}\"\n{staff}{sections}",
             dir.join("issuer-data").display(),
             Self::PUBLIC_URL
         );

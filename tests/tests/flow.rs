@@ -6,23 +6,11 @@
 
 use std::path::{Path, PathBuf};
 
-use kyc_tests::{
-    http, new_request, read, trust_toml, write, Invocation, Outcome, Program, Service,
-};
+use kyc_tests::{http, new_request, read, trust_toml, wallet, write, Outcome, Program, Service};
 use serde_json::{json, Value};
 
-const PASSWORD: &str = "correct horse battery staple";
 /// The shops' policy: a status list at most an hour old.
 const HOUR: u32 = 3600;
-
-/// `kyc-wallet --wallet DIR ARGS…` with the wallet password.
-fn wallet(dir: &Path, args: &[&str]) -> Invocation {
-    Program::Wallet
-        .command(["--wallet"])
-        .arg(dir)
-        .args(args)
-        .env("KYC_WALLET_PASSWORD", PASSWORD)
-}
 
 /// A shop: its nonce store and status cache in `dir`.
 struct Shop<'a> {
