@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use kyc_issuer::applications::Submission;
+use kyc_issuer::checks::biometric::PriorAnswer;
 use kyc_issuer::checks::country_risk::{association_keys, AssociationKind};
 use kyc_issuer::checks::screening::{ListFormat, ListSource, Screener, ScreeningConfig};
 use kyc_issuer::checks::{CheckContext, CheckSuite};
@@ -119,8 +120,9 @@ fn decide(suite: &CheckSuite, store: &SledState, key: &[u8; 32], submission: &Su
         now,
         shared: &shared,
         cleared: &[],
+        liveness: &PriorAnswer::None,
     };
-    let Some(checks) = suite.run(submission, ctx) else {
+    let Some(checks) = suite.run(submission, ctx).map(|o| o.records) else {
         return false;
     };
     let policy = suite.policy(&submission.jurisdiction).map(Into::into);

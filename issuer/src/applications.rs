@@ -35,6 +35,7 @@ use kyc_core::{DidKey, KycSubject, KycTier};
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{AuditError, AuditLog};
+use crate::checks::biometric::{submission_frames_digest, PriorAnswer};
 use crate::checks::country_risk::{association_keys, AssociationKind};
 use crate::checks::{CheckContext, CheckSuite};
 use crate::events::{EventSettings, Events, StateChange};
@@ -42,7 +43,7 @@ use crate::issuance::{self, StatusSlot};
 use crate::pii::{self, PiiError, SubjectKey};
 use crate::store::{
     ApplicationRecord, ApplicationState, CheckRecord, CredentialRecord, DecisionRecord,
-    ReportRecord, Revocation, StateError, StateStore, SubjectRecord,
+    LivenessAnswer, ReportRecord, Revocation, StateError, StateStore, SubjectRecord,
 };
 use crate::webhooks::{WebhookError, WebhookSettings, Webhooks};
 
@@ -565,23 +566,41 @@ impl Applications {
             .filter_map(|(shared, key)| shared.then_some(key.kind))
             .collect();
         let cleared = self.store.screening_clearances(&application.subject)?;
+        let digest = submission_frames_digest(submission);
+        let prior = match digest.map(|d| self.store.liveness_answer(&d)).transpose()? {
+            Some(Some(answer)) if answer.application == application.id => {
+                PriorAnswer::ThisApplication(answer.challenge)
+            }
+            Some(Some(_)) => PriorAnswer::OtherApplication,
+            _ => PriorAnswer::None,
+        };
         let suite = Arc::clone(&self.checks);
         let owned = submission.clone();
-        let checks = tokio::task::spawn_blocking(move || {
+        let outcome = tokio::task::spawn_blocking(move || {
             let ctx = CheckContext {
                 now,
                 shared: &shared,
                 cleared: &cleared,
+                liveness: &prior,
             };
             suite.run(&owned, ctx)
         })
         .await
-        .map_err(|e| ApplicationError::Internal(format!("checks: {e}")))?;
+        .map_err(|e| ApplicationError::Internal(format!("checks: {e}")))?
+        .ok_or_else(|| ApplicationError::Internal("jurisdiction without a policy".into()))?;
+        if let (Some(digest), Some(challenge)) = (digest, outcome.answered) {
+            let answer = LivenessAnswer {
+                application: application.id.clone(),
+                challenge,
+            };
+            self.store.record_liveness_answer(&digest, &answer)?;
+        }
+        let checks = outcome.records;
         let policy = self
             .checks
             .policy(&submission.jurisdiction)
             .ok_or_else(|| ApplicationError::Internal("jurisdiction without a policy".into()))?;
-        application.checks = checks.unwrap_or_default();
+        application.checks = checks;
         let decision = crate::risk::decide(&application.checks, &policy.into(), now);
         events.extend(
             application

@@ -13,7 +13,9 @@ use kyc_core::DidKey;
 use kyc_issuer::checks::biometric::local::FaceModels;
 use kyc_issuer::checks::biometric::{default_models_dir, Detector, HeadTurn};
 use serde_json::{json, Value};
-use spawned_issuer::{check, expect_problem, refused_start, start, submission, submit};
+use spawned_issuer::{
+    check, expect_problem, holder_token, refused_start, start, submission, submit, REVIEWER_TOKEN,
+};
 
 /// A screening list that does not hit the fixture identity, so that screening is clear.
 const LIST: &str = r#"{"id":"NK-2","schema":"Person","properties":{"name":["Ivan Petrovich Sidorov"],"birthDate":["1961-08-04"],"nationality":["ru"],"topics":["sanction"]}}"#;
@@ -33,15 +35,13 @@ async fn genuine_application_reaches_tier_two_and_a_replay_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let list = tmp.path().join("list.ftm.json");
     std::fs::write(&list, format!("{LIST}\n")).unwrap();
-    let issuer = start(
-        tmp.path(),
-        &format!(
-            "[limits]\nbody_bytes = 16777216\n\
+    let config = format!(
+        "[limits]\nbody_bytes = 16777216\n\
              [biometric]\nenabled = true\nprovider = \"local\"\nworkers = 1\n\
              [screening]\n[[screening.lists]]\nname = \"test\"\nformat = \"ftm\"\npath = \"{}\"\n",
-            list.display()
-        ),
+        list.display()
     );
+    let issuer = start(tmp.path(), &config);
     let base = issuer.base.clone();
     let client = reqwest::Client::new();
 
@@ -53,10 +53,10 @@ async fn genuine_application_reaches_tier_two_and_a_replay_is_refused() {
     let challenge = new_challenge(&client, &base).await;
     let turns: Vec<HeadTurn> = serde_json::from_value(challenge["turns"].clone()).unwrap();
     assert!(turns.len() >= 2);
-    let frames: Vec<String> = liveness_frames(&models, &selfie, &turns, 1)
-        .iter()
-        .map(|f| STANDARD.encode(f))
-        .collect();
+    let encode = |frames: Vec<Vec<u8>>| -> Vec<String> {
+        frames.iter().map(|f| STANDARD.encode(f)).collect()
+    };
+    let frames = encode(liveness_frames(&models, &selfie, &turns, 1));
 
     let (_, holder) = DidKey::generate();
     let mut body = submission(&holder);
@@ -90,6 +90,59 @@ async fn genuine_application_reaches_tier_two_and_a_replay_is_refused() {
         .unwrap()
         .contains(&json!("liveness_challenge_replayed")));
     assert_ne!(view["state"], "approved");
+
+    // A genuine application sent to review (its document number is the first holder's: an
+    // association signal); the reviewer asks for a document; after the upload the application
+    // is checked again with the frames it sent, which is no replay.
+    let fresh = new_challenge(&client, &base).await;
+    let turns: Vec<HeadTurn> = serde_json::from_value(fresh["turns"].clone()).unwrap();
+    let (key, third) = DidKey::generate();
+    let mut second = body.clone();
+    second["holder"] = json!(third.as_str());
+    second["livenessFrames"] = json!(encode(liveness_frames(&models, &selfie, &turns, 2)));
+    second["livenessChallenge"] = fresh["id"].clone();
+    let view = submit(&client, &base, &second).await;
+    assert_eq!(check(&view, "biometric")["outcome"], "clear", "{view}");
+    assert_eq!(view["state"], "in_review", "{view}");
+    let id = view["id"].as_str().unwrap();
+    let asked: Value = client
+        .post(format!("{base}/v1/review/{id}"))
+        .bearer_auth(REVIEWER_TOKEN)
+        .json(&json!({"action": "request_documents"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(asked["state"], "more_documents_requested");
+    let token = holder_token(&client, &base, &key).await;
+    let checked: Value = client
+        .post(format!("{base}/v1/applications/{id}/documents"))
+        .bearer_auth(&token)
+        .json(&json!({"document": body["document"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        check(&checked, "biometric")["outcome"],
+        "clear",
+        "{checked}"
+    );
+
+    // After a restart (a fresh challenge registry), the first frames are still a replay.
+    drop(issuer);
+    let issuer = start(tmp.path(), &config);
+    let base = issuer.base.clone();
+    let fresh = new_challenge(&client, &base).await;
+    let (_, fourth) = DidKey::generate();
+    replay["holder"] = json!(fourth.as_str());
+    replay["livenessChallenge"] = fresh["id"].clone();
+    let view = submit(&client, &base, &replay).await;
+    assert_eq!(check(&view, "biometric")["outcome"], "rejected", "{view}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

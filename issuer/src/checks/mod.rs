@@ -146,6 +146,17 @@ pub struct CheckContext<'a> {
     pub shared: &'a [AssociationKind],
     /// Screening-list entities a reviewer cleared for this subject.
     pub cleared: &'a [String],
+    /// What the store knows of the submission's liveness frames.
+    pub liveness: &'a biometric::PriorAnswer,
+}
+
+/// What running the checks gives.
+#[derive(Debug, Clone)]
+pub struct SuiteOutcome {
+    /// The check records, in order.
+    pub records: Vec<CheckRecord>,
+    /// The liveness challenge the frames answered, when the biometric check reached a verdict.
+    pub answered: Option<biometric::LivenessChallenge>,
 }
 
 /// The checks an application goes through, in order, under its jurisdiction's policy.
@@ -154,9 +165,7 @@ pub struct CheckSuite {
     jurisdictions: Arc<Jurisdictions>,
     fatf: Arc<FatfLists>,
     screening: Option<(Arc<screening::Screener>, screening::ScreeningConfig)>,
-    biometric: Box<dyn Check>,
-    /// The liveness challenges, when a biometric provider runs.
-    challenges: Option<Arc<biometric::ChallengeRegistry>>,
+    biometric: Option<biometric::BiometricCheck>,
     address: Box<dyn Check>,
 }
 
@@ -168,8 +177,7 @@ impl CheckSuite {
             jurisdictions,
             fatf,
             screening: None,
-            biometric: Box::new(NotConfigured(AuditCheck::Biometric)),
-            challenges: None,
+            biometric: None,
             address: Box::new(NotConfigured(AuditCheck::Address)),
         }
     }
@@ -183,14 +191,16 @@ impl CheckSuite {
 
     /// With this biometric check; its liveness challenges are handed out when it runs.
     pub fn with_biometric(mut self, check: biometric::BiometricCheck) -> Self {
-        self.challenges = check.is_performed().then(|| Arc::clone(check.challenges()));
-        self.biometric = Box::new(check);
+        self.biometric = Some(check);
         self
     }
 
     /// The liveness challenge registry, when a biometric provider runs.
     pub fn challenges(&self) -> Option<&Arc<biometric::ChallengeRegistry>> {
-        self.challenges.as_ref()
+        self.biometric
+            .as_ref()
+            .filter(|b| b.is_performed())
+            .map(biometric::BiometricCheck::challenges)
     }
 
     /// Screening against `screener`'s lists, `config.max_candidates` names scored per query;
@@ -226,14 +236,25 @@ impl CheckSuite {
 
     /// Run every check on `submission`. `None` when its jurisdiction has no policy (refused at
     /// validation before it gets here).
-    pub fn run(&self, submission: &Submission, ctx: CheckContext<'_>) -> Option<Vec<CheckRecord>> {
+    pub fn run(&self, submission: &Submission, ctx: CheckContext<'_>) -> Option<SuiteOutcome> {
         let policy = self.policy(&submission.jurisdiction)?;
         let now = ctx.now;
+        let (biometric, answered) = match &self.biometric {
+            Some(check) => {
+                let e = check.evaluate_in(submission, now, ctx.liveness);
+                let record = CheckRecord::new(AuditCheck::Biometric, e.outcome, e.reasons, now);
+                (record, e.answered)
+            }
+            None => (
+                NotConfigured(AuditCheck::Biometric).run(submission, now),
+                None,
+            ),
+        };
         let mut records = vec![
             identity_check(submission, policy, now),
             self.screen(submission, policy, ctx),
             document_under(policy, submission, now),
-            self.biometric.run(submission, now),
+            biometric,
             country_risk::risk_check(submission, &self.fatf, ctx.shared, now),
             self.address.run(submission, now),
         ];
@@ -245,7 +266,7 @@ impl CheckSuite {
                 now,
             )
         }));
-        Some(records)
+        Some(SuiteOutcome { records, answered })
     }
 }
 
@@ -413,8 +434,9 @@ mod tests {
             now: Utc::now(),
             shared: &[],
             cleared: &[],
+            liveness: &biometric::PriorAnswer::None,
         };
-        let records = suite.run(&s, ctx).unwrap();
+        let records = suite.run(&s, ctx).unwrap().records;
         let provider = records
             .iter()
             .find(|r| r.check == AuditCheck::Provider)

@@ -300,6 +300,26 @@ pub trait StateStore: Send + Sync + std::fmt::Debug + 'static {
     fn insert_report(&self, report: &ReportRecord) -> Result<(), StateError>;
     /// Every compliance report, oldest first.
     fn reports(&self) -> Result<Vec<ReportRecord>, StateError>;
+    /// The application that answered a liveness challenge with the frame set of `digest`.
+    fn liveness_answer(&self, digest: &[u8; 32]) -> Result<Option<LivenessAnswer>, StateError>;
+    /// Remember that `answer.application` answered `answer.challenge` with the frame set of
+    /// `digest`, unless the frames are already remembered. Not yet durable (the submission that
+    /// follows syncs).
+    fn record_liveness_answer(
+        &self,
+        digest: &[u8; 32],
+        answer: &LivenessAnswer,
+    ) -> Result<(), StateError>;
+}
+
+/// A liveness frame set as the store remembers it, so that a replay is refused after a restart
+/// too and an application checked again keeps the challenge it answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LivenessAnswer {
+    /// The application that sent the frames.
+    pub application: String,
+    /// The challenge they answered.
+    pub challenge: crate::checks::biometric::LivenessChallenge,
 }
 
 /// A report for the compliance officer: a high-risk rejection, with everything the decision

@@ -9,8 +9,8 @@ use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
 use super::{
-    ApplicationRecord, ApplicationState, CredentialRecord, ReportRecord, StateError, StateStore,
-    SubjectRecord, WebhookRecord,
+    ApplicationRecord, ApplicationState, CredentialRecord, LivenessAnswer, ReportRecord,
+    StateError, StateStore, SubjectRecord, WebhookRecord,
 };
 use crate::audit::SyncGroup;
 
@@ -29,6 +29,8 @@ pub struct SledState {
     clearances: sled::Tree,
     /// `created_at` (RFC 3339) ‖ id → report JSON, so that a scan is in time order.
     reports: sled::Tree,
+    /// SHA-256 of a liveness frame set → the answer (JSON).
+    liveness: sled::Tree,
 }
 
 fn backend(e: impl std::fmt::Display) -> StateError {
@@ -56,6 +58,7 @@ impl SledState {
             associations: db.open_tree("associations").map_err(backend)?,
             clearances: db.open_tree("screening_clearances").map_err(backend)?,
             reports: db.open_tree("reports").map_err(backend)?,
+            liveness: db.open_tree("liveness_answers").map_err(backend)?,
         })
     }
 
@@ -352,5 +355,26 @@ impl StateStore for SledState {
 
     fn reports(&self) -> Result<Vec<ReportRecord>, StateError> {
         Self::scan(&self.reports, "report", |_: &ReportRecord| true)
+    }
+
+    fn liveness_answer(&self, digest: &[u8; 32]) -> Result<Option<LivenessAnswer>, StateError> {
+        self.liveness
+            .get(digest)
+            .map_err(backend)?
+            .map(|v| decode("liveness answer", &v))
+            .transpose()
+    }
+
+    fn record_liveness_answer(
+        &self,
+        digest: &[u8; 32],
+        answer: &LivenessAnswer,
+    ) -> Result<(), StateError> {
+        // The first application to send a frame set keeps it.
+        let _ = self
+            .liveness
+            .compare_and_swap(digest, None as Option<&[u8]>, Some(encode(answer)?))
+            .map_err(backend)?;
+        Ok(())
     }
 }

@@ -554,6 +554,35 @@ impl BiometricCheck {
         submission: &Submission,
         now: DateTime<Utc>,
     ) -> (CheckOutcome, Vec<String>) {
+        let e = self.evaluate_in(submission, now, &PriorAnswer::None);
+        (e.outcome, e.reasons)
+    }
+
+    /// The outcome and reasons for `submission` at `now`, given what the store knows of its
+    /// frame set ([`PriorAnswer`]), and the challenge the frames answered when a verdict was
+    /// reached (for the store to remember).
+    pub fn evaluate_in(
+        &self,
+        submission: &Submission,
+        now: DateTime<Utc>,
+        prior: &PriorAnswer,
+    ) -> Evaluation {
+        let mut answered = None;
+        let (outcome, reasons) = self.evaluate_inner(submission, now, prior, &mut answered);
+        Evaluation {
+            outcome,
+            reasons,
+            answered,
+        }
+    }
+
+    fn evaluate_inner(
+        &self,
+        submission: &Submission,
+        now: DateTime<Utc>,
+        prior: &PriorAnswer,
+        answered: &mut Option<LivenessChallenge>,
+    ) -> (CheckOutcome, Vec<String>) {
         let Some(provider) = &self.provider else {
             return not_performed("no_provider_configured");
         };
@@ -597,9 +626,13 @@ impl BiometricCheck {
                         .as_deref()
                         .and_then(|id| uuid::Uuid::parse_str(id).ok());
                     let digest = liveness::frames_digest(&frames);
-                    let consumed = match id {
-                        Some(id) => self.challenges.consume(id, digest, now),
-                        None => Err(ChallengeError::Unknown),
+                    let consumed = match (prior, id) {
+                        (PriorAnswer::OtherApplication, _) => Err(ChallengeError::Replayed),
+                        // This application's own answer, checked again (after an upload): the
+                        // challenge it answered stands.
+                        (PriorAnswer::ThisApplication(c), Some(id)) if c.id == id => Ok(c.clone()),
+                        (_, Some(id)) => self.challenges.consume(id, digest, now),
+                        (_, None) => Err(ChallengeError::Unknown),
                     };
                     match consumed {
                         Ok(c) => challenge = Some(c),
@@ -624,7 +657,10 @@ impl BiometricCheck {
                 .release(c.id, liveness::frames_digest(&frames));
         }
         let assessment = match assessment {
-            Ok(a) => a,
+            Ok(a) => {
+                *answered = challenge.clone();
+                a
+            }
             Err(BiometricError::ImageUnreadable(role)) => {
                 let reason = match role {
                     ImageRole::Document => "document_image_unreadable",
@@ -667,6 +703,46 @@ impl Check for BiometricCheck {
         let (outcome, reasons) = self.evaluate(submission, now);
         CheckRecord::new(AuditCheck::Biometric, outcome, reasons, now)
     }
+}
+
+/// What the issuer's store knows of a submission's frame set (by its digest), beyond this
+/// process's challenge registry, which a restart forgets.
+#[derive(Debug, Clone, Default)]
+pub enum PriorAnswer {
+    /// Never seen.
+    #[default]
+    None,
+    /// This application answered this challenge with these frames before (it is being checked
+    /// again): not a replay.
+    ThisApplication(LivenessChallenge),
+    /// Another application sent these frames: a replay.
+    OtherApplication,
+}
+
+/// The biometric check's result, with the challenge the frames answered when a verdict was
+/// reached.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    /// Outcome.
+    pub outcome: CheckOutcome,
+    /// Reason codes.
+    pub reasons: Vec<String>,
+    /// The challenge answered (for the store to remember the frames against the application).
+    pub answered: Option<LivenessChallenge>,
+}
+
+/// The digest of a submission's liveness frames ([`liveness::frames_digest`]), when it has
+/// frames that decode.
+pub fn submission_frames_digest(submission: &Submission) -> Option<[u8; 32]> {
+    if submission.liveness_frames.is_empty() {
+        return None;
+    }
+    let frames: Option<Vec<Vec<u8>>> = submission
+        .liveness_frames
+        .iter()
+        .map(|f| decode_b64(f))
+        .collect();
+    frames.map(|f| liveness::frames_digest(&f))
 }
 
 fn not_performed(reason: &str) -> (CheckOutcome, Vec<String>) {
