@@ -43,7 +43,7 @@ use crate::issuance::{self, StatusSlot};
 use crate::pii::{self, PiiError, SubjectKey};
 use crate::store::{
     ApplicationRecord, ApplicationState, CheckRecord, CredentialRecord, DecisionRecord,
-    LivenessAnswer, ReportRecord, Revocation, StateError, StateStore, SubjectRecord,
+    LivenessAnswer, ReportRecord, Revocation, StateError, StateStore, SubjectRecord, VendorPending,
 };
 use crate::webhooks::{WebhookError, WebhookSettings, Webhooks};
 
@@ -134,6 +134,9 @@ pub enum ApplicationError {
     /// The requested tier is not backed by the checks (422).
     #[error("{0}")]
     TierNotEarned(String),
+    /// A message's signature does not verify, or is stale (400).
+    #[error("{0}")]
+    BadSignature(String),
     /// The subject's data was erased (410).
     #[error("the subject's data has been erased")]
     Erased,
@@ -595,6 +598,13 @@ impl Applications {
             };
             self.store.record_liveness_answer(&digest, &answer)?;
         }
+        if let Some((reference, liveness_asked)) = outcome.pending {
+            let pending = VendorPending {
+                application: application.id.clone(),
+                liveness_asked,
+            };
+            self.store.record_vendor_pending(&reference, &pending)?;
+        }
         let checks = outcome.records;
         let policy = self
             .checks
@@ -642,6 +652,87 @@ impl Applications {
             checks: application.checks.clone(),
             created_at: now,
         }))
+    }
+
+    /// A biometric vendor posts a result it promised (`202` at the time of the check): the
+    /// signature and its time are checked, the request must still be waiting and its
+    /// application in review; the biometric check's record is replaced and the application
+    /// decided again, both logged.
+    pub async fn vendor_result(
+        &self,
+        headers: &axum::http::HeaderMap,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<ApplicationView, ApplicationError> {
+        let Some(check) = self.checks.biometric().filter(|c| c.has_vendor()) else {
+            return Err(ApplicationError::NotFound);
+        };
+        let reference = crate::checks::biometric::BiometricCheck::vendor_reference(body)
+            .ok_or_else(|| ApplicationError::BadRequest("no reference in the result".into()))?;
+        let pending = self
+            .store
+            .vendor_pending(&reference)?
+            .ok_or(ApplicationError::NotFound)?;
+        let (signed_reference, outcome, reasons) = check
+            .vendor_result(headers, body, pending.liveness_asked, now)
+            .map_err(|e| match e {
+                crate::checks::biometric::WebhookError::MalformedBody => {
+                    ApplicationError::BadRequest(e.to_string())
+                }
+                _ => ApplicationError::BadSignature(e.to_string()),
+            })?
+            .ok_or(ApplicationError::NotFound)?;
+        if signed_reference != reference {
+            return Err(ApplicationError::BadRequest("reference mismatch".into()));
+        }
+        let current = self
+            .store
+            .application(&pending.application)?
+            .ok_or(ApplicationError::NotFound)?;
+        if current.state != ApplicationState::InReview {
+            return Err(ApplicationError::WrongState(
+                "the application no longer waits for this result".into(),
+            ));
+        }
+        let policy = self
+            .checks
+            .policy(&current.jurisdiction)
+            .ok_or_else(|| ApplicationError::Internal("jurisdiction without a policy".into()))?;
+        // Taken once: a second delivery of the same result finds nothing waiting.
+        if self.store.take_vendor_pending(&reference)?.is_none() {
+            return Err(ApplicationError::NotFound);
+        }
+        let mut next = current.clone();
+        let record = CheckRecord::new(AuditCheck::Biometric, outcome, reasons, now);
+        for r in next
+            .checks
+            .iter_mut()
+            .filter(|r| r.check == AuditCheck::Biometric)
+        {
+            *r = record.clone();
+        }
+        let decision = crate::risk::decide(&next.checks, &policy.into(), now);
+        let events = [
+            AuditEvent::CheckCompleted {
+                application: next.id.clone(),
+                check: AuditCheck::Biometric,
+                outcome: record.outcome,
+                reasons: record.reasons.clone(),
+                data_version: None,
+            },
+            decision_event(&next.id, &decision),
+        ];
+        self.audit.append_all(&events).await?;
+        let report = self.report_for(&next, &decision, now)?;
+        apply_decision(&mut next, decision, now);
+        self.store
+            .replace_application(&current, &next)
+            .map_err(conflict)?;
+        if let Some(report) = report {
+            self.store.insert_report(&report)?;
+        }
+        self.announce(&next);
+        Ok((&next).into())
     }
 
     /// The compliance reports, oldest first.

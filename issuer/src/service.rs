@@ -143,7 +143,6 @@ pub fn check_suite(config: &Config) -> Result<checks::CheckSuite, ServiceError> 
         config.checks.fatf_stale_after_days,
     ) {
         tracing::warn!("{warning}");
-        eprintln!("warning: {warning}");
     }
     let biometric = checks::biometric::BiometricCheck::from_config(&config.biometric)?;
     let suite =

@@ -6,16 +6,22 @@
 mod biometric_support;
 mod spawned_issuer;
 
+use std::sync::{Arc, Mutex};
+
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use biometric_support::{id_card, jpeg, liveness_frames, load, png};
 use kyc_core::DidKey;
+use kyc_issuer::checks::biometric::http::sign_vendor_webhook;
 use kyc_issuer::checks::biometric::local::FaceModels;
 use kyc_issuer::checks::biometric::{default_models_dir, Detector, HeadTurn};
 use serde_json::{json, Value};
 use spawned_issuer::{
     check, expect_problem, holder_token, refused_start, start, submission, submit, REVIEWER_TOKEN,
 };
+
+/// The vendor's webhook secret.
+const SECRET: &str = "vendor-webhook-secret";
 
 /// A screening list that does not hit the fixture identity, so that screening is clear.
 const LIST: &str = r#"{"id":"NK-2","schema":"Person","properties":{"name":["Ivan Petrovich Sidorov"],"birthDate":["1961-08-04"],"nationality":["ru"],"topics":["sanction"]}}"#;
@@ -175,4 +181,106 @@ fn enabled_without_models_the_issuer_refuses_to_start() {
         ),
     );
     assert!(stderr.contains("no-models"), "{stderr}");
+}
+
+/// A vendor that answers every request `202 Accepted` and keeps the references it was sent;
+/// its URL.
+async fn spawn_deferring_vendor(references: Arc<Mutex<Vec<String>>>) -> String {
+    let app = axum::Router::new().route(
+        "/verify",
+        axum::routing::post(move |axum::Json(body): axum::Json<Value>| async move {
+            let reference = body["reference"].as_str().unwrap_or_default().to_owned();
+            references.lock().unwrap().push(reference);
+            axum::http::StatusCode::ACCEPTED
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}/verify")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vendor_result_delivered_later_by_signed_webhook_decides_the_application() {
+    let references = Arc::new(Mutex::new(Vec::new()));
+    let url = spawn_deferring_vendor(Arc::clone(&references)).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let list = tmp.path().join("list.ftm.json");
+    std::fs::write(&list, format!("{LIST}\n")).unwrap();
+    let issuer = start(
+        tmp.path(),
+        &format!(
+            "[biometric]\nenabled = true\nprovider = \"http\"\n\
+             [biometric.http]\nurl = \"{url}\"\napi_key = \"k\"\nwebhook_secret = \"{SECRET}\"\n\
+             [screening]\n[[screening.lists]]\nname = \"test\"\nformat = \"ftm\"\npath = \"{}\"\n",
+            list.display()
+        ),
+    );
+    let base = issuer.base.clone();
+    let client = reqwest::Client::new();
+    let challenge = new_challenge(&client, &base).await;
+    let (_, holder) = DidKey::generate();
+    let mut body = submission(&holder);
+    body["document"]["image"] = json!(STANDARD.encode(b"document image"));
+    body["selfie"] = json!(STANDARD.encode(b"selfie"));
+    body["livenessFrames"] = json!([STANDARD.encode(b"frame 1"), STANDARD.encode(b"frame 2")]);
+    body["livenessChallenge"] = challenge["id"].clone();
+    let view = submit(&client, &base, &body).await;
+    let biometric = check(&view, "biometric");
+    assert_eq!(biometric["outcome"], "consider", "{view}");
+    assert_eq!(biometric["reasons"], json!(["biometric_pending"]));
+    assert_eq!(view["state"], "in_review");
+    let reference = references.lock().unwrap().pop().unwrap();
+
+    let url = format!("{base}/v1/biometric/vendor-results");
+    let result =
+        json!({"reference": reference, "similarity": 0.97, "spoofing": "live"}).to_string();
+    let now = chrono::Utc::now().timestamp();
+    let post = |signature: String, body: String| {
+        client
+            .post(&url)
+            .header("kyc-vendor-signature", signature)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    // Unsigned, wrongly signed, stale: refused, nothing changes.
+    let forged = sign_vendor_webhook(b"not the secret", now, result.as_bytes());
+    let stale = sign_vendor_webhook(SECRET.as_bytes(), now - 3600, result.as_bytes());
+    for signature in [
+        "garbage".to_owned(),
+        format!("t={now},v1={forged}"),
+        format!("t={},v1={stale}", now - 3600),
+    ] {
+        expect_problem(post(signature, result.clone()).await.unwrap(), 400).await;
+    }
+    // A body changed after signing does not verify either.
+    let good = sign_vendor_webhook(SECRET.as_bytes(), now, result.as_bytes());
+    let tampered = result.replace("0.97", "0.99");
+    expect_problem(
+        post(format!("t={now},v1={good}"), tampered).await.unwrap(),
+        400,
+    )
+    .await;
+
+    // Signed: the biometric check is clear, the application approved at tier 2.
+    let response = post(format!("t={now},v1={good}"), result.clone())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let view: Value = response.json().await.unwrap();
+    let biometric = check(&view, "biometric");
+    assert_eq!(biometric["outcome"], "clear", "{view}");
+    assert_eq!(
+        biometric["reasons"],
+        json!(["face_match", "liveness_passed"])
+    );
+    assert_eq!(view["state"], "approved");
+    assert_eq!(view["decision"]["tier"], 2);
+    // Delivered twice: nothing waits for it any more.
+    expect_problem(
+        post(format!("t={now},v1={good}"), result).await.unwrap(),
+        404,
+    )
+    .await;
 }

@@ -30,7 +30,9 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt as _;
 use serde::{Deserialize, Serialize};
 
-use super::extract::{auth_problem, Admin, Compliance, Holder, JsonBody, Reviewer, Staff};
+use super::extract::{
+    auth_problem, Admin, Compliance, Holder, JsonBody, JsonBytes, Reviewer, Staff,
+};
 use super::openapi::{DocumentUploadSchema, SubmissionSchema};
 use super::problem::Problem;
 use super::{AppState, Routes};
@@ -45,6 +47,7 @@ pub(super) fn routes() -> Routes {
     Routes::new()
         .post("/v1/nonce", nonce)
         .post("/v1/liveness-challenges", liveness_challenge)
+        .post("/v1/biometric/vendor-results", vendor_result)
         .post("/v1/applications", submit)
         .get("/v1/applications/{id}", application)
         .get("/v1/applications/{id}/events", application_events)
@@ -85,6 +88,13 @@ impl From<ApplicationError> for Problem {
                 "Tier not backed by the checks",
             ),
             ApplicationError::Erased => (StatusCode::GONE, "erased", "Erased"),
+            // 400, as Standard Webhooks receivers answer a signature that does not verify: the
+            // signature is part of the message, not an HTTP authentication scheme.
+            ApplicationError::BadSignature(_) => (
+                StatusCode::BAD_REQUEST,
+                "bad-signature",
+                "Signature refused",
+            ),
             ApplicationError::RetentionNotOver { .. } => (
                 StatusCode::CONFLICT,
                 "retention-period",
@@ -185,6 +195,47 @@ pub(super) async fn liveness_challenge(
             e.to_string(),
         )),
     }
+}
+
+/// A biometric vendor's result, delivered later than the check (the vendor answered `202`).
+///
+/// Caller: the vendor, authenticated by `Kyc-Vendor-Signature: t=<unix seconds>,v1=<hex>`,
+/// HMAC-SHA256 with the configured `webhook_secret` over `"{t}." || body`, within 300 s. The
+/// body is `{"reference", "similarity", "spoofing"}`. The application's biometric check is
+/// replaced and the application decided again.
+#[utoipa::path(
+    post,
+    path = "/v1/biometric/vendor-results",
+    tag = "applications",
+    request_body(content = String, content_type = "application/json",
+        description = "The vendor's result, signed"),
+    responses(
+        (status = 200, description = "Recorded; the application in its new state",
+            body = ApplicationView),
+        (status = 400, description = "No reference, not a vendor result, or a missing, \
+            malformed, stale or wrong signature", content_type = "application/problem+json",
+            body = Problem),
+        (status = 415, description = "The body is not application/json",
+            content_type = "application/problem+json", body = Problem),
+        (status = 404, description = "No vendor configured, or no request waits for this \
+            reference (unknown, or already delivered)",
+            content_type = "application/problem+json", body = Problem),
+        (status = 409, description = "The application no longer waits for it",
+            content_type = "application/problem+json", body = Problem),
+        (status = 500, description = "Storage or audit log failed",
+            content_type = "application/problem+json", body = Problem),
+    ),
+)]
+pub(super) async fn vendor_result(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    JsonBytes(body): JsonBytes,
+) -> Result<Json<ApplicationView>, Problem> {
+    let view = state
+        .applications
+        .vendor_result(&headers, &body, Utc::now())
+        .await?;
+    Ok(Json(view))
 }
 
 /// The checks run at once; the application is answered in the state they lead to (approved,

@@ -104,6 +104,21 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     type Rejection = Problem;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Problem> {
+        let JsonBytes(body) = JsonBytes::from_request(req, state).await?;
+        serde_json::from_slice(&body).map(Self).map_err(|e| {
+            Problem::bad_request(kyc_core::MalformedError::json("body", &e).to_string())
+        })
+    }
+}
+
+/// An `application/json` body as the bytes that were sent (for a signature over them); a body
+/// over the size limit is a 413 problem, another media type a 415.
+pub(super) struct JsonBytes(pub(super) Bytes);
+
+impl FromRequest<AppState> for JsonBytes {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Problem> {
         let is_json = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -120,8 +135,6 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
                 "the body must be application/json",
             ));
         }
-        serde_json::from_slice(&body).map(Self).map_err(|e| {
-            Problem::bad_request(kyc_core::MalformedError::json("body", &e).to_string())
-        })
+        Ok(Self(body))
     }
 }

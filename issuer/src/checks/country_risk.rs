@@ -4,7 +4,7 @@
 //! **Country risk.** The FATF publishes two lists after each plenary (February, June, October):
 //! "high-risk jurisdictions subject to a call for action" and "jurisdictions under increased
 //! monitoring". Both are data files (`issuer/data/fatf/<published>.toml`, the newest embedded;
-//! an operator names a newer one with `[risk] fatf_file`). A nationality or residence on the
+//! an operator names a newer one with `[checks] fatf_file`). A nationality or residence on the
 //! first list rejects the case (high risk, reported); on the second it goes to a person. A list
 //! older than `stale_after_days` is a start-up warning: the issuer cannot know a newer one from
 //! here, but the operator must.
@@ -121,7 +121,7 @@ impl FatfLists {
         (age > i64::from(stale_after_days)).then(|| {
             format!(
                 "the FATF lists in force were published on {} ({age} days ago, more than {stale_after_days}); \
-                 the FATF updates them after every plenary: install the current lists and name them in [risk] fatf_file",
+                 the FATF updates them after every plenary: install the current lists and name them in [checks] fatf_file",
                 self.published
             )
         })

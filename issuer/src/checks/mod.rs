@@ -157,6 +157,8 @@ pub struct SuiteOutcome {
     pub records: Vec<CheckRecord>,
     /// The liveness challenge the frames answered, when the biometric check reached a verdict.
     pub answered: Option<biometric::LivenessChallenge>,
+    /// A biometric vendor's pending request: its reference, and whether liveness was asked.
+    pub pending: Option<(String, bool)>,
 }
 
 /// The checks an application goes through, in order, under its jurisdiction's policy.
@@ -193,6 +195,11 @@ impl CheckSuite {
     pub fn with_biometric(mut self, check: biometric::BiometricCheck) -> Self {
         self.biometric = Some(check);
         self
+    }
+
+    /// The biometric check, when configured.
+    pub fn biometric(&self) -> Option<&biometric::BiometricCheck> {
+        self.biometric.as_ref()
     }
 
     /// The liveness challenge registry, when a biometric provider runs.
@@ -239,14 +246,15 @@ impl CheckSuite {
     pub fn run(&self, submission: &Submission, ctx: CheckContext<'_>) -> Option<SuiteOutcome> {
         let policy = self.policy(&submission.jurisdiction)?;
         let now = ctx.now;
-        let (biometric, answered) = match &self.biometric {
+        let (biometric, answered, pending) = match &self.biometric {
             Some(check) => {
                 let e = check.evaluate_in(submission, now, ctx.liveness);
                 let record = CheckRecord::new(AuditCheck::Biometric, e.outcome, e.reasons, now);
-                (record, e.answered)
+                (record, e.answered, e.pending)
             }
             None => (
                 NotConfigured(AuditCheck::Biometric).run(submission, now),
+                None,
                 None,
             ),
         };
@@ -266,7 +274,11 @@ impl CheckSuite {
                 now,
             )
         }));
-        Some(SuiteOutcome { records, answered })
+        Some(SuiteOutcome {
+            records,
+            answered,
+            pending,
+        })
     }
 }
 

@@ -310,6 +310,27 @@ pub trait StateStore: Send + Sync + std::fmt::Debug + 'static {
         digest: &[u8; 32],
         answer: &LivenessAnswer,
     ) -> Result<(), StateError>;
+    /// Remember a vendor request waiting for its webhook. Not yet durable (the application's
+    /// store write that follows syncs).
+    fn record_vendor_pending(
+        &self,
+        reference: &str,
+        pending: &VendorPending,
+    ) -> Result<(), StateError>;
+    /// The vendor request `reference`, if it is still waiting.
+    fn vendor_pending(&self, reference: &str) -> Result<Option<VendorPending>, StateError>;
+    /// Take the vendor request `reference` (it is waiting no more); `None` if another caller
+    /// took it first.
+    fn take_vendor_pending(&self, reference: &str) -> Result<Option<VendorPending>, StateError>;
+}
+
+/// A biometric vendor's request still waiting for its result on the webhook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VendorPending {
+    /// The application it is about.
+    pub application: String,
+    /// Whether liveness frames were sent.
+    pub liveness_asked: bool,
 }
 
 /// A liveness frame set as the store remembers it, so that a replay is refused after a restart

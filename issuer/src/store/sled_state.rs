@@ -10,7 +10,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::{
     ApplicationRecord, ApplicationState, CredentialRecord, LivenessAnswer, ReportRecord,
-    StateError, StateStore, SubjectRecord, WebhookRecord,
+    StateError, StateStore, SubjectRecord, VendorPending, WebhookRecord,
 };
 use crate::audit::SyncGroup;
 
@@ -31,6 +31,8 @@ pub struct SledState {
     reports: sled::Tree,
     /// SHA-256 of a liveness frame set → the answer (JSON).
     liveness: sled::Tree,
+    /// Vendor reference → the application waiting for its result (JSON).
+    vendor_pending: sled::Tree,
 }
 
 fn backend(e: impl std::fmt::Display) -> StateError {
@@ -59,6 +61,7 @@ impl SledState {
             clearances: db.open_tree("screening_clearances").map_err(backend)?,
             reports: db.open_tree("reports").map_err(backend)?,
             liveness: db.open_tree("liveness_answers").map_err(backend)?,
+            vendor_pending: db.open_tree("vendor_pending").map_err(backend)?,
         })
     }
 
@@ -370,11 +373,36 @@ impl StateStore for SledState {
         digest: &[u8; 32],
         answer: &LivenessAnswer,
     ) -> Result<(), StateError> {
-        // The first application to send a frame set keeps it.
+        // The first application to send a frame set keeps it (a lost race changes nothing).
         let _ = self
             .liveness
             .compare_and_swap(digest, None as Option<&[u8]>, Some(encode(answer)?))
             .map_err(backend)?;
         Ok(())
+    }
+
+    fn record_vendor_pending(
+        &self,
+        reference: &str,
+        pending: &VendorPending,
+    ) -> Result<(), StateError> {
+        self.write_new(&self.vendor_pending, reference, encode(pending)?)
+    }
+
+    fn vendor_pending(&self, reference: &str) -> Result<Option<VendorPending>, StateError> {
+        self.get(&self.vendor_pending, "vendor request", reference)
+    }
+
+    fn take_vendor_pending(&self, reference: &str) -> Result<Option<VendorPending>, StateError> {
+        let taken = self
+            .vendor_pending
+            .remove(reference)
+            .map_err(backend)?
+            .map(|v| decode("vendor request", &v))
+            .transpose()?;
+        if taken.is_some() {
+            self.sync()?;
+        }
+        Ok(taken)
     }
 }

@@ -4,8 +4,9 @@
 //! `{"reference": "<uuid>", "document": "<base64>", "selfie": "<base64>",
 //!   "liveness": {"challenge": ["left", "centre", "right"], "frames": ["<base64>", …]} | null}`.
 //! Response: `{"similarity": <0–1>, "spoofing": "live" | "spoof" | "unknown"}` (other members
-//! ignored). A vendor that finishes later posts the same result with its `reference` to the
-//! issuer's webhook, signed: header `Kyc-Vendor-Signature: t=<unix seconds>,v1=<hex>` where the
+//! ignored), or `202 Accepted` when the vendor answers later: the check is then *consider*
+//! (`biometric_pending`) and the vendor posts the result with its `reference` to the issuer's
+//! webhook (`POST /v1/biometric/vendor-results`), signed: header `Kyc-Vendor-Signature: t=<unix seconds>,v1=<hex>` where the
 //! hex is HMAC-SHA256(webhook_secret, `"{t}." || body`) (RFC 2104), checked in constant time
 //! and within [`WEBHOOK_TOLERANCE_SECS`] of now ([`verify_vendor_webhook`]).
 //!
@@ -134,7 +135,7 @@ impl HttpBiometrics {
         })
     }
 
-    fn call(&self, body: Vec<u8>) -> Result<VendorResult, BiometricError> {
+    fn call(&self, body: Vec<u8>) -> Result<Option<VendorResult>, BiometricError> {
         let runtime = self
             .runtime
             .as_ref()
@@ -153,6 +154,9 @@ impl HttpBiometrics {
                     .await
                     .map_err(|e| format!("request failed: {}", without_url(&e)))?;
                 let status = response.status();
+                if status == reqwest::StatusCode::ACCEPTED {
+                    return Ok(None);
+                }
                 if !status.is_success() {
                     return Err(format!("HTTP status {status}"));
                 }
@@ -163,7 +167,9 @@ impl HttpBiometrics {
                 if bytes.len() > MAX_RESPONSE_BYTES {
                     return Err("response too large".into());
                 }
-                VendorResult::parse(&bytes).ok_or_else(|| "malformed response".to_owned())
+                VendorResult::parse(&bytes)
+                    .map(Some)
+                    .ok_or_else(|| "malformed response".to_owned())
             }
             .await;
             let _ = tx.send(result);
@@ -184,8 +190,9 @@ fn without_url(e: &reqwest::Error) -> String {
 
 impl BiometricProvider for HttpBiometrics {
     fn assess(&self, request: &BiometricRequest<'_>) -> Result<Assessment, BiometricError> {
+        let reference = uuid::Uuid::new_v4().to_string();
         let body = VendorRequest {
-            reference: uuid::Uuid::new_v4().to_string(),
+            reference: reference.clone(),
             document: STANDARD.encode(request.document),
             selfie: STANDARD.encode(request.selfie),
             liveness: request.liveness.map(|l| VendorLiveness {
@@ -195,8 +202,10 @@ impl BiometricProvider for HttpBiometrics {
         };
         let body = serde_json::to_vec(&body)
             .map_err(|e| BiometricError::Vendor(format!("encoding request: {e}")))?;
-        let result = self.call(body)?;
-        Ok(self.assessment(&result, request.liveness.is_some()))
+        match self.call(body)? {
+            Some(result) => Ok(self.assessment(&result, request.liveness.is_some())),
+            None => Err(BiometricError::Pending { reference }),
+        }
     }
 }
 

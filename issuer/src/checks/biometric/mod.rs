@@ -42,7 +42,7 @@
 //! | outcome | reasons |
 //! |---|---|
 //! | clear | `face_match` and `liveness_passed` |
-//! | consider | `face_match_uncertain`, `no_face_on_document`, `no_face_on_selfie`, `several_faces_on_document`, `several_faces_on_selfie`, `liveness_wrong_order`, `liveness_no_face_in_frame`, `liveness_several_faces_in_frame`, `liveness_challenge_unknown`, `liveness_challenge_expired`, `liveness_unknown`, `document_image_unreadable`, `selfie_unreadable`, `liveness_frame_unreadable`, `too_many_liveness_frames`, `biometric_provider_failed` |
+//! | consider | `biometric_pending` (a vendor answers later, on the webhook), `face_match_uncertain`, `no_face_on_document`, `no_face_on_selfie`, `several_faces_on_document`, `several_faces_on_selfie`, `liveness_wrong_order`, `liveness_no_face_in_frame`, `liveness_several_faces_in_frame`, `liveness_challenge_unknown`, `liveness_challenge_expired`, `liveness_unknown`, `document_image_unreadable`, `selfie_unreadable`, `liveness_frame_unreadable`, `too_many_liveness_frames`, `biometric_provider_failed` |
 //! | rejected | `face_no_match`, `liveness_face_mismatch`, `liveness_challenge_replayed`, `spoof_detected` |
 //! | not performed | `no_provider_configured`, `no_selfie`, `no_document_image`, `no_liveness_frames` |
 //!
@@ -401,6 +401,12 @@ pub enum BiometricError {
     /// The vendor could not be reached or answered badly (no personal data in the text).
     #[error("biometric vendor: {0}")]
     Vendor(String),
+    /// The vendor accepted the request and will post the result to the webhook later.
+    #[error("biometric vendor result pending")]
+    Pending {
+        /// The request's reference, which the webhook names.
+        reference: String,
+    },
 }
 
 /// A face-match score: the local provider's embedding distance (lower is closer), or a
@@ -504,6 +510,8 @@ pub struct BiometricCheck {
     provider: Option<Arc<dyn BiometricProvider>>,
     challenges: Arc<ChallengeRegistry>,
     max_frames: usize,
+    /// The vendor adapter and its webhook secret, with `provider = "http"`.
+    vendor: Option<(Arc<HttpBiometrics>, Vec<u8>)>,
 }
 
 impl BiometricCheck {
@@ -512,16 +520,28 @@ impl BiometricCheck {
     /// vendor adapter.
     pub fn from_config(config: &BiometricConfig) -> Result<Self, BiometricError> {
         config.validate()?;
+        let mut vendor = None;
         let provider: Option<Arc<dyn BiometricProvider>> = match (config.enabled, config.provider) {
             (false, _) | (true, ProviderKind::None) => None,
             (true, ProviderKind::Local) => Some(Arc::new(LocalBiometrics::open(config)?)),
-            (true, ProviderKind::Http) => Some(Arc::new(HttpBiometrics::from_config(config)?)),
+            (true, ProviderKind::Http) => {
+                let http = Arc::new(HttpBiometrics::from_config(config)?);
+                let secret = config
+                    .http
+                    .as_ref()
+                    .map(|h| h.webhook_secret.as_bytes().to_vec())
+                    .unwrap_or_default();
+                vendor = Some((Arc::clone(&http), secret));
+                Some(http)
+            }
         };
-        Ok(Self::new(
+        let mut check = Self::new(
             provider,
             Arc::new(config.challenge_registry()),
             config.liveness.max_frames,
-        ))
+        );
+        check.vendor = vendor;
+        Ok(check)
     }
 
     /// The check over `provider` with `challenges`, accepting up to `max_frames` frames.
@@ -534,7 +554,48 @@ impl BiometricCheck {
             provider,
             challenges,
             max_frames,
+            vendor: None,
         }
+    }
+
+    /// The outcome and reasons of a vendor's result posted to the webhook: the signature and
+    /// its time checked ([`verify_vendor_webhook`]), then the result mapped as a response would
+    /// be. `Ok(None)` when no vendor is configured.
+    pub fn vendor_result(
+        &self,
+        headers: &axum::http::HeaderMap,
+        body: &[u8],
+        liveness_asked: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(String, CheckOutcome, Vec<String>)>, WebhookError> {
+        let Some((http, secret)) = &self.vendor else {
+            return Ok(None);
+        };
+        let result = verify_vendor_webhook(secret, headers, body, now)?;
+        let reference = result
+            .reference
+            .clone()
+            .ok_or(WebhookError::MalformedBody)?;
+        let assessment = http.assessment(&result, liveness_asked);
+        let mut parts = vec![face_outcome(assessment.face)];
+        parts.extend(assessment.liveness.map(liveness_outcome));
+        let (outcome, reasons) = combine(&parts);
+        Ok(Some((reference, outcome, reasons)))
+    }
+
+    /// Whether a vendor (`provider = "http"`) runs the check, so that its webhook is served.
+    pub fn has_vendor(&self) -> bool {
+        self.vendor.is_some()
+    }
+
+    /// The reference of a webhook body, before its signature is checked (to find what it is
+    /// about); `None` if it has none.
+    pub fn vendor_reference(body: &[u8]) -> Option<String> {
+        serde_json::from_slice::<serde_json::Value>(body)
+            .ok()?
+            .get("reference")?
+            .as_str()
+            .map(str::to_owned)
     }
 
     /// Whether a provider is configured (else every run is *not performed*).
@@ -568,11 +629,14 @@ impl BiometricCheck {
         prior: &PriorAnswer,
     ) -> Evaluation {
         let mut answered = None;
-        let (outcome, reasons) = self.evaluate_inner(submission, now, prior, &mut answered);
+        let mut pending = None;
+        let (outcome, reasons) =
+            self.evaluate_inner(submission, now, prior, &mut answered, &mut pending);
         Evaluation {
             outcome,
             reasons,
             answered,
+            pending,
         }
     }
 
@@ -582,6 +646,7 @@ impl BiometricCheck {
         now: DateTime<Utc>,
         prior: &PriorAnswer,
         answered: &mut Option<LivenessChallenge>,
+        pending: &mut Option<(String, bool)>,
     ) -> (CheckOutcome, Vec<String>) {
         let Some(provider) = &self.provider else {
             return not_performed("no_provider_configured");
@@ -651,6 +716,14 @@ impl BiometricCheck {
             }),
         };
         let assessment = provider.assess(&request);
+        if let Err(BiometricError::Pending { reference }) = &assessment {
+            // The frames were sent: the challenge is answered, the verdict comes later.
+            *answered = challenge.clone();
+            *pending = Some((reference.clone(), challenge.is_some()));
+            let mut parts = vec![(CheckOutcome::Consider, "biometric_pending")];
+            parts.extend(liveness_verdict);
+            return combine(&parts);
+        }
         if let (Err(_), Some(c)) = (&assessment, &challenge) {
             // No verdict: the same answer may come again without being a replay.
             self.challenges
@@ -729,6 +802,8 @@ pub struct Evaluation {
     pub reasons: Vec<String>,
     /// The challenge answered (for the store to remember the frames against the application).
     pub answered: Option<LivenessChallenge>,
+    /// A vendor's pending request: its reference, and whether liveness was asked.
+    pub pending: Option<(String, bool)>,
 }
 
 /// The digest of a submission's liveness frames ([`liveness::frames_digest`]), when it has
