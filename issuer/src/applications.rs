@@ -35,7 +35,7 @@ use kyc_core::{DidKey, KycSubject, KycTier};
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{AuditError, AuditLog};
-use crate::checks::biometric::{submission_frames_digest, PriorAnswer};
+use crate::checks::biometric::{submission_frame_digests, PriorAnswer};
 use crate::checks::country_risk::{association_keys, AssociationKind};
 use crate::checks::{CheckContext, CheckSuite};
 use crate::events::{EventSettings, Events, StateChange};
@@ -365,6 +365,9 @@ pub struct Applications {
     index_key: [u8; 32],
     schema: jsonschema::Validator,
     status_lists: Mutex<HashMap<u64, SignedStatusList>>,
+    /// The highest status list any credential points into (0: none yet); lists past it are
+    /// 404, so that asking for arbitrary list numbers signs and caches nothing.
+    highest_list: std::sync::atomic::AtomicU64,
     events: Events,
     webhooks: Arc<Webhooks>,
     retention: Duration,
@@ -401,6 +404,9 @@ impl Applications {
         let issuer = DidKey::from_verifying_key(&key.verifying_key());
         let webhooks = Arc::new(Webhooks::new(Arc::clone(&store), service.webhooks)?);
         let index_key = pii::derive_key(&key, b"kyc-issuer/association-index/v1");
+        let highest_list = store
+            .max_status_index()?
+            .map_or(0, |i| i / MIN_ENTRIES as u64 + 1);
         Ok(Self {
             store,
             audit,
@@ -411,6 +417,7 @@ impl Applications {
             index_key,
             schema,
             status_lists: Mutex::new(HashMap::new()),
+            highest_list: highest_list.into(),
             events: Events::new(service.events),
             webhooks,
             retention: service.retention,
@@ -569,13 +576,22 @@ impl Applications {
             .filter_map(|(shared, key)| shared.then_some(key.kind))
             .collect();
         let cleared = self.store.screening_clearances(&application.subject)?;
-        let digest = submission_frames_digest(submission);
-        let prior = match digest.map(|d| self.store.liveness_answer(&d)).transpose()? {
-            Some(Some(answer)) if answer.application == application.id => {
-                PriorAnswer::ThisApplication(answer.challenge)
+        let digests = submission_frame_digests(submission);
+        let (digest, frames) = match &digests {
+            Some((set, each)) => (Some(*set), each.as_slice()),
+            None => (None, &[][..]),
+        };
+        let senders = self.store.frame_senders(frames)?;
+        let prior = if senders.iter().any(|s| *s != application.id) {
+            PriorAnswer::OtherApplication
+        } else {
+            match digest.map(|d| self.store.liveness_answer(&d)).transpose()? {
+                Some(Some(answer)) if answer.application == application.id => {
+                    PriorAnswer::ThisApplication(answer.challenge)
+                }
+                Some(Some(_)) => PriorAnswer::OtherApplication,
+                _ => PriorAnswer::None,
             }
-            Some(Some(_)) => PriorAnswer::OtherApplication,
-            _ => PriorAnswer::None,
         };
         let suite = Arc::clone(&self.checks);
         let owned = submission.clone();
@@ -597,6 +613,7 @@ impl Applications {
                 challenge,
             };
             self.store.record_liveness_answer(&digest, &answer)?;
+            self.store.record_frame_sender(frames, &application.id)?;
         }
         if let Some((reference, liveness_asked)) = outcome.pending {
             let pending = VendorPending {
@@ -1149,6 +1166,8 @@ impl Applications {
             .map_err(|e| ApplicationError::Internal(e.to_string()))?;
         let index = self.store.next_status_index()?;
         let (list, position) = (index / MIN_ENTRIES as u64 + 1, index % MIN_ENTRIES as u64);
+        self.highest_list
+            .fetch_max(list, std::sync::atomic::Ordering::SeqCst);
         let slot = StatusSlot {
             list_url: self.status_list_url(list),
             index: position,
@@ -1259,7 +1278,7 @@ impl Applications {
         list: u64,
         now: DateTime<Utc>,
     ) -> Result<SignedStatusList, ApplicationError> {
-        if list == 0 {
+        if list == 0 || list > self.highest_list.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(ApplicationError::NotFound);
         }
         let mut cache = self

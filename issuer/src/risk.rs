@@ -5,8 +5,10 @@
 //! # Scoring
 //! Each reason of each finding (a check *rejected* or *consider*) contributes points
 //! ([`points`]); a check contributes the sum of its reasons', capped at 100, and the score is the
-//! sum over checks. The level comes from the jurisdiction's thresholds (`score >= high_risk` →
-//! high, `>= medium_risk` → medium, else low).
+//! sum over checks. The level comes from the jurisdiction's thresholds: high when the severe
+//! findings (the 100-point ones: fraud, a prohibited customer) reach `high_risk`, medium when the
+//! score reaches `medium_risk`, else low. However many *consider* findings add up, they make a
+//! case medium, never high: each is a question for a person, not evidence of fraud.
 //!
 //! A check that was *not performed* is a gap, not a finding: it adds no points (two absent
 //! providers are not evidence of fraud), but some gaps need a person ([`needs_person`]), which
@@ -84,6 +86,24 @@ pub fn tier_reached(checks: &[CheckRecord]) -> KycTier {
         .unwrap_or(KycTier::Unverified)
 }
 
+/// Points at or above which a finding is severe: only severe findings make a case high; any
+/// number of *consider* findings makes it medium at most (DESIGN.md: any "consider" result →
+/// manual review).
+const SEVERE: u32 = 100;
+
+/// Reasons that record a part of a check that passed (a check combines parts: the biometric
+/// check's face match and liveness): never a finding, whatever the check's outcome.
+const PASSED: [&str; 8] = [
+    "face_match",
+    "liveness_passed",
+    "screening_clear",
+    "screening_hit_cleared",
+    "identity_data_complete",
+    "id_numbers_valid",
+    "country_risk_low",
+    "no_association_signal",
+];
+
 /// Rejected reasons a new document can remedy.
 const REMEDIABLE: [&str; 4] = [
     "mrz_malformed",
@@ -110,6 +130,7 @@ fn ineligible(reason: &str) -> bool {
 pub fn points(outcome: CheckOutcome, reason: &str) -> u32 {
     match outcome {
         CheckOutcome::Clear => 0,
+        _ if PASSED.contains(&reason) => 0,
         CheckOutcome::Rejected if REMEDIABLE.contains(&reason) => 40,
         CheckOutcome::Rejected if ineligible(reason) => 0,
         CheckOutcome::Rejected => 100,
@@ -151,6 +172,8 @@ fn check_name(check: AuditCheck) -> &'static str {
 pub fn decide(checks: &[CheckRecord], policy: &RiskPolicy, now: DateTime<Utc>) -> DecisionRecord {
     let mut reasons = Vec::new();
     let mut score = 0u32;
+    // Points of the findings that alone make a case high (the 100-point ones).
+    let mut severe = 0u32;
     let mut is_ineligible = false;
     let mut gap = false;
     for record in checks {
@@ -175,13 +198,16 @@ pub fn decide(checks: &[CheckRecord], policy: &RiskPolicy, now: DateTime<Utc>) -
                 reasons.push(format!("{}.{reason}+0", check_name(record.check)));
             } else if p > 0 {
                 contribution += p;
+                if p >= SEVERE {
+                    severe += p;
+                }
                 reasons.push(format!("{}.{reason}+{p}", check_name(record.check)));
             }
         }
         score += contribution.min(100);
     }
     reasons.push(format!("score={score}"));
-    let level = if score >= policy.high_risk {
+    let level = if severe.min(score) >= policy.high_risk {
         RiskLevel::High
     } else if score >= policy.medium_risk || gap {
         RiskLevel::Medium
@@ -321,7 +347,7 @@ mod tests {
 
     #[test]
     fn contributions_add_up_and_each_check_is_capped() {
-        // Two medium findings in different checks make a high case.
+        // Medium findings in different checks add up, but a person decides: never high.
         let mut checks = all_clear_but(record(Screening, Consider, &["pep_match"]));
         checks.retain(|c| c.check != Risk);
         checks.push(record(
@@ -333,7 +359,10 @@ mod tests {
             ],
         ));
         let d = decide(&checks, &CAP, Utc::now());
-        assert_eq!(outcome(&d), (RiskLevel::High, DecisionAction::Reject, None));
+        assert_eq!(
+            outcome(&d),
+            (RiskLevel::Medium, DecisionAction::Review, None)
+        );
         assert!(
             d.reasons.contains(&"score=120".to_owned()),
             "{:?}",
@@ -351,6 +380,28 @@ mod tests {
             Utc::now(),
         );
         assert!(d.reasons.contains(&"score=100".to_owned()));
+    }
+
+    #[test]
+    fn the_parts_that_passed_do_not_count_in_a_failed_check() {
+        let d = decide(
+            &all_clear_but(record(
+                Biometric,
+                Rejected,
+                &["face_match", "liveness_face_mismatch"],
+            )),
+            &CAP,
+            Utc::now(),
+        );
+        assert!(
+            d.reasons.contains(&"score=100".to_owned()),
+            "{:?}",
+            d.reasons
+        );
+        assert!(!d
+            .reasons
+            .iter()
+            .any(|r| r.starts_with("biometric.face_match")));
     }
 
     #[test]
@@ -377,14 +428,17 @@ mod tests {
 
     #[test]
     fn thresholds_come_from_the_policy() {
-        let strict = RiskPolicy {
-            medium_risk: 20,
-            high_risk: 30,
+        let lenient = RiskPolicy {
+            medium_risk: 40,
+            high_risk: 100,
             ..CAP
         };
         let checks = all_clear_but(record(Risk, Consider, &["association_shared_phone"]));
         assert_eq!(decide(&checks, &CAP, Utc::now()).level, RiskLevel::Medium);
-        assert_eq!(decide(&checks, &strict, Utc::now()).level, RiskLevel::High);
+        assert_eq!(decide(&checks, &lenient, Utc::now()).level, RiskLevel::Low);
+        // A severe finding is high under any valid threshold (at most 100).
+        let checks = all_clear_but(record(Screening, Rejected, &["sanctions_match_confirmed"]));
+        assert_eq!(decide(&checks, &lenient, Utc::now()).level, RiskLevel::High);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use biometric_support::{id_card, jpeg, liveness_frames, load, png};
+use biometric_support::{id_card, jpeg, liveness_frames, load, png, resize_to_width};
 use kyc_core::DidKey;
 use kyc_issuer::checks::biometric::http::sign_vendor_webhook;
 use kyc_issuer::checks::biometric::local::FaceModels;
@@ -97,15 +97,31 @@ async fn genuine_application_reaches_tier_two_and_a_replay_is_refused() {
         .contains(&json!("liveness_challenge_replayed")));
     assert_ne!(view["state"], "approved");
 
+    // The same frames in another order (what a fresh challenge in another order would ask):
+    // still a replay.
+    let fresh = new_challenge(&client, &base).await;
+    let (_, fifth) = DidKey::generate();
+    let mut reordered = replay.clone();
+    reordered["holder"] = json!(fifth.as_str());
+    reordered["livenessChallenge"] = fresh["id"].clone();
+    let mut frames_reversed = frames.clone();
+    frames_reversed.reverse();
+    reordered["livenessFrames"] = json!(frames_reversed);
+    let view = submit(&client, &base, &reordered).await;
+    assert_eq!(check(&view, "biometric")["outcome"], "rejected", "{view}");
+
     // A genuine application sent to review (its document number is the first holder's: an
     // association signal); the reviewer asks for a document; after the upload the application
-    // is checked again with the frames it sent, which is no replay.
+    // is checked again with the frames it sent, which is no replay. Its own captures: the
+    // photo at another size, so that no frame repeats the first application's.
     let fresh = new_challenge(&client, &base).await;
     let turns: Vec<HeadTurn> = serde_json::from_value(fresh["turns"].clone()).unwrap();
     let (key, third) = DidKey::generate();
     let mut second = body.clone();
     second["holder"] = json!(third.as_str());
-    second["livenessFrames"] = json!(encode(liveness_frames(&models, &selfie, &turns, 2)));
+    let other_selfie = resize_to_width(&selfie, selfie.width() * 9 / 10);
+    second["selfie"] = json!(STANDARD.encode(jpeg(&other_selfie)));
+    second["livenessFrames"] = json!(encode(liveness_frames(&models, &other_selfie, &turns, 2)));
     second["livenessChallenge"] = fresh["id"].clone();
     let view = submit(&client, &base, &second).await;
     assert_eq!(check(&view, "biometric")["outcome"], "clear", "{view}");

@@ -277,6 +277,8 @@ pub trait StateStore: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<(), StateError>;
     /// Status indexes of every revoked credential.
     fn revoked_indexes(&self) -> Result<Vec<u64>, StateError>;
+    /// The highest status index of any credential (a scan; read once at start).
+    fn max_status_index(&self) -> Result<Option<u64>, StateError>;
     /// Insert a new webhook endpoint ([`StateError::Exists`] if the id is taken).
     fn insert_webhook(&self, webhook: &WebhookRecord) -> Result<(), StateError>;
     /// Remove a webhook endpoint; whether it existed.
@@ -310,6 +312,12 @@ pub trait StateStore: Send + Sync + std::fmt::Debug + 'static {
         digest: &[u8; 32],
         answer: &LivenessAnswer,
     ) -> Result<(), StateError>;
+    /// The applications that sent any of these liveness frames (by SHA-256), first sender each.
+    fn frame_senders(&self, frames: &[[u8; 32]]) -> Result<Vec<String>, StateError>;
+    /// Remember `application` as the sender of these frames (where none is remembered yet). Not
+    /// yet durable (the submission that follows syncs).
+    fn record_frame_sender(&self, frames: &[[u8; 32]], application: &str)
+        -> Result<(), StateError>;
     /// Remember a vendor request waiting for its webhook. Not yet durable (the application's
     /// store write that follows syncs).
     fn record_vendor_pending(

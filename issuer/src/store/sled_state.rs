@@ -33,6 +33,8 @@ pub struct SledState {
     liveness: sled::Tree,
     /// Vendor reference → the application waiting for its result (JSON).
     vendor_pending: sled::Tree,
+    /// SHA-256 of one liveness frame → the application that first sent it.
+    frame_senders: sled::Tree,
 }
 
 fn backend(e: impl std::fmt::Display) -> StateError {
@@ -62,6 +64,7 @@ impl SledState {
             reports: db.open_tree("reports").map_err(backend)?,
             liveness: db.open_tree("liveness_answers").map_err(backend)?,
             vendor_pending: db.open_tree("vendor_pending").map_err(backend)?,
+            frame_senders: db.open_tree("liveness_frame_senders").map_err(backend)?,
         })
     }
 
@@ -279,6 +282,15 @@ impl StateStore for SledState {
         )
     }
 
+    fn max_status_index(&self) -> Result<Option<u64>, StateError> {
+        Ok(
+            Self::scan(&self.credentials, "credential", |_: &CredentialRecord| true)?
+                .into_iter()
+                .map(|c| c.status_index)
+                .max(),
+        )
+    }
+
     fn insert_webhook(&self, webhook: &WebhookRecord) -> Result<(), StateError> {
         self.insert_new(&self.webhooks, &webhook.id, encode(webhook)?)
     }
@@ -378,6 +390,34 @@ impl StateStore for SledState {
             .liveness
             .compare_and_swap(digest, None as Option<&[u8]>, Some(encode(answer)?))
             .map_err(backend)?;
+        Ok(())
+    }
+
+    fn frame_senders(&self, frames: &[[u8; 32]]) -> Result<Vec<String>, StateError> {
+        let mut senders: Vec<String> = Vec::new();
+        for digest in frames {
+            if let Some(v) = self.frame_senders.get(digest).map_err(backend)? {
+                let sender = String::from_utf8(v.to_vec())
+                    .map_err(|_| StateError::Corrupt("liveness frame sender".into()))?;
+                if !senders.contains(&sender) {
+                    senders.push(sender);
+                }
+            }
+        }
+        Ok(senders)
+    }
+
+    fn record_frame_sender(
+        &self,
+        frames: &[[u8; 32]],
+        application: &str,
+    ) -> Result<(), StateError> {
+        for digest in frames {
+            let _ = self
+                .frame_senders
+                .compare_and_swap(digest, None as Option<&[u8]>, Some(application.as_bytes()))
+                .map_err(backend)?;
+        }
         Ok(())
     }
 

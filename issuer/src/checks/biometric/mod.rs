@@ -806,18 +806,24 @@ pub struct Evaluation {
     pub pending: Option<(String, bool)>,
 }
 
-/// The digest of a submission's liveness frames ([`liveness::frames_digest`]), when it has
-/// frames that decode.
-pub fn submission_frames_digest(submission: &Submission) -> Option<[u8; 32]> {
+/// The digests of a submission's liveness frames, when it has frames that decode: the whole
+/// set's ([`liveness::frames_digest`]) and each frame's SHA-256 (a frame reused in another
+/// order, or among other frames, is still a replay).
+pub fn submission_frame_digests(submission: &Submission) -> Option<([u8; 32], Vec<[u8; 32]>)> {
+    use sha2::Digest as _;
     if submission.liveness_frames.is_empty() {
         return None;
     }
-    let frames: Option<Vec<Vec<u8>>> = submission
+    let frames: Vec<Vec<u8>> = submission
         .liveness_frames
         .iter()
         .map(|f| decode_b64(f))
+        .collect::<Option<_>>()?;
+    let each = frames
+        .iter()
+        .map(|f| sha2::Sha256::digest(f).into())
         .collect();
-    frames.map(|f| liveness::frames_digest(&f))
+    Some((liveness::frames_digest(&frames), each))
 }
 
 fn not_performed(reason: &str) -> (CheckOutcome, Vec<String>) {
