@@ -299,4 +299,8 @@ async fn a_vendor_result_delivered_later_by_signed_webhook_decides_the_applicati
         404,
     )
     .await;
+    // The auditor's replay accepts the decision taken on the vendor's late result.
+    drop(issuer);
+    let (report, text) = spawned_issuer::replay_export(tmp.path());
+    assert!(report.valid, "{text}");
 }
