@@ -547,14 +547,20 @@ fn is_eof_marker(record: &csv::ByteRecord) -> bool {
 
 type Rows = (Vec<Entry>, u32, String);
 
-fn read_sdn(path: &Path) -> Result<Rows, ListError> {
+/// Every record of the OFAC CSV file at `path` with `columns` columns, with the function that
+/// makes a [`ListError::Malformed`] naming its line; the DOS end-of-file mark skipped; the
+/// file's short hash at the end.
+fn for_each_record(
+    path: &Path,
+    reader: impl Read,
+    columns: usize,
+    mut each: impl FnMut(&csv::ByteRecord, &dyn Fn(String) -> ListError) -> Result<(), ListError>,
+) -> Result<String, ListError> {
     let mut reader = csv_reader(HashingReader {
-        inner: BufReader::with_capacity(1 << 20, open(path)?),
+        inner: reader,
         hasher: Sha256::new(),
     });
     let mut record = csv::ByteRecord::new();
-    let mut entries = Vec::new();
-    let mut skipped = 0u32;
     let mut count = 0u64;
     loop {
         let more = reader
@@ -572,9 +578,9 @@ fn read_sdn(path: &Path) -> Result<Rows, ListError> {
             line: record_line(path, &record, count),
             reason,
         };
-        if record.len() != SDN_COLUMNS {
+        if record.len() != columns {
             return Err(malformed(format!(
-                "expected {SDN_COLUMNS} columns, found {}",
+                "expected {columns} columns, found {}",
                 record.len()
             )));
         }
@@ -582,25 +588,35 @@ fn read_sdn(path: &Path) -> Result<Rows, ListError> {
         if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
             return Err(malformed("ent_num must be a number".into()));
         }
-        let name = field(&record, 1);
+        each(&record, &malformed)?;
+    }
+    Ok(short_hex(reader.into_inner().hasher))
+}
+
+fn read_sdn(path: &Path) -> Result<Rows, ListError> {
+    let mut entries = Vec::new();
+    let mut skipped = 0u32;
+    let reader = BufReader::with_capacity(1 << 20, open(path)?);
+    let hash = for_each_record(path, reader, SDN_COLUMNS, |record, malformed| {
+        let name = field(record, 1);
         if name.is_empty() {
             return Err(malformed("SDN_Name is empty".into()));
         }
-        if !field(&record, 2).eq_ignore_ascii_case("individual") {
+        if !field(record, 2).eq_ignore_ascii_case("individual") {
             skipped += 1;
-            continue;
+            return Ok(());
         }
-        let (birth_dates, nationalities) = parse_remarks(&field(&record, 11));
+        let (birth_dates, nationalities) = parse_remarks(&field(record, 11));
         entries.push(Entry {
-            id,
+            id: field(record, 0),
             kind: HitKind::Sanction,
             names: vec![name],
             birth_dates,
             nationalities,
         });
-    }
-    let hasher = reader.into_inner().hasher;
-    Ok((entries, skipped, short_hex(hasher)))
+        Ok(())
+    })?;
+    Ok((entries, skipped, hash))
 }
 
 /// Add `alt.csv`'s aliases to the individuals of `entries`; returns the file's short hash.
@@ -610,52 +626,27 @@ fn read_alt(path: &Path, entries: &mut [Entry]) -> Result<String, ListError> {
         .enumerate()
         .map(|(i, e)| (e.id.clone(), i))
         .collect();
-    let mut reader = csv_reader(HashingReader {
-        inner: BufReader::new(open(path)?),
-        hasher: Sha256::new(),
-    });
-    let mut record = csv::ByteRecord::new();
-    let mut count = 0u64;
-    loop {
-        let more = reader
-            .read_byte_record(&mut record)
-            .map_err(|e| csv_error(path, &e, count + 1))?;
-        if !more {
-            break;
-        }
-        count += 1;
-        if is_eof_marker(&record) {
-            continue;
-        }
-        let malformed = |reason: String| ListError::Malformed {
-            file: path.to_owned(),
-            line: record_line(path, &record, count),
-            reason,
-        };
-        if record.len() != ALT_COLUMNS {
-            return Err(malformed(format!(
-                "expected {ALT_COLUMNS} columns, found {}",
-                record.len()
-            )));
-        }
-        let id = field(&record, 0);
-        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(malformed("ent_num must be a number".into()));
-        }
-        let name = field(&record, 3);
-        if name.is_empty() {
-            return Err(malformed("alt_name is empty".into()));
-        }
-        // Aliases of entities not screened (organisations, vessels) have no entry here.
-        if let Some(&i) = by_id.get(&id) {
-            if let Some(entry) = entries.get_mut(i) {
+    for_each_record(
+        path,
+        BufReader::new(open(path)?),
+        ALT_COLUMNS,
+        |record, malformed| {
+            let name = field(record, 3);
+            if name.is_empty() {
+                return Err(malformed("alt_name is empty".into()));
+            }
+            // Aliases of entities not screened (organisations, vessels) have no entry here.
+            if let Some(entry) = by_id
+                .get(&field(record, 0))
+                .and_then(|&i| entries.get_mut(i))
+            {
                 if !entry.names.contains(&name) {
                     entry.names.push(name);
                 }
             }
-        }
-    }
-    Ok(short_hex(reader.into_inner().hasher))
+            Ok(())
+        },
+    )
 }
 
 fn csv_error(path: &Path, e: &csv::Error, fallback_line: u64) -> ListError {
