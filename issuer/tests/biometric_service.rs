@@ -17,7 +17,8 @@ use kyc_issuer::checks::biometric::local::FaceModels;
 use kyc_issuer::checks::biometric::{default_models_dir, Detector, HeadTurn};
 use serde_json::{json, Value};
 use spawned_issuer::{
-    check, expect_problem, holder_token, refused_start, start, submission, submit, REVIEWER_TOKEN,
+    check, expect_problem, holder_token, post_json, refused_start, start, submission, submit,
+    REVIEWER_TOKEN,
 };
 
 /// The vendor's webhook secret.
@@ -127,28 +128,14 @@ async fn genuine_application_reaches_tier_two_and_a_replay_is_refused() {
     assert_eq!(check(&view, "biometric")["outcome"], "clear", "{view}");
     assert_eq!(view["state"], "in_review", "{view}");
     let id = view["id"].as_str().unwrap();
-    let asked: Value = client
-        .post(format!("{base}/v1/review/{id}"))
-        .bearer_auth(REVIEWER_TOKEN)
-        .json(&json!({"action": "request_documents"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let request_documents = json!({"action": "request_documents"});
+    let review = format!("/v1/review/{id}");
+    let asked = post_json(&client, &base, &review, REVIEWER_TOKEN, &request_documents).await;
     assert_eq!(asked["state"], "more_documents_requested");
     let token = holder_token(&client, &base, &key).await;
-    let checked: Value = client
-        .post(format!("{base}/v1/applications/{id}/documents"))
-        .bearer_auth(&token)
-        .json(&json!({"document": body["document"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let upload = format!("/v1/applications/{id}/documents");
+    let document = json!({"document": body["document"]});
+    let checked = post_json(&client, &base, &upload, &token, &document).await;
     assert_eq!(
         check(&checked, "biometric")["outcome"],
         "clear",

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use kyc_core::DidKey;
 use serde_json::{json, Value};
 use spawned_issuer::{
-    check, holder_token, refused_start, staff_get, start, submission, submit, COMPLIANCE_TOKEN,
-    REVIEWER_TOKEN,
+    check, holder_token, post_json, refused_start, staff_get, start, submission, submit,
+    COMPLIANCE_TOKEN, REVIEWER_TOKEN,
 };
 
 /// A PEP entry for the fixture identity (same name, birth date and nationality).
@@ -85,33 +85,18 @@ async fn pep_hit_cleared_by_a_reviewer_then_reload_to_a_sanctions_hit() {
     // The reviewer finds it is not this customer, clears it and asks for a document; after
     // the upload, the same hit no longer counts for this subject.
     let id = view["id"].as_str().unwrap();
-    let asked: Value = client
-        .post(format!("{base}/v1/review/{id}"))
-        .bearer_auth(REVIEWER_TOKEN)
-        .json(&json!({
-            "action": "request_documents",
-            "reasons": ["pep_false_positive"],
-            "clearedScreeningMatches": ["test/Q-1"]
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let decision = json!({
+        "action": "request_documents",
+        "reasons": ["pep_false_positive"],
+        "clearedScreeningMatches": ["test/Q-1"]
+    });
+    let review = format!("/v1/review/{id}");
+    let asked = post_json(&client, &base, &review, REVIEWER_TOKEN, &decision).await;
     assert_eq!(asked["state"], "more_documents_requested", "{asked}");
     let token = holder_token(&client, &base, &key).await;
     let passport = json!({"document": {"type": "passport", "mrz": "P<D<<MUSTERMANN<<ERIKA<<<<<<<<<<<<<<<<<<<<<<\nC01X00T478D<<9001310F3508013<<<<<<<<<<<<<<06"}});
-    let checked: Value = client
-        .post(format!("{base}/v1/applications/{id}/documents"))
-        .bearer_auth(&token)
-        .json(&passport)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let upload = format!("/v1/applications/{id}/documents");
+    let checked = post_json(&client, &base, &upload, &token, &passport).await;
     let screening = check(&checked, "screening");
     assert_eq!(screening["outcome"], "clear", "{checked}");
     assert_eq!(screening["reasons"], json!(["screening_hit_cleared"]));

@@ -231,3 +231,23 @@ pub(crate) fn refused_start(dir: &Path, extra: &str) -> String {
     assert!(!out.status.success(), "the issuer started");
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+/// `POST {base}{path}` with `body`, authorised by `token` (staff or holder); the JSON answer.
+pub(crate) async fn post_json(
+    client: &reqwest::Client,
+    base: &str,
+    path: &str,
+    token: &str,
+    body: &Value,
+) -> Value {
+    client
+        .post(format!("{base}{path}"))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
