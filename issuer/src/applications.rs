@@ -957,12 +957,39 @@ impl Applications {
         if now < until {
             return Err(ApplicationError::RetentionNotOver { until });
         }
+        // What the indexes hold of the subject, found while its data can still be read.
+        let key = current
+            .key
+            .map(SubjectKey::from_bytes)
+            .ok_or(ApplicationError::Erased)?;
+        let mut traces = Vec::new();
+        for application in self.store.applications_of(subject)? {
+            let plaintext = zeroize::Zeroizing::new(pii::open(
+                &key,
+                &application.sealed_submission,
+                &context(subject, &application.id, "submission"),
+            )?);
+            let submission: Submission = serde_json::from_slice(&plaintext)
+                .map_err(|e| ApplicationError::Internal(e.to_string()))?;
+            let associations: Vec<[u8; 17]> = association_keys(&self.index_key, &submission)
+                .iter()
+                .map(|k| k.bytes)
+                .collect();
+            let frames: Vec<[u8; 32]> = submission_frame_digests(&submission)
+                .map(|(set, each)| std::iter::once(set).chain(each).collect())
+                .unwrap_or_default();
+            traces.push((submission.holder, associations, frames));
+        }
         self.audit
             .append(&AuditEvent::SubjectErased {
                 subject: subject.into(),
                 by: admin.into(),
             })
             .await?;
+        for (holder, associations, frames) in &traces {
+            self.store
+                .forget_traces(subject, holder, associations, frames)?;
+        }
         let next = SubjectRecord {
             key: None,
             erased_at: Some(now),

@@ -8,7 +8,7 @@ mod spawned_issuer;
 use kyc_core::DidKey;
 use serde_json::{json, Value};
 use spawned_issuer::{
-    audit_size, expect_problem, holder_token, replay_export, start, submission, submit,
+    audit_size, check, expect_problem, holder_token, replay_export, start, submission, submit,
     ADMIN_TOKEN, REVIEWER_TOKEN,
 };
 
@@ -203,6 +203,13 @@ async fn export_then_erase_then_replay() {
         erasures[0]["data"],
         json!({"subject": subject, "by": "adam"})
     );
+
+    // The association index forgot the erased holder: another holder with the same document
+    // number raises no signal.
+    let issuer = start(tmp.path(), "[retention]\nmin_days = 0\n");
+    let (_, stranger) = DidKey::generate();
+    let view = submit(&client, &issuer.base, &submission(&stranger)).await;
+    assert_eq!(check(&view, "risk")["outcome"], "clear", "{view}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

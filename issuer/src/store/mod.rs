@@ -318,6 +318,16 @@ pub trait StateStore: Send + Sync + std::fmt::Debug + 'static {
     /// yet durable (the submission that follows syncs).
     fn record_frame_sender(&self, frames: &[[u8; 32]], application: &str)
         -> Result<(), StateError>;
+    /// Forget what the indexes hold of an erased subject: `holder`'s entries under these
+    /// association keys, the screening clearances of `subject`, and these liveness frames (each
+    /// frame's and the set's digest). Durable on return.
+    fn forget_traces(
+        &self,
+        subject: &str,
+        holder: &str,
+        associations: &[[u8; 17]],
+        frames: &[[u8; 32]],
+    ) -> Result<(), StateError>;
     /// Remember a vendor request waiting for its webhook. Not yet durable (the application's
     /// store write that follows syncs).
     fn record_vendor_pending(

@@ -37,6 +37,13 @@ pub struct SledState {
     frame_senders: sled::Tree,
 }
 
+/// The association index's 8-byte tag of a holder: `SHA-256(holder)[..8]`.
+fn holder_tag(holder: &str) -> Result<[u8; 8], StateError> {
+    Sha256::digest(holder.as_bytes())[..8]
+        .try_into()
+        .map_err(backend)
+}
+
 fn backend(e: impl std::fmt::Display) -> StateError {
     StateError::Backend(e.to_string())
 }
@@ -310,9 +317,7 @@ impl StateStore for SledState {
     }
 
     fn associate(&self, keys: &[[u8; 17]], holder: &str) -> Result<Vec<bool>, StateError> {
-        let holder_tag: [u8; 8] = Sha256::digest(holder.as_bytes())[..8]
-            .try_into()
-            .map_err(backend)?;
+        let holder_tag = holder_tag(holder)?;
         let mut shared = Vec::with_capacity(keys.len());
         for key in keys {
             let mut others = false;
@@ -419,6 +424,27 @@ impl StateStore for SledState {
                 .map_err(backend)?;
         }
         Ok(())
+    }
+
+    fn forget_traces(
+        &self,
+        subject: &str,
+        holder: &str,
+        associations: &[[u8; 17]],
+        frames: &[[u8; 32]],
+    ) -> Result<(), StateError> {
+        let holder_tag = holder_tag(holder)?;
+        for key in associations {
+            let mut entry = key.to_vec();
+            entry.extend_from_slice(&holder_tag);
+            self.associations.remove(entry).map_err(backend)?;
+        }
+        for digest in frames {
+            self.frame_senders.remove(digest).map_err(backend)?;
+            self.liveness.remove(digest).map_err(backend)?;
+        }
+        self.clearances.remove(subject).map_err(backend)?;
+        self.sync()
     }
 
     fn record_vendor_pending(
