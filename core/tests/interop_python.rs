@@ -194,15 +194,15 @@ impl Parties {
     }
 
     fn ref_present(&self, sd: &str, request: &PresentationRequest, claims: &[&str]) -> String {
+        // `--opt=value`: a base64url nonce may begin with `-`, which argparse would take for an
+        // option in the two-argument form.
         script(
             &[
                 "present",
                 "--holder-jwk",
                 &did::private_jwk(&self.holder_key),
-                "--aud",
-                &request.aud,
-                "--nonce",
-                &request.nonce,
+                &format!("--aud={}", request.aud),
+                &format!("--nonce={}", request.nonce),
                 "--claims",
                 &claims.join(","),
             ],
@@ -218,10 +218,8 @@ impl Parties {
                 "verify",
                 "--issuer-jwk",
                 &public_jwk(&self.issuer_key),
-                "--aud",
-                aud,
-                "--nonce",
-                nonce,
+                &format!("--aud={aud}"),
+                &format!("--nonce={nonce}"),
             ],
             presentation,
         )?;
