@@ -605,7 +605,8 @@ impl Applications {
             suite.run(&owned, ctx)
         })
         .await
-        .map_err(|e| ApplicationError::Internal(format!("checks: {e}")))?
+        // Not the panic's text: it may quote the input.
+        .map_err(|_| ApplicationError::Internal("a check failed to complete".into()))?
         .ok_or_else(|| ApplicationError::Internal("jurisdiction without a policy".into()))?;
         if let (Some(digest), Some(challenge)) = (digest, outcome.answered) {
             let answer = LivenessAnswer {
@@ -1199,8 +1200,13 @@ impl Applications {
             list_url: self.status_list_url(list),
             index: position,
         };
-        let validity =
-            Duration::days(self.settings.validity_days[usize::from(tier.as_u8())].into());
+        // The configured validity, capped by the jurisdiction's policy.
+        let t = usize::from(tier.as_u8());
+        let policy_cap = self
+            .checks
+            .policy(&current.jurisdiction)
+            .map_or(u32::MAX, |p| p.credential.max_validity_days[t]);
+        let validity = Duration::days(self.settings.validity_days[t].min(policy_cap).into());
         let subject = attested_claims(&current.holder, tier, &submission, now);
         let issued = issuance::issue(
             &self.key,

@@ -112,6 +112,12 @@ const REMEDIABLE: [&str; 4] = [
     "document_type_mismatch",
 ];
 
+/// Whether `reason` of a rejected `check` makes the customer ineligible rather than suspicious:
+/// only the identity check's (the same code from the document check is about the document).
+fn is_ineligibility(check: AuditCheck, reason: &str) -> bool {
+    check == AuditCheck::Identity && ineligible(reason)
+}
+
 /// Whether `reason` (of a rejected check) makes the customer ineligible rather than suspicious.
 fn ineligible(reason: &str) -> bool {
     matches!(
@@ -127,12 +133,12 @@ fn ineligible(reason: &str) -> bool {
 }
 
 /// The points `reason` of a check with `outcome` contributes (see the module's table).
-pub fn points(outcome: CheckOutcome, reason: &str) -> u32 {
+pub fn points(check: AuditCheck, outcome: CheckOutcome, reason: &str) -> u32 {
     match outcome {
         CheckOutcome::Clear => 0,
         _ if PASSED.contains(&reason) => 0,
         CheckOutcome::Rejected if REMEDIABLE.contains(&reason) => 40,
-        CheckOutcome::Rejected if ineligible(reason) => 0,
+        CheckOutcome::Rejected if is_ineligibility(check, reason) => 0,
         CheckOutcome::Rejected => 100,
         CheckOutcome::Consider if reason == "pep_match" => 50,
         CheckOutcome::Consider if reason.starts_with("association_") => 30,
@@ -187,14 +193,16 @@ pub fn decide(checks: &[CheckRecord], policy: &RiskPolicy, now: DateTime<Utc>) -
             continue;
         }
         let mut contribution = 0u32;
+        let mut record_ineligible = false;
         let findings = record
             .reasons
             .iter()
             .filter(|r| !r.starts_with(crate::checks::MATCH_PREFIX));
         for reason in findings {
-            let p = points(record.outcome, reason);
-            if record.outcome == CheckOutcome::Rejected && ineligible(reason) {
+            let p = points(record.check, record.outcome, reason);
+            if record.outcome == CheckOutcome::Rejected && is_ineligibility(record.check, reason) {
                 is_ineligible = true;
+                record_ineligible = true;
                 reasons.push(format!("{}.{reason}+0", check_name(record.check)));
             } else if p > 0 {
                 contribution += p;
@@ -205,6 +213,10 @@ pub fn decide(checks: &[CheckRecord], policy: &RiskPolicy, now: DateTime<Utc>) -
             }
         }
         score += contribution.min(100);
+        // A check that did not pass needs at least a person, whatever its reasons score.
+        if record.outcome != CheckOutcome::Clear && contribution == 0 && !record_ineligible {
+            gap = true;
+        }
     }
     reasons.push(format!("score={score}"));
     let level = if severe.min(score) >= policy.high_risk {
@@ -326,6 +338,10 @@ mod tests {
             (record(Biometric, Rejected, &["face_no_match"]), CAP, (High, Reject, None), "biometric.face_no_match+100"),
             (record(Biometric, Consider, &["face_match_uncertain"]), CAP, (Medium, Review, None), "biometric.face_match_uncertain+40"),
             (record(Identity, Rejected, &["under_minimum_age"]), CAP, (Low, Reject, None), "ineligible"),
+            // The same code from the document check is about the document: suspicious, not ineligible.
+            (record(Document, Rejected, &["birth_date_in_future"]), CAP, (High, Reject, None), "document.birth_date_in_future+100"),
+            // A check that did not pass needs a person even when none of its reasons scores.
+            (record(Biometric, Consider, &["face_match"]), CAP, (Medium, Review, None), "score=0"),
             (record(Identity, Rejected, &["national_id_check_digit_invalid"]), CAP, (Low, Reject, None), "identity.national_id_check_digit_invalid+0"),
             (record(Provider, NotPerformed, &["cn_mobile_verification_no_provider"]), CAP, (Medium, Review, None), "provider.cn_mobile_verification_no_provider:review"),
             (record(Address, NotPerformed, &["no_provider_configured"]), CAP, (Low, Approve, t2), "tier_2_checks_clear"),

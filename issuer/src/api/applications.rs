@@ -156,9 +156,6 @@ pub(super) async fn nonce(State(state): State<AppState>) -> Result<Json<Nonce>, 
     }))
 }
 
-/// Submit an application.
-///
-/// The body must match the application JSON Schema (`schemas/application-v1.schema.json`).
 /// Start the liveness step: a random sequence of head turns for the wallet to film, valid for
 /// a few minutes and answerable once. The submission names its `id` in `livenessChallenge`
 /// and carries one frame per turn, in order, in `livenessFrames`.
@@ -238,6 +235,9 @@ pub(super) async fn vendor_result(
     Ok(Json(view))
 }
 
+/// Submit an application.
+///
+/// The body must match the application JSON Schema (`schemas/application-v1.schema.json`).
 /// The checks run at once; the application is answered in the state they lead to (approved,
 /// in review or rejected). Anyone may submit: the credential will be bound to the `holder`
 /// did:key, and only that key can read the application or collect the credential.

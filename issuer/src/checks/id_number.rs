@@ -95,7 +95,8 @@ fn my_number(s: &str) -> Result<(), IdNumberError> {
 
 fn resident_id(s: &str, birth_date: NaiveDate) -> Result<(), IdNumberError> {
     let bytes = s.as_bytes();
-    if bytes.len() != 18 {
+    // ASCII first: the slices below are byte offsets.
+    if bytes.len() != 18 || !s.is_ascii() {
         return Err(IdNumberError::Format);
     }
     let d = digits(&s[..17]).ok_or(IdNumberError::Format)?;
@@ -202,6 +203,8 @@ mod tests {
             "11010519491231002",
             "1101051949123100XX",
             "11010519491231002Y",
+            // 18 bytes, not 18 characters: must be refused, not sliced inside 'é'.
+            "1101051949123100é",
         ] {
             assert_eq!(
                 IdScheme::CnResidentId.check(bad, born),

@@ -303,7 +303,7 @@ pub fn verify_vendor_webhook(
     let (Some(t), Some(signature)) = (t, signature) else {
         return Err(WebhookError::MalformedSignature);
     };
-    if (now.timestamp() - t).abs() > WEBHOOK_TOLERANCE_SECS {
+    if now.timestamp().abs_diff(t) > WEBHOOK_TOLERANCE_SECS.unsigned_abs() {
         return Err(WebhookError::Stale);
     }
     let mut mac = mac(secret);

@@ -696,6 +696,9 @@ impl BiometricCheck {
                         // This application's own answer, checked again (after an upload): the
                         // challenge it answered stands.
                         (PriorAnswer::ThisApplication(c), Some(id)) if c.id == id => Ok(c.clone()),
+                        // Frames this application already used, claimed for another
+                        // challenge: a replay, even after a restart emptied the registry.
+                        (PriorAnswer::ThisApplication(_), Some(_)) => Err(ChallengeError::Replayed),
                         (_, Some(id)) => self.challenges.consume(id, digest, now),
                         (_, None) => Err(ChallengeError::Unknown),
                     };
