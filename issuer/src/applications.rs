@@ -533,12 +533,8 @@ impl Applications {
             .assess(&mut application, &submission, &mut events, now)
             .await?;
         self.audit.append_all(&events).await?;
-        let report = self.report_for(&application, &decision, now)?;
         apply_decision(&mut application, decision, now);
         self.store.insert_submission(&subject, &application)?;
-        if let Some(report) = report {
-            self.store.insert_report(&report)?;
-        }
         // The checks ran inside this request, so neither `submitted` nor `checking` was stored
         // on its own; both are announced before the outcome, in order, so that subscribers see
         // every transition.
@@ -646,32 +642,6 @@ impl Applications {
         Ok(decision)
     }
 
-    /// The compliance report a high-risk rejection produces, if `decision` is one.
-    fn report_for(
-        &self,
-        application: &ApplicationRecord,
-        decision: &DecisionRecord,
-        now: DateTime<Utc>,
-    ) -> Result<Option<ReportRecord>, ApplicationError> {
-        if decision.level != RiskLevel::High || decision.action != DecisionAction::Reject {
-            return Ok(None);
-        }
-        let version = self
-            .checks
-            .policy(&application.jurisdiction)
-            .map(|p| p.version.clone())
-            .unwrap_or_default();
-        Ok(Some(ReportRecord {
-            id: uuid::Uuid::new_v4().to_string(),
-            application: application.id.clone(),
-            subject: application.subject.clone(),
-            jurisdiction: format!("{}:{version}", application.jurisdiction),
-            decision: decision.clone(),
-            checks: application.checks.clone(),
-            created_at: now,
-        }))
-    }
-
     /// A biometric vendor posts a result it promised (`202` at the time of the check): the
     /// signature and its time are checked, the request must still be waiting and its
     /// application in review; the biometric check's record is replaced and the application
@@ -741,21 +711,46 @@ impl Applications {
             decision_event(&next.id, &decision),
         ];
         self.audit.append_all(&events).await?;
-        let report = self.report_for(&next, &decision, now)?;
         apply_decision(&mut next, decision, now);
         self.store
             .replace_application(&current, &next)
             .map_err(conflict)?;
-        if let Some(report) = report {
-            self.store.insert_report(&report)?;
-        }
         self.announce(&next);
         Ok((&next).into())
     }
 
-    /// The compliance reports, oldest first.
+    /// The compliance reports: one per high-risk rejection (automatic or a reviewer's), oldest
+    /// first. Derived from the rejected applications themselves, so a report cannot be lost
+    /// apart from its decision: a rejected application's decision and checks never change.
     pub fn reports(&self) -> Result<Vec<ReportRecord>, ApplicationError> {
-        Ok(self.store.reports()?)
+        let mut reports: Vec<ReportRecord> = self
+            .store
+            .applications_in(ApplicationState::Rejected)?
+            .into_iter()
+            .filter_map(|a| {
+                let decision = a.decision.clone()?;
+                if decision.level != RiskLevel::High || decision.action != DecisionAction::Reject {
+                    return None;
+                }
+                // The policy version the checks ran under, as the identity check recorded it.
+                let jurisdiction = a
+                    .checks
+                    .iter()
+                    .find(|c| c.check == AuditCheck::Identity)
+                    .and_then(|c| c.data_version.clone())
+                    .unwrap_or_else(|| a.jurisdiction.clone());
+                Some(ReportRecord {
+                    application: a.id,
+                    subject: a.subject,
+                    jurisdiction,
+                    created_at: decision.at,
+                    decision,
+                    checks: a.checks,
+                })
+            })
+            .collect();
+        reports.sort_by_key(|r| r.created_at);
+        Ok(reports)
     }
 
     /// The holder uploads the documents a reviewer asked for; the application is checked again.
@@ -805,14 +800,10 @@ impl Applications {
             .assess(&mut next, &submission, &mut events, now)
             .await?;
         self.audit.append_all(&events).await?;
-        let report = self.report_for(&next, &decision, now)?;
         apply_decision(&mut next, decision, now);
         self.store
             .replace_application(&current, &next)
             .map_err(conflict)?;
-        if let Some(report) = report {
-            self.store.insert_report(&report)?;
-        }
         self.events.publish(StateChange {
             id: next.id.clone(),
             state: ApplicationState::Checking,
@@ -1112,17 +1103,29 @@ impl Applications {
             reviewer: Some(reviewer.into()),
             at: now,
         };
-        let report = self.report_for(&current, &decided, now)?;
+        // Only the matches this application's screening named (`match:list/entity`).
+        let named = |key: &String| {
+            current.checks.iter().any(|c| {
+                c.check == AuditCheck::Screening
+                    && c.reasons
+                        .iter()
+                        .any(|r| r.strip_prefix(crate::checks::MATCH_PREFIX) == Some(key.as_str()))
+            })
+        };
+        if let Some(other) = cleared.iter().find(|k| !named(k)) {
+            return Err(ApplicationError::BadRequest(format!(
+                "clearedScreeningMatches: {other} is not a match of this application"
+            )));
+        }
+        // Before the decision: a clearance stored for a decision that then fails to be stored
+        // is harmless (the reviewer decides again); the other order could lose it.
+        self.store
+            .add_screening_clearances(&current.subject, &cleared)?;
         let mut next = current.clone();
         self.record_decision(&mut next, decided, now).await?;
         self.store
             .replace_application(&current, &next)
             .map_err(conflict)?;
-        self.store
-            .add_screening_clearances(&current.subject, &cleared)?;
-        if let Some(report) = report {
-            self.store.insert_report(&report)?;
-        }
         self.announce(&next);
         Ok((&next).into())
     }

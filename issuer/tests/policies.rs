@@ -167,7 +167,7 @@ async fn jurisdiction_rules_country_risk_association_and_reports() {
     assert!(reports[0]["jurisdiction"]
         .as_str()
         .unwrap()
-        .starts_with("EU:"));
+        .starts_with("policy:EU:"));
     let text = reports[0].to_string();
     for pii in ["Erika", "Mustermann", "1990-01-31", "C01X00T47"] {
         assert!(

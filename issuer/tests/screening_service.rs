@@ -91,6 +91,11 @@ async fn pep_hit_cleared_by_a_reviewer_then_reload_to_a_sanctions_hit() {
         "clearedScreeningMatches": ["test/Q-1"]
     });
     let review = format!("/v1/review/{id}");
+    // Only a match this application's screening named can be cleared.
+    let unrelated =
+        json!({"action": "request_documents", "clearedScreeningMatches": ["test/NK-2"]});
+    let refused = post_json(&client, &base, &review, REVIEWER_TOKEN, &unrelated).await;
+    assert_eq!(refused["status"], 400, "{refused}");
     let asked = post_json(&client, &base, &review, REVIEWER_TOKEN, &decision).await;
     assert_eq!(asked["state"], "more_documents_requested", "{asked}");
     let token = holder_token(&client, &base, &key).await;

@@ -298,10 +298,6 @@ pub trait StateStore: Send + Sync + std::fmt::Debug + 'static {
         subject: &str,
         entities: &[String],
     ) -> Result<(), StateError>;
-    /// Insert a compliance report; durable on return.
-    fn insert_report(&self, report: &ReportRecord) -> Result<(), StateError>;
-    /// Every compliance report, oldest first.
-    fn reports(&self) -> Result<Vec<ReportRecord>, StateError>;
     /// The application that answered a liveness challenge with the frame set of `digest`.
     fn liveness_answer(&self, digest: &[u8; 32]) -> Result<Option<LivenessAnswer>, StateError>;
     /// Remember that `answer.application` answered `answer.challenge` with the frame set of
@@ -366,18 +362,16 @@ pub struct LivenessAnswer {
 /// itself through the subject export when a filing needs it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ReportRecord {
-    /// Id (UUID).
-    pub id: String,
     /// The application rejected.
     pub application: String,
     /// Its subject (pseudonymous).
     pub subject: String,
-    /// The jurisdiction and its policy version.
+    /// The jurisdiction's policy and version the checks ran under (`policy:EU:2026-11-01`).
     pub jurisdiction: String,
     /// The decision (level `high`, action `reject`), with every contribution.
     pub decision: DecisionRecord,
     /// The checks the decision rests on, with their data versions.
     pub checks: Vec<CheckRecord>,
-    /// When the report was made.
+    /// When the rejection was decided.
     pub created_at: DateTime<Utc>,
 }

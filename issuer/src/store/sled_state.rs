@@ -9,8 +9,8 @@ use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
 use super::{
-    ApplicationRecord, ApplicationState, CredentialRecord, LivenessAnswer, ReportRecord,
-    StateError, StateStore, SubjectRecord, VendorPending, WebhookRecord,
+    ApplicationRecord, ApplicationState, CredentialRecord, LivenessAnswer, StateError, StateStore,
+    SubjectRecord, VendorPending, WebhookRecord,
 };
 use crate::audit::SyncGroup;
 
@@ -27,8 +27,6 @@ pub struct SledState {
     associations: sled::Tree,
     /// Subject id → JSON array of cleared screening entity ids.
     clearances: sled::Tree,
-    /// `created_at` (RFC 3339) ‖ id → report JSON, so that a scan is in time order.
-    reports: sled::Tree,
     /// SHA-256 of a liveness frame set → the answer (JSON).
     liveness: sled::Tree,
     /// Vendor reference → the application waiting for its result (JSON).
@@ -68,7 +66,6 @@ impl SledState {
             webhooks: db.open_tree("webhooks").map_err(backend)?,
             associations: db.open_tree("associations").map_err(backend)?,
             clearances: db.open_tree("screening_clearances").map_err(backend)?,
-            reports: db.open_tree("reports").map_err(backend)?,
             liveness: db.open_tree("liveness_answers").map_err(backend)?,
             vendor_pending: db.open_tree("vendor_pending").map_err(backend)?,
             frame_senders: db.open_tree("liveness_frame_senders").map_err(backend)?,
@@ -366,15 +363,6 @@ impl StateStore for SledState {
             })
             .map_err(backend)?;
         self.sync()
-    }
-
-    fn insert_report(&self, report: &ReportRecord) -> Result<(), StateError> {
-        let key = format!("{}|{}", report.created_at.to_rfc3339(), report.id);
-        self.insert_new(&self.reports, &key, encode(report)?)
-    }
-
-    fn reports(&self) -> Result<Vec<ReportRecord>, StateError> {
-        Self::scan(&self.reports, "report", |_: &ReportRecord| true)
     }
 
     fn liveness_answer(&self, digest: &[u8; 32]) -> Result<Option<LivenessAnswer>, StateError> {

@@ -404,7 +404,8 @@ fn outcome(result: &ScreeningResult, cleared: &[String]) -> (CheckOutcome, Vec<S
     let open: Vec<&Hit> = result
         .hits
         .iter()
-        .filter(|h| !cleared.contains(&h.key()))
+        // A confirmed sanctions match (strong name, exact birth date) is never cleared.
+        .filter(|h| h.is_confirmed_sanction() || !cleared.contains(&h.key()))
         .collect();
     if open.is_empty() {
         return (CheckOutcome::Clear, vec!["screening_hit_cleared".into()]);
@@ -513,6 +514,15 @@ mod tests {
         r.hits[2].entity_id = "S2".into();
         assert_eq!(outcome(&r, &none).0, CheckOutcome::Rejected);
         let cleared: Vec<String> = r.hits.iter().map(Hit::key).collect();
+        // A confirmed sanctions match is never cleared; the others are.
+        assert_eq!(
+            outcome(&r, &cleared),
+            (
+                CheckOutcome::Rejected,
+                vec!["sanctions_match_confirmed".into()]
+            )
+        );
+        r.hits.pop();
         assert_eq!(
             outcome(&r, &cleared),
             (CheckOutcome::Clear, vec!["screening_hit_cleared".into()])
