@@ -199,8 +199,24 @@ pub struct ApplicationView {
     pub credential: Option<String>,
 }
 
+/// The view anyone but staff gets: without the screening-list entries a check matched
+/// (`match:list/entity`), which only a reviewer needs. Telling a customer which sanctions or PEP
+/// entry they resemble would tip them off and let them probe the lists.
 impl From<&ApplicationRecord> for ApplicationView {
     fn from(a: &ApplicationRecord) -> Self {
+        let mut view = Self::for_staff(a);
+        for check in &mut view.checks {
+            check
+                .reasons
+                .retain(|r| !r.starts_with(crate::checks::MATCH_PREFIX));
+        }
+        view
+    }
+}
+
+impl ApplicationView {
+    /// The view a reviewer gets: every reason, the matched list entries included.
+    pub fn for_staff(a: &ApplicationRecord) -> Self {
         Self {
             id: a.id.clone(),
             subject: a.subject.clone(),
@@ -1017,7 +1033,7 @@ impl Applications {
             .store
             .applications_in(ApplicationState::InReview)?
             .iter()
-            .map(Into::into)
+            .map(ApplicationView::for_staff)
             .collect())
     }
 
@@ -1127,7 +1143,7 @@ impl Applications {
             .replace_application(&current, &next)
             .map_err(conflict)?;
         self.announce(&next);
-        Ok((&next).into())
+        Ok(ApplicationView::for_staff(&next))
     }
 
     fn subject_key(&self, subject: &str) -> Result<SubjectKey, ApplicationError> {
