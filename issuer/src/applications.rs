@@ -632,6 +632,7 @@ impl Applications {
             let pending = VendorPending {
                 application: application.id.clone(),
                 liveness_asked,
+                round_at: now,
             };
             self.store.record_vendor_pending(&reference, &pending)?;
         }
@@ -693,9 +694,20 @@ impl Applications {
             .store
             .application(&pending.application)?
             .ok_or(ApplicationError::NotFound)?;
-        if current.state != ApplicationState::InReview {
+        // The result applies to the round that asked for it, and only while that round's
+        // biometric record still waits for it.
+        let same_round = current.checks.iter().any(|r| {
+            r.check == AuditCheck::Biometric
+                && r.at == pending.round_at
+                && r.reasons.iter().any(|x| x == "biometric_pending")
+        });
+        if !same_round || current.state.is_final() {
+            // It can never apply: forget it.
+            self.store.take_vendor_pending(&reference)?;
+        }
+        if !same_round || current.state != ApplicationState::InReview {
             return Err(ApplicationError::WrongState(
-                "the application no longer waits for this result".into(),
+                "the application does not wait for this result now".into(),
             ));
         }
         let policy = self
@@ -703,9 +715,9 @@ impl Applications {
             .policy(&current.jurisdiction)
             .ok_or_else(|| ApplicationError::Internal("jurisdiction without a policy".into()))?;
         // Taken once: a second delivery of the same result finds nothing waiting.
-        if self.store.take_vendor_pending(&reference)?.is_none() {
+        let Some(taken) = self.store.take_vendor_pending(&reference)? else {
             return Err(ApplicationError::NotFound);
-        }
+        };
         let mut next = current.clone();
         let record = CheckRecord::new(AuditCheck::Biometric, outcome, reasons, now);
         for r in next
@@ -726,11 +738,19 @@ impl Applications {
             },
             decision_event(&next.id, &decision),
         ];
-        self.audit.append_all(&events).await?;
         apply_decision(&mut next, decision, now);
-        self.store
-            .replace_application(&current, &next)
-            .map_err(conflict)?;
+        let applied = match self.audit.append_all(&events).await {
+            Ok(_) => self
+                .store
+                .replace_application(&current, &next)
+                .map_err(conflict),
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = applied {
+            // Nothing applied: the vendor's retry must find the request waiting again.
+            self.store.record_vendor_pending(&reference, &taken)?;
+            return Err(e);
+        }
         self.announce(&next);
         Ok((&next).into())
     }

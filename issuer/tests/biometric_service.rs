@@ -222,7 +222,7 @@ async fn a_vendor_result_delivered_later_by_signed_webhook_decides_the_applicati
     let base = issuer.base.clone();
     let client = reqwest::Client::new();
     let challenge = new_challenge(&client, &base).await;
-    let (_, holder) = DidKey::generate();
+    let (key, holder) = DidKey::generate();
     let mut body = submission(&holder);
     body["document"]["image"] = json!(STANDARD.encode(b"document image"));
     body["selfie"] = json!(STANDARD.encode(b"selfie"));
@@ -265,6 +265,44 @@ async fn a_vendor_result_delivered_later_by_signed_webhook_decides_the_applicati
         400,
     )
     .await;
+
+    // The reviewer asks for a document; the upload starts a new round, with a new vendor
+    // request. The first round's result, signed and in time, no longer decides anything.
+    let id = view["id"].as_str().unwrap();
+    let ask = json!({"action": "request_documents"});
+    post_json(
+        &client,
+        &base,
+        &format!("/v1/review/{id}"),
+        REVIEWER_TOKEN,
+        &ask,
+    )
+    .await;
+    let token = holder_token(&client, &base, &key).await;
+    let upload = json!({"document": body["document"]});
+    let round_two = post_json(
+        &client,
+        &base,
+        &format!("/v1/applications/{id}/documents"),
+        &token,
+        &upload,
+    )
+    .await;
+    assert_eq!(
+        check(&round_two, "biometric")["reasons"],
+        json!(["biometric_pending"])
+    );
+    expect_problem(
+        post(format!("t={now},v1={good}"), result.clone())
+            .await
+            .unwrap(),
+        409,
+    )
+    .await;
+    let reference = references.lock().unwrap().pop().unwrap();
+    let result =
+        json!({"reference": reference, "similarity": 0.97, "spoofing": "live"}).to_string();
+    let good = sign_vendor_webhook(SECRET.as_bytes(), now, result.as_bytes());
 
     // Signed: the biometric check is clear, the application approved at tier 2.
     let response = post(format!("t={now},v1={good}"), result.clone())

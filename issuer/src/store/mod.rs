@@ -345,6 +345,9 @@ pub struct VendorPending {
     pub application: String,
     /// Whether liveness frames were sent.
     pub liveness_asked: bool,
+    /// When the round of checks that asked for it ran (its biometric record's time): a result
+    /// for an earlier round never decides a later one.
+    pub round_at: DateTime<Utc>,
 }
 
 /// A liveness frame set as the store remembers it, so that a replay is refused after a restart

@@ -440,7 +440,11 @@ impl StateStore for SledState {
         reference: &str,
         pending: &VendorPending,
     ) -> Result<(), StateError> {
-        self.write_new(&self.vendor_pending, reference, encode(pending)?)
+        // A reference the vendor reuses names the latest request.
+        self.vendor_pending
+            .insert(reference, encode(pending)?)
+            .map_err(backend)?;
+        Ok(())
     }
 
     fn vendor_pending(&self, reference: &str) -> Result<Option<VendorPending>, StateError> {
