@@ -110,7 +110,7 @@ fn decide(suite: &CheckSuite, store: &SledState, key: &[u8; 32], submission: &Su
     let keys = association_keys(key, submission);
     let bytes: Vec<[u8; 17]> = keys.iter().map(|k| k.bytes).collect();
     let shared: Vec<AssociationKind> = store
-        .associate(&bytes, &submission.holder)
+        .associated(&bytes, &submission.holder)
         .unwrap_or_default()
         .into_iter()
         .zip(&keys)

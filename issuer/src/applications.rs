@@ -265,6 +265,18 @@ pub struct ReviewDecision {
     pub cleared_screening_matches: Vec<String>,
 }
 
+/// What an application's checks leave in the store's indexes, written once the application is
+/// stored (so that a request that fails changes nothing there).
+#[derive(Debug)]
+struct Traces {
+    holder: String,
+    associations: Vec<[u8; 17]>,
+    /// The frame set's digest, the challenge it answered, each frame's digest.
+    liveness: Option<([u8; 32], LivenessAnswer, Vec<[u8; 32]>)>,
+    /// A vendor request waiting for its webhook.
+    pending: Option<(String, VendorPending)>,
+}
+
 /// Issuance settings.
 #[derive(Debug, Clone)]
 pub struct IssuanceSettings {
@@ -545,12 +557,22 @@ impl Applications {
             jurisdiction: submission.jurisdiction.clone(),
             holder_commitment: pii::commitment(&subject_key, "holderDid", &submission.holder),
         }];
-        let decision = self
+        let (decision, traces) = self
             .assess(&mut application, &submission, &mut events, now)
             .await?;
-        self.audit.append_all(&events).await?;
         apply_decision(&mut application, decision, now);
-        self.store.insert_submission(&subject, &application)?;
+        let stored = match self.audit.append_all(&events).await {
+            Ok(_) => self
+                .store
+                .insert_submission(&subject, &application)
+                .map_err(ApplicationError::from),
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = stored {
+            self.abandon_traces(&traces);
+            return Err(e);
+        }
+        self.commit_traces(&traces);
         // The checks ran inside this request, so neither `submitted` nor `checking` was stored
         // on its own; both are announced before the outcome, in order, so that subscribers see
         // every transition.
@@ -576,13 +598,13 @@ impl Applications {
         submission: &Submission,
         events: &mut Vec<AuditEvent>,
         now: DateTime<Utc>,
-    ) -> Result<DecisionRecord, ApplicationError> {
+    ) -> Result<(DecisionRecord, Traces), ApplicationError> {
         application.state = ApplicationState::Checking;
         let keys = association_keys(&self.index_key, submission);
         let bytes: Vec<[u8; 17]> = keys.iter().map(|k| k.bytes).collect();
         let shared: Vec<AssociationKind> = self
             .store
-            .associate(&bytes, &submission.holder)?
+            .associated(&bytes, &submission.holder)?
             .into_iter()
             .zip(&keys)
             .filter_map(|(shared, key)| shared.then_some(key.kind))
@@ -620,22 +642,25 @@ impl Applications {
         // Not the panic's text: it may quote the input.
         .map_err(|_| ApplicationError::Internal("a check failed to complete".into()))?
         .ok_or_else(|| ApplicationError::Internal("jurisdiction without a policy".into()))?;
-        if let (Some(digest), Some(challenge)) = (digest, outcome.answered) {
-            let answer = LivenessAnswer {
-                application: application.id.clone(),
-                challenge,
-            };
-            self.store.record_liveness_answer(&digest, &answer)?;
-            self.store.record_frame_sender(frames, &application.id)?;
-        }
-        if let Some((reference, liveness_asked)) = outcome.pending {
-            let pending = VendorPending {
-                application: application.id.clone(),
-                liveness_asked,
-                round_at: now,
-            };
-            self.store.record_vendor_pending(&reference, &pending)?;
-        }
+        let traces = Traces {
+            holder: submission.holder.clone(),
+            associations: bytes,
+            liveness: digest.zip(outcome.answered).map(|(digest, challenge)| {
+                let answer = LivenessAnswer {
+                    application: application.id.clone(),
+                    challenge,
+                };
+                (digest, answer, frames.to_vec())
+            }),
+            pending: outcome.pending.map(|(reference, liveness_asked)| {
+                let pending = VendorPending {
+                    application: application.id.clone(),
+                    liveness_asked,
+                    round_at: now,
+                };
+                (reference, pending)
+            }),
+        };
         let checks = outcome.records;
         let policy = self
             .checks
@@ -656,7 +681,38 @@ impl Applications {
                 }),
         );
         events.push(decision_event(&application.id, &decision));
-        Ok(decision)
+        Ok((decision, traces))
+    }
+
+    /// Record what an application's checks leave in the indexes, once the application is
+    /// stored. A failure here is logged, not answered: the application and its decision stand.
+    fn commit_traces(&self, traces: &Traces) {
+        let result = (|| -> Result<(), StateError> {
+            self.store
+                .record_associations(&traces.associations, &traces.holder)?;
+            if let Some((digest, answer, frames)) = &traces.liveness {
+                self.store.record_liveness_answer(digest, answer)?;
+                self.store
+                    .record_frame_sender(frames, &answer.application)?;
+            }
+            if let Some((reference, pending)) = &traces.pending {
+                self.store.record_vendor_pending(reference, pending)?;
+            }
+            Ok(())
+        })();
+        if let Err(e) = result {
+            tracing::error!(error = %e, "recording an application's index entries failed");
+        }
+    }
+
+    /// Undo what checks that will not be stored consumed: the liveness challenge, so that the
+    /// customer's retry is not taken for a replay.
+    fn abandon_traces(&self, traces: &Traces) {
+        if let (Some((digest, answer, _)), Some(challenges)) =
+            (&traces.liveness, self.checks.challenges())
+        {
+            challenges.release(answer.challenge.id, *digest);
+        }
     }
 
     /// A biometric vendor posts a result it promised (`202` at the time of the check): the
@@ -832,14 +888,22 @@ impl Applications {
         let mut events = vec![AuditEvent::DocumentsSubmitted {
             application: id.to_owned(),
         }];
-        let decision = self
+        let (decision, traces) = self
             .assess(&mut next, &submission, &mut events, now)
             .await?;
-        self.audit.append_all(&events).await?;
         apply_decision(&mut next, decision, now);
-        self.store
-            .replace_application(&current, &next)
-            .map_err(conflict)?;
+        let stored = match self.audit.append_all(&events).await {
+            Ok(_) => self
+                .store
+                .replace_application(&current, &next)
+                .map_err(conflict),
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = stored {
+            self.abandon_traces(&traces);
+            return Err(e);
+        }
+        self.commit_traces(&traces);
         self.events.publish(StateChange {
             id: next.id.clone(),
             state: ApplicationState::Checking,

@@ -287,9 +287,10 @@ pub trait StateStore: Send + Sync + std::fmt::Debug + 'static {
     fn webhooks(&self) -> Result<Vec<WebhookRecord>, StateError>;
     /// The association index: for each of `keys` (keyed hashes of identity values, see
     /// [`crate::checks::country_risk::AssociationKey`]), whether a holder other than `holder`
-    /// has used it; then records `holder` against each. Not yet durable (the submission that
-    /// follows syncs).
-    fn associate(&self, keys: &[[u8; 17]], holder: &str) -> Result<Vec<bool>, StateError>;
+    /// has used it.
+    fn associated(&self, keys: &[[u8; 17]], holder: &str) -> Result<Vec<bool>, StateError>;
+    /// Record `holder` against each of `keys`; durable on return.
+    fn record_associations(&self, keys: &[[u8; 17]], holder: &str) -> Result<(), StateError>;
     /// The screening-list entities a reviewer cleared for `subject`.
     fn screening_clearances(&self, subject: &str) -> Result<Vec<String>, StateError>;
     /// Remember that a reviewer cleared `entities` for `subject`; durable on return.
@@ -301,8 +302,8 @@ pub trait StateStore: Send + Sync + std::fmt::Debug + 'static {
     /// The application that answered a liveness challenge with the frame set of `digest`.
     fn liveness_answer(&self, digest: &[u8; 32]) -> Result<Option<LivenessAnswer>, StateError>;
     /// Remember that `answer.application` answered `answer.challenge` with the frame set of
-    /// `digest`, unless the frames are already remembered. Not yet durable (the submission that
-    /// follows syncs).
+    /// `digest`, unless the frames are already remembered. Not yet durable
+    /// ([`StateStore::record_frame_sender`], which follows, syncs).
     fn record_liveness_answer(
         &self,
         digest: &[u8; 32],
@@ -310,8 +311,8 @@ pub trait StateStore: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<(), StateError>;
     /// The applications that sent any of these liveness frames (by SHA-256), first sender each.
     fn frame_senders(&self, frames: &[[u8; 32]]) -> Result<Vec<String>, StateError>;
-    /// Remember `application` as the sender of these frames (where none is remembered yet). Not
-    /// yet durable (the submission that follows syncs).
+    /// Remember `application` as the sender of these frames (where none is remembered yet);
+    /// durable on return.
     fn record_frame_sender(&self, frames: &[[u8; 32]], application: &str)
         -> Result<(), StateError>;
     /// Forget what the indexes hold of an erased subject: `holder`'s entries under these
@@ -324,8 +325,7 @@ pub trait StateStore: Send + Sync + std::fmt::Debug + 'static {
         associations: &[[u8; 17]],
         frames: &[[u8; 32]],
     ) -> Result<(), StateError>;
-    /// Remember a vendor request waiting for its webhook. Not yet durable (the application's
-    /// store write that follows syncs).
+    /// Remember a vendor request waiting for its webhook; durable on return.
     fn record_vendor_pending(
         &self,
         reference: &str,

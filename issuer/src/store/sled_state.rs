@@ -313,7 +313,7 @@ impl StateStore for SledState {
         Ok(found)
     }
 
-    fn associate(&self, keys: &[[u8; 17]], holder: &str) -> Result<Vec<bool>, StateError> {
+    fn associated(&self, keys: &[[u8; 17]], holder: &str) -> Result<Vec<bool>, StateError> {
         let holder_tag = holder_tag(holder)?;
         let mut shared = Vec::with_capacity(keys.len());
         for key in keys {
@@ -326,13 +326,20 @@ impl StateStore for SledState {
                 }
             }
             shared.push(others);
+        }
+        Ok(shared)
+    }
+
+    fn record_associations(&self, keys: &[[u8; 17]], holder: &str) -> Result<(), StateError> {
+        let holder_tag = holder_tag(holder)?;
+        for key in keys {
             let mut entry = key.to_vec();
             entry.extend_from_slice(&holder_tag);
             self.associations
                 .insert(entry, &[] as &[u8])
                 .map_err(backend)?;
         }
-        Ok(shared)
+        self.sync()
     }
 
     fn screening_clearances(&self, subject: &str) -> Result<Vec<String>, StateError> {
@@ -411,7 +418,7 @@ impl StateStore for SledState {
                 .compare_and_swap(digest, None as Option<&[u8]>, Some(application.as_bytes()))
                 .map_err(backend)?;
         }
-        Ok(())
+        self.sync()
     }
 
     fn forget_traces(
@@ -444,7 +451,7 @@ impl StateStore for SledState {
         self.vendor_pending
             .insert(reference, encode(pending)?)
             .map_err(backend)?;
-        Ok(())
+        self.sync()
     }
 
     fn vendor_pending(&self, reference: &str) -> Result<Option<VendorPending>, StateError> {
