@@ -1070,7 +1070,7 @@ impl Applications {
             let frames: Vec<[u8; 32]> = submission_frame_digests(&submission)
                 .map(|(set, each)| std::iter::once(set).chain(each).collect())
                 .unwrap_or_default();
-            traces.push((submission.holder, associations, frames));
+            traces.push((application.id, submission.holder, associations, frames));
         }
         self.audit
             .append(&AuditEvent::SubjectErased {
@@ -1078,9 +1078,9 @@ impl Applications {
                 by: admin.into(),
             })
             .await?;
-        for (holder, associations, frames) in &traces {
+        for (application, holder, associations, frames) in &traces {
             self.store
-                .forget_traces(subject, holder, associations, frames)?;
+                .forget_traces(subject, application, holder, associations, frames)?;
         }
         let next = SubjectRecord {
             key: None,

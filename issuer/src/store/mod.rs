@@ -315,12 +315,14 @@ pub trait StateStore: Send + Sync + std::fmt::Debug + 'static {
     /// durable on return.
     fn record_frame_sender(&self, frames: &[[u8; 32]], application: &str)
         -> Result<(), StateError>;
-    /// Forget what the indexes hold of an erased subject: `holder`'s entries under these
-    /// association keys, the screening clearances of `subject`, and these liveness frames (each
-    /// frame's and the set's digest). Durable on return.
+    /// Forget what the indexes hold of an erased subject's `application`: `holder`'s entries
+    /// under these association keys, the screening clearances of `subject`, and these liveness
+    /// frames (each frame's and the set's digest) where `application` is the one remembered for
+    /// them. Durable on return.
     fn forget_traces(
         &self,
         subject: &str,
+        application: &str,
         holder: &str,
         associations: &[[u8; 17]],
         frames: &[[u8; 32]],

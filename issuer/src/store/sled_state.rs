@@ -424,6 +424,7 @@ impl StateStore for SledState {
     fn forget_traces(
         &self,
         subject: &str,
+        application: &str,
         holder: &str,
         associations: &[[u8; 17]],
         frames: &[[u8; 32]],
@@ -435,8 +436,20 @@ impl StateStore for SledState {
             self.associations.remove(entry).map_err(backend)?;
         }
         for digest in frames {
-            self.frame_senders.remove(digest).map_err(backend)?;
-            self.liveness.remove(digest).map_err(backend)?;
+            // Only this application's: frames it replayed from another stay that one's.
+            let _ = self
+                .frame_senders
+                .compare_and_swap(digest, Some(application.as_bytes()), None as Option<&[u8]>)
+                .map_err(backend)?;
+            if let Some(current) = self.liveness.get(digest).map_err(backend)? {
+                let answer: LivenessAnswer = decode("liveness answer", &current)?;
+                if answer.application == application {
+                    let _ = self
+                        .liveness
+                        .compare_and_swap(digest, Some(current), None as Option<&[u8]>)
+                        .map_err(backend)?;
+                }
+            }
         }
         self.clearances.remove(subject).map_err(backend)?;
         self.sync()
