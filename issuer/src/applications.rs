@@ -728,14 +728,9 @@ impl Applications {
         let Some(check) = self.checks.biometric().filter(|c| c.has_vendor()) else {
             return Err(ApplicationError::NotFound);
         };
-        let reference = crate::checks::biometric::BiometricCheck::vendor_reference(body)
-            .ok_or_else(|| ApplicationError::BadRequest("no reference in the result".into()))?;
-        let pending = self
-            .store
-            .vendor_pending(&reference)?
-            .ok_or(ApplicationError::NotFound)?;
-        let (signed_reference, outcome, reasons) = check
-            .vendor_result(headers, body, pending.liveness_asked, now)
+        // The signature first: an unauthenticated caller learns nothing about what waits.
+        let result = check
+            .verify_vendor_result(headers, body, now)
             .map_err(|e| match e {
                 crate::checks::biometric::WebhookError::MalformedBody => {
                     ApplicationError::BadRequest(e.to_string())
@@ -743,9 +738,17 @@ impl Applications {
                 _ => ApplicationError::BadSignature(e.to_string()),
             })?
             .ok_or(ApplicationError::NotFound)?;
-        if signed_reference != reference {
-            return Err(ApplicationError::BadRequest("reference mismatch".into()));
-        }
+        let reference = result
+            .reference
+            .clone()
+            .ok_or_else(|| ApplicationError::BadRequest("no reference in the result".into()))?;
+        let pending = self
+            .store
+            .vendor_pending(&reference)?
+            .ok_or(ApplicationError::NotFound)?;
+        let (outcome, reasons) = check
+            .vendor_outcome(&result, pending.liveness_asked)
+            .ok_or(ApplicationError::NotFound)?;
         let current = self
             .store
             .application(&pending.application)?

@@ -558,44 +558,36 @@ impl BiometricCheck {
         }
     }
 
-    /// The outcome and reasons of a vendor's result posted to the webhook: the signature and
-    /// its time checked ([`verify_vendor_webhook`]), then the result mapped as a response would
-    /// be. `Ok(None)` when no vendor is configured.
-    pub fn vendor_result(
+    /// A vendor's result posted to the webhook, its signature and time checked
+    /// ([`verify_vendor_webhook`]); `Ok(None)` when no vendor is configured.
+    pub fn verify_vendor_result(
         &self,
         headers: &axum::http::HeaderMap,
         body: &[u8],
-        liveness_asked: bool,
         now: DateTime<Utc>,
-    ) -> Result<Option<(String, CheckOutcome, Vec<String>)>, WebhookError> {
-        let Some((http, secret)) = &self.vendor else {
+    ) -> Result<Option<VendorResult>, WebhookError> {
+        let Some((_, secret)) = &self.vendor else {
             return Ok(None);
         };
-        let result = verify_vendor_webhook(secret, headers, body, now)?;
-        let reference = result
-            .reference
-            .clone()
-            .ok_or(WebhookError::MalformedBody)?;
-        let assessment = http.assessment(&result, liveness_asked);
+        verify_vendor_webhook(secret, headers, body, now).map(Some)
+    }
+
+    /// The outcome and reasons a vendor's result means (as a synchronous answer would).
+    pub fn vendor_outcome(
+        &self,
+        result: &VendorResult,
+        liveness_asked: bool,
+    ) -> Option<(CheckOutcome, Vec<String>)> {
+        let (http, _) = self.vendor.as_ref()?;
+        let assessment = http.assessment(result, liveness_asked);
         let mut parts = vec![face_outcome(assessment.face)];
         parts.extend(assessment.liveness.map(liveness_outcome));
-        let (outcome, reasons) = combine(&parts);
-        Ok(Some((reference, outcome, reasons)))
+        Some(combine(&parts))
     }
 
     /// Whether a vendor (`provider = "http"`) runs the check, so that its webhook is served.
     pub fn has_vendor(&self) -> bool {
         self.vendor.is_some()
-    }
-
-    /// The reference of a webhook body, before its signature is checked (to find what it is
-    /// about); `None` if it has none.
-    pub fn vendor_reference(body: &[u8]) -> Option<String> {
-        serde_json::from_slice::<serde_json::Value>(body)
-            .ok()?
-            .get("reference")?
-            .as_str()
-            .map(str::to_owned)
     }
 
     /// Whether a provider is configured (else every run is *not performed*).
