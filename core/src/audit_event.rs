@@ -35,6 +35,21 @@ pub enum AuditCheck {
     Provider,
 }
 
+impl AuditCheck {
+    /// The check's name, as serialised (`screening`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Identity => "identity",
+            Self::Document => "document",
+            Self::Biometric => "biometric",
+            Self::Screening => "screening",
+            Self::Risk => "risk",
+            Self::Address => "address",
+            Self::Provider => "provider",
+        }
+    }
+}
+
 /// Outcome of a check, as in [`crate::credential::CheckOutcome`].
 pub use crate::credential::CheckOutcome;
 
@@ -243,6 +258,16 @@ pub fn approval_allows(tier: KycTier, level: RiskLevel, reviewer: Option<&str>) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn check_names_are_their_serialised_names() {
+        use AuditCheck::*;
+        for check in [
+            Identity, Document, Biometric, Screening, Risk, Address, Provider,
+        ] {
+            assert_eq!(serde_json::to_value(check).unwrap(), check.as_str());
+        }
+    }
 
     #[test]
     fn parts_round_trip() {

@@ -415,6 +415,19 @@ fn context(subject: &str, application: &str, what: &str) -> String {
     format!("subject/{subject}/application/{application}/{what}")
 }
 
+/// The submission sealed in `application`, opened with its subject's `key`.
+fn open_submission(
+    key: &SubjectKey,
+    application: &ApplicationRecord,
+) -> Result<Submission, ApplicationError> {
+    let plaintext = zeroize::Zeroizing::new(pii::open(
+        key,
+        &application.sealed_submission,
+        &context(&application.subject, &application.id, "submission"),
+    )?);
+    serde_json::from_slice(&plaintext).map_err(|e| ApplicationError::Internal(e.to_string()))
+}
+
 impl Applications {
     /// The business logic over these parts.
     pub fn new(
@@ -993,13 +1006,7 @@ impl Applications {
             credentials: Vec::new(),
         };
         for application in applications {
-            let plaintext = zeroize::Zeroizing::new(pii::open(
-                &key,
-                &application.sealed_submission,
-                &context(&record.id, &application.id, "submission"),
-            )?);
-            let submission: Submission = serde_json::from_slice(&plaintext)
-                .map_err(|e| ApplicationError::Internal(e.to_string()))?;
+            let submission = open_submission(&key, &application)?;
             if let Some(id) = &application.credential {
                 let credential = self
                     .store
@@ -1059,13 +1066,7 @@ impl Applications {
             .ok_or(ApplicationError::Erased)?;
         let mut traces = Vec::new();
         for application in self.store.applications_of(subject)? {
-            let plaintext = zeroize::Zeroizing::new(pii::open(
-                &key,
-                &application.sealed_submission,
-                &context(subject, &application.id, "submission"),
-            )?);
-            let submission: Submission = serde_json::from_slice(&plaintext)
-                .map_err(|e| ApplicationError::Internal(e.to_string()))?;
+            let submission = open_submission(&key, &application)?;
             let associations: Vec<[u8; 17]> = association_keys(&self.index_key, &submission)
                 .iter()
                 .map(|k| k.bytes)
@@ -1159,10 +1160,7 @@ impl Applications {
                 if let Some(missing) = required_checks(tier).iter().find(|c| !clear(c)) {
                     return Err(ApplicationError::TierNotEarned(format!(
                         "tier {tier} needs a clear {} check",
-                        serde_json::to_value(missing)
-                            .ok()
-                            .and_then(|v| v.as_str().map(str::to_owned))
-                            .unwrap_or_default()
+                        missing.as_str()
                     )));
                 }
                 if !approval_allows(tier, level, Some(reviewer)) {
@@ -1291,13 +1289,7 @@ impl Applications {
         let tier = decision
             .tier
             .ok_or_else(|| ApplicationError::Internal("approved without tier".into()))?;
-        let plaintext = pii::open(
-            key,
-            &current.sealed_submission,
-            &context(&current.subject, &current.id, "submission"),
-        )?;
-        let submission: Submission = serde_json::from_slice(&plaintext)
-            .map_err(|e| ApplicationError::Internal(e.to_string()))?;
+        let submission = open_submission(key, &current)?;
         let index = self.store.next_status_index()?;
         let (list, position) = (index / MIN_ENTRIES as u64 + 1, index % MIN_ENTRIES as u64);
         self.highest_list

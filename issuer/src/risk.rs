@@ -156,19 +156,6 @@ pub fn needs_person(check: AuditCheck, policy: &RiskPolicy) -> bool {
     }
 }
 
-/// A check's name in reason codes (`screening`).
-fn check_name(check: AuditCheck) -> &'static str {
-    match check {
-        AuditCheck::Identity => "identity",
-        AuditCheck::Document => "document",
-        AuditCheck::Biometric => "biometric",
-        AuditCheck::Screening => "screening",
-        AuditCheck::Risk => "risk",
-        AuditCheck::Address => "address",
-        AuditCheck::Provider => "provider",
-    }
-}
-
 /// Decide on an application from its checks under `policy`.
 ///
 /// The decision's reasons list every contribution as `check.reason+points` (e.g.
@@ -187,7 +174,7 @@ pub fn decide(checks: &[CheckRecord], policy: &RiskPolicy, now: DateTime<Utc>) -
             if needs_person(record.check, policy) {
                 gap = true;
                 for reason in &record.reasons {
-                    reasons.push(format!("{}.{reason}:review", check_name(record.check)));
+                    reasons.push(format!("{}.{reason}:review", record.check.as_str()));
                 }
             }
             continue;
@@ -203,13 +190,13 @@ pub fn decide(checks: &[CheckRecord], policy: &RiskPolicy, now: DateTime<Utc>) -
             if record.outcome == CheckOutcome::Rejected && is_ineligibility(record.check, reason) {
                 is_ineligible = true;
                 record_ineligible = true;
-                reasons.push(format!("{}.{reason}+0", check_name(record.check)));
+                reasons.push(format!("{}.{reason}+0", record.check.as_str()));
             } else if p > 0 {
                 contribution += p;
                 if p >= SEVERE {
                     severe += p;
                 }
-                reasons.push(format!("{}.{reason}+{p}", check_name(record.check)));
+                reasons.push(format!("{}.{reason}+{p}", record.check.as_str()));
             }
         }
         score += contribution.min(100);
@@ -254,7 +241,7 @@ pub fn decide(checks: &[CheckRecord], policy: &RiskPolicy, now: DateTime<Utc>) -
 
 /// Whether a decision's reasons include `check.reason` (any points).
 pub fn has_reason(decision: &DecisionRecord, check: AuditCheck, reason: &str) -> bool {
-    let prefix = format!("{}.{reason}+", check_name(check));
+    let prefix = format!("{}.{reason}+", check.as_str());
     decision.reasons.iter().any(|r| r.starts_with(&prefix))
 }
 
