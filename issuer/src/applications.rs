@@ -574,18 +574,10 @@ impl Applications {
             .assess(&mut application, &submission, &mut events, now)
             .await?;
         apply_decision(&mut application, decision, now);
-        let stored = match self.audit.append_all(&events).await {
-            Ok(_) => self
-                .store
-                .insert_submission(&subject, &application)
-                .map_err(ApplicationError::from),
-            Err(e) => Err(e.into()),
-        };
-        if let Err(e) = stored {
-            self.abandon_traces(&traces);
-            return Err(e);
-        }
-        self.commit_traces(&traces);
+        self.log_and_store(&events, &traces, || {
+            Ok(self.store.insert_submission(&subject, &application)?)
+        })
+        .await?;
         // The checks ran inside this request, so neither `submitted` nor `checking` was stored
         // on its own; both are announced before the outcome, in order, so that subscribers see
         // every transition.
@@ -695,6 +687,30 @@ impl Applications {
         );
         events.push(decision_event(&application.id, &decision));
         Ok((decision, traces))
+    }
+
+    /// Log `events`, then `store` the application they describe; then record the checks'
+    /// `traces` in the indexes, or, when either write fails, give back what the checks consumed.
+    async fn log_and_store(
+        &self,
+        events: &[AuditEvent],
+        traces: &Traces,
+        store: impl FnOnce() -> Result<(), ApplicationError>,
+    ) -> Result<(), ApplicationError> {
+        let stored = match self.audit.append_all(events).await {
+            Ok(_) => store(),
+            Err(e) => Err(e.into()),
+        };
+        match stored {
+            Ok(()) => {
+                self.commit_traces(traces);
+                Ok(())
+            }
+            Err(e) => {
+                self.abandon_traces(traces);
+                Err(e)
+            }
+        }
     }
 
     /// Record what an application's checks leave in the indexes, once the application is
@@ -908,18 +924,12 @@ impl Applications {
             .assess(&mut next, &submission, &mut events, now)
             .await?;
         apply_decision(&mut next, decision, now);
-        let stored = match self.audit.append_all(&events).await {
-            Ok(_) => self
-                .store
+        self.log_and_store(&events, &traces, || {
+            self.store
                 .replace_application(&current, &next)
-                .map_err(conflict),
-            Err(e) => Err(e.into()),
-        };
-        if let Err(e) = stored {
-            self.abandon_traces(&traces);
-            return Err(e);
-        }
-        self.commit_traces(&traces);
+                .map_err(conflict)
+        })
+        .await?;
         self.events.publish(StateChange {
             id: next.id.clone(),
             state: ApplicationState::Checking,
