@@ -14,9 +14,12 @@ use serde_json::{Map, Value};
 
 use crate::credential::KycTier;
 
-/// A check whose completion the log records. Wider than a credential's `evidence` kinds: the
-/// log also records the checks a credential does not name.
+/// A KYC check whose completion the log records: identity data, identity document, face match
+/// and liveness, sanctions and PEP screening, country risk, proof of address, or a provider-only
+/// check. Wider than a credential's `evidence` kinds: the log also records the checks a
+/// credential does not name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AuditCheck {
     /// Identity data complete for the jurisdiction, ID numbers valid.
@@ -53,8 +56,10 @@ impl AuditCheck {
 /// Outcome of a check, as in [`crate::credential::CheckOutcome`].
 pub use crate::credential::CheckOutcome;
 
-/// Risk level of a decision.
+/// Risk level of a decision: low (approve at the tier reached), medium (manual review), high
+/// (reject and report).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RiskLevel {
     /// Approve automatically at the tier reached.
@@ -65,8 +70,10 @@ pub enum RiskLevel {
     High,
 }
 
-/// What a decision does with an application.
+/// What a decision does with an application: approve (at its tier), review (to the queue),
+/// request_documents (ask the customer; the application is checked again), reject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DecisionAction {
     /// Approve at the decision's tier.

@@ -23,7 +23,8 @@ pub const TYP_VC_JWT: &str = "vc+jwt";
 /// An older `typ` some libraries still emit for the same thing; accepted on input only.
 pub const TYP_VC_LD_JWT: &str = "vc-ld+jwt";
 
-/// KYC tier: what the issuer verified before signing (see DESIGN.md, "KYC tiers and risk").
+/// KYC tier: what the issuer verified before signing (see `docs/design.md`, "KYC tiers and
+/// risk").
 ///
 /// On the wire an integer 0–3; anything else (4, -1, 2.0, "2") is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -72,6 +73,27 @@ impl TryFrom<u64> for KycTier {
             .ok_or_else(|| MalformedError::Structure(format!("kycTier {n} is not 0–3")))
     }
 }
+
+/// An integer on the wire, so described by hand (a derive would make it a string enum).
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for KycTier {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::Integer)
+            .description(Some(
+                "KYC tier: 0 unverified (nothing verified), 1 basic (identity data complete, ID \
+                 numbers valid, screening clear), 2 verified (tier 1 plus document, face match \
+                 and liveness, low risk), 3 enhanced (tier 2 plus proof of address and a \
+                 reviewer's approval)",
+            ))
+            .enum_values(Some(Self::ALL.map(Self::as_u8)))
+            .build()
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for KycTier {}
 
 impl std::fmt::Display for KycTier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -140,8 +162,11 @@ impl<'de> Deserialize<'de> for CountryCode {
     }
 }
 
-/// Outcome of one KYC check, as compliance teams know them from the large vendors.
+/// Outcome of a check: clear, consider (a person should look), rejected, or not_performed (no
+/// provider configured; never counts as passed). The outcomes compliance teams know from the
+/// large vendors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CheckOutcome {
     /// Ran and found nothing of concern.

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use ed25519_dalek::SigningKey;
 use kyc_core::audit_event::{AuditCheck, AuditEvent, CheckOutcome};
 use kyc_core::tlog::SignerKey;
-use kyc_issuer::audit::{AuditConfig, AuditLog, AuditStats, SledStore};
+use kyc_issuer::audit::{AuditLog, AuditSettings, AuditStats, SledStore};
 
 const ORIGIN: &str = "bench.example/audit";
 const WRITERS: usize = 64;
@@ -93,7 +93,7 @@ fn baseline_fsyncs(dir: &Path, period: Duration) -> std::io::Result<f64> {
 
 fn open(dir: &Path) -> BenchResult<AuditLog> {
     let signer = SignerKey::new(ORIGIN, SigningKey::from_bytes(&[9; 32]))?;
-    let config = AuditConfig {
+    let config = AuditSettings {
         origin: ORIGIN.into(),
         checkpoint_every_entries: 10_000,
         checkpoint_interval: Duration::from_secs(10),

@@ -14,13 +14,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use kyc_issuer::applications::Submission;
 use kyc_issuer::checks::biometric::PriorAnswer;
 use kyc_issuer::checks::country_risk::{association_keys, AssociationKind};
-use kyc_issuer::checks::screening::{ListFormat, ListSource, Screener, ScreeningConfig};
+use kyc_issuer::checks::screening::{ListFormat, ListSource, Screener, ScreeningSettings};
 use kyc_issuer::checks::{CheckContext, CheckSuite};
-use kyc_issuer::store::sled_state::SledState;
-use kyc_issuer::store::StateStore;
+use kyc_issuer::model::Submission;
+use kyc_issuer::state::sled::SledState;
+use kyc_issuer::state::StateStore;
 use sha2::Digest as _;
 
 type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
@@ -171,7 +171,7 @@ fn main() -> BenchResult<()> {
         aliases: None,
         default_kind: None,
     };
-    let config = ScreeningConfig::default();
+    let config = ScreeningSettings::default();
     let screener = Arc::new(Screener::new(vec![source], config)?);
     let current = screener.current();
     println!(

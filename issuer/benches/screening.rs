@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Datelike as _, NaiveDate, Utc};
 use criterion::Criterion;
 use kyc_issuer::checks::screening::{
-    BirthDate, Entry, HitKind, ListFormat, ListSource, ListVersion, ScreeningConfig,
-    ScreeningLists, ScreeningQuery,
+    BirthDate, Entry, HitKind, ListFormat, ListSource, ListVersion, ScreeningLists, ScreeningQuery,
+    ScreeningSettings,
 };
 use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
@@ -310,7 +310,7 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(if measuring { 1_000_000 } else { 10_000 });
-    let config = ScreeningConfig::default();
+    let config = ScreeningSettings::default();
 
     let rss_start = rss().unwrap_or(0);
     let t = Instant::now();

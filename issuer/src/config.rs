@@ -4,11 +4,26 @@
 //! An environment variable names a key by its dotted path, upper-cased, with `__` for the dot:
 //! `KYC_ISSUER_LISTEN`, `KYC_ISSUER_AUDIT__CHECKPOINT_EVERY_ENTRIES`. Its value is read as a TOML
 //! value when it parses as one (`8080`, `true`), as a string otherwise.
+//!
+//! Each section is owned by the module that uses it (`[events]` is [`EventsConfig`] in
+//! `events`, `[audit]` is [`AuditConfig`] in `audit`, …) and composed here. Names say which is
+//! which: a `*Config` is a section as written in the file; a `*Settings` is what a component is
+//! built with at run time (durations, derived values), converted from its section.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use serde::Deserialize;
+
+use crate::api::LimitsConfig;
+use crate::applications::{IssuanceConfig, RetentionConfig, ServiceSettings};
+use crate::audit::AuditConfig;
+use crate::auth::StaffEntry;
+use crate::checks::biometric::BiometricConfig;
+use crate::checks::screening::ScreeningConfig;
+use crate::checks::ChecksConfig;
+use crate::events::EventsConfig;
+use crate::webhooks::WebhooksConfig;
 
 /// Prefix of the environment overrides.
 pub const ENV_PREFIX: &str = "KYC_ISSUER_";
@@ -46,7 +61,7 @@ pub enum ConfigError {
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Address to listen on.
-    #[serde(default = "default_listen")]
+    #[serde(default = "Config::default_listen")]
     pub listen: SocketAddr,
     /// Where the store, the signing key and the audit log live.
     pub data_dir: PathBuf,
@@ -54,10 +69,10 @@ pub struct Config {
     pub public_url: String,
     /// The audit log.
     #[serde(default)]
-    pub audit: AuditSettings,
+    pub audit: AuditConfig,
     /// Request limits.
     #[serde(default)]
-    pub limits: Limits,
+    pub limits: LimitsConfig,
     /// Credential issuance.
     #[serde(default)]
     pub issuance: IssuanceConfig,
@@ -75,287 +90,21 @@ pub struct Config {
     pub checks: ChecksConfig,
     /// Sanctions and PEP screening lists.
     #[serde(default)]
-    pub screening: ScreeningSettings,
+    pub screening: ScreeningConfig,
     /// Face match and liveness (`[biometric]`; disabled by default: *not performed*).
     #[serde(default)]
-    pub biometric: crate::checks::biometric::BiometricConfig,
+    pub biometric: BiometricConfig,
     /// Staff members and their roles; tokens only as SHA-256 digests
     /// (`kyc-issuer staff hash-token` prints one).
     #[serde(default)]
-    pub staff: Vec<crate::auth::StaffEntry>,
-}
-
-/// Jurisdiction policies and risk data.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ChecksConfig {
-    /// A directory of jurisdiction policy files (`*.toml`) adding to or replacing the embedded
-    /// ones (`issuer/policies/`).
-    #[serde(default)]
-    pub policies_dir: Option<PathBuf>,
-    /// The FATF lists in force (`issuer/data/fatf/*.toml` format); the embedded ones if unset.
-    #[serde(default)]
-    pub fatf_file: Option<PathBuf>,
-    /// Age in days after which the FATF lists are a start-up warning. The FATF meets three
-    /// times a year, so lists older than about five months have likely been superseded.
-    #[serde(default = "default_fatf_stale_days")]
-    pub fatf_stale_after_days: u32,
-}
-
-impl Default for ChecksConfig {
-    fn default() -> Self {
-        Self {
-            policies_dir: None,
-            fatf_file: None,
-            fatf_stale_after_days: default_fatf_stale_days(),
-        }
-    }
-}
-
-fn default_fatf_stale_days() -> u32 {
-    150
-}
-
-/// Sanctions and PEP screening: the list files the operator supplies, reloaded when they
-/// change. No list: screening is *not performed* and every case goes to a person.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ScreeningSettings {
-    /// The lists (`[[screening.lists]]`: `name`, `format` = `ftm` or `ofac_sdn`,
-    /// `path`, OFAC's `aliases`).
-    #[serde(default)]
-    pub lists: Vec<crate::checks::screening::ListSource>,
-    /// Names scored in full per query after candidate ranking.
-    #[serde(default = "default_max_candidates")]
-    pub max_candidates: usize,
-    /// How often the list files are checked for changes, in seconds.
-    #[serde(default = "default_reload_secs")]
-    pub reload_interval_secs: u64,
-}
-
-impl Default for ScreeningSettings {
-    fn default() -> Self {
-        Self {
-            lists: Vec::new(),
-            max_candidates: default_max_candidates(),
-            reload_interval_secs: default_reload_secs(),
-        }
-    }
-}
-
-fn default_max_candidates() -> usize {
-    crate::checks::screening::ScreeningConfig::default().max_candidates
-}
-fn default_reload_secs() -> u64 {
-    30
-}
-
-/// Credential issuance settings.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct IssuanceConfig {
-    /// Validity of a credential in days, by tier 0, 1, 2, 3.
-    #[serde(default = "default_validity_days")]
-    pub validity_days: [u32; 4],
-    /// How long a signed status list is valid; relying parties refetch after that.
-    #[serde(default = "default_status_list_secs")]
-    pub status_list_validity_secs: u32,
-}
-
-impl Default for IssuanceConfig {
-    fn default() -> Self {
-        Self {
-            validity_days: default_validity_days(),
-            status_list_validity_secs: default_status_list_secs(),
-        }
-    }
-}
-
-fn default_validity_days() -> [u32; 4] {
-    [30, 365, 365, 365]
-}
-fn default_status_list_secs() -> u32 {
-    3600
-}
-
-/// Real-time status streams (server-sent events).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EventsConfig {
-    /// Seconds between keep-alive comments on an idle stream (proxies close silent ones).
-    #[serde(default = "default_keep_alive_secs")]
-    pub keep_alive_secs: u64,
-    /// A stream ends after this many seconds even if the application is not final; the client
-    /// reconnects and gets the current state first, so nothing is lost.
-    #[serde(default = "default_stream_timeout_secs")]
-    pub stream_timeout_secs: u64,
-    /// State changes buffered per subscriber; a subscriber that falls further behind re-reads
-    /// the application instead.
-    #[serde(default = "default_channel_capacity")]
-    pub channel_capacity: usize,
-}
-
-impl Default for EventsConfig {
-    fn default() -> Self {
-        Self {
-            keep_alive_secs: default_keep_alive_secs(),
-            stream_timeout_secs: default_stream_timeout_secs(),
-            channel_capacity: default_channel_capacity(),
-        }
-    }
-}
-
-fn default_keep_alive_secs() -> u64 {
-    15
-}
-fn default_stream_timeout_secs() -> u64 {
-    600
-}
-fn default_channel_capacity() -> usize {
-    1024
-}
-
-/// Webhook delivery: retries with exponential backoff (`retry_base_ms` × 2^(attempt − 1)).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WebhooksConfig {
-    /// Delay before the first retry, in milliseconds; each further retry waits twice as long.
-    #[serde(default = "default_retry_base_ms")]
-    pub retry_base_ms: u64,
-    /// Attempts per state change and endpoint, the first included.
-    #[serde(default = "default_max_attempts")]
-    pub max_attempts: u32,
-    /// Seconds one attempt may take (Standard Webhooks recommends 15 to 30).
-    #[serde(default = "default_webhook_timeout_secs")]
-    pub timeout_secs: u64,
-    /// Deliveries waiting or in flight at most; beyond this new ones are dropped and logged.
-    #[serde(default = "default_max_pending")]
-    pub max_pending: usize,
-}
-
-impl Default for WebhooksConfig {
-    fn default() -> Self {
-        Self {
-            retry_base_ms: default_retry_base_ms(),
-            max_attempts: default_max_attempts(),
-            timeout_secs: default_webhook_timeout_secs(),
-            max_pending: default_max_pending(),
-        }
-    }
-}
-
-fn default_retry_base_ms() -> u64 {
-    1000
-}
-fn default_max_attempts() -> u32 {
-    5
-}
-fn default_webhook_timeout_secs() -> u64 {
-    15
-}
-fn default_max_pending() -> usize {
-    10_000
-}
-
-/// Retention of personal data.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RetentionConfig {
-    /// Days that must pass after a subject's last activity (its latest application change,
-    /// credential issuance or revocation) before `DELETE /v1/subjects/{id}` may erase it.
-    ///
-    /// The default, 1826 days (five years), is the record-keeping period of the EU anti-money
-    /// laundering directive (Directive (EU) 2015/849, Art. 40(1)); GDPR Art. 17(3)(b) lets that
-    /// legal obligation take precedence over an erasure request. Set it to the period of the
-    /// operator's jurisdiction; 0 allows erasure at any time (tests, demos).
-    #[serde(default = "default_min_days")]
-    pub min_days: u32,
-}
-
-impl Default for RetentionConfig {
-    fn default() -> Self {
-        Self {
-            min_days: default_min_days(),
-        }
-    }
-}
-
-fn default_min_days() -> u32 {
-    1826
-}
-
-/// Audit log settings.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AuditSettings {
-    /// The log's origin line in checkpoints (C2SP tlog-checkpoint), also the note key's name.
-    /// Defaults to the public URL's host followed by `/audit`.
-    #[serde(default)]
-    pub origin: Option<String>,
-    /// Sign a checkpoint at least every this many entries.
-    #[serde(default = "default_checkpoint_entries")]
-    pub checkpoint_every_entries: u64,
-    /// And at least every this many seconds while entries arrive.
-    #[serde(default = "default_checkpoint_secs")]
-    pub checkpoint_interval_secs: u64,
-}
-
-impl Default for AuditSettings {
-    fn default() -> Self {
-        Self {
-            origin: None,
-            checkpoint_every_entries: default_checkpoint_entries(),
-            checkpoint_interval_secs: default_checkpoint_secs(),
-        }
-    }
-}
-
-/// Request limits.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Limits {
-    /// Largest request body accepted, in bytes.
-    #[serde(default = "default_body_bytes")]
-    pub body_bytes: usize,
-    /// Requests taking longer are answered 408.
-    #[serde(default = "default_timeout_secs")]
-    pub request_timeout_secs: u64,
-    /// Connections served at once; more wait.
-    #[serde(default = "default_concurrency")]
-    pub max_concurrent_requests: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            body_bytes: default_body_bytes(),
-            request_timeout_secs: default_timeout_secs(),
-            max_concurrent_requests: default_concurrency(),
-        }
-    }
-}
-
-fn default_listen() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], 8080))
-}
-fn default_checkpoint_entries() -> u64 {
-    1000
-}
-fn default_checkpoint_secs() -> u64 {
-    60
-}
-fn default_body_bytes() -> usize {
-    // Room for a document image and a few liveness frames, no more.
-    8 * 1024 * 1024
-}
-fn default_timeout_secs() -> u64 {
-    30
-}
-fn default_concurrency() -> usize {
-    1024
+    pub staff: Vec<StaffEntry>,
 }
 
 impl Config {
+    fn default_listen() -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], 8080))
+    }
+
     /// Read `path`, apply the environment's overrides, validate.
     pub fn load(path: &std::path::Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -479,6 +228,16 @@ impl Config {
                 .map_or(self.public_url.as_str(), |(_, rest)| rest);
             format!("{host}/audit")
         })
+    }
+}
+
+impl From<&crate::config::Config> for ServiceSettings {
+    fn from(config: &crate::config::Config) -> Self {
+        Self {
+            events: (&config.events).into(),
+            webhooks: (&config.webhooks).into(),
+            retention: chrono::Duration::days(config.retention.min_days.into()),
+        }
     }
 }
 

@@ -35,8 +35,31 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::sync::watch;
 
-use crate::config::EventsConfig;
-use crate::store::{ApplicationRecord, ApplicationState, StateStore};
+use crate::state::{ApplicationRecord, ApplicationState, StateStore};
+
+/// Real-time status streams (server-sent events): the `[events]` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventsConfig {
+    /// Seconds between keep-alive comments on an idle stream (proxies close silent ones).
+    pub keep_alive_secs: u64,
+    /// A stream ends after this many seconds even if the application is not final; the client
+    /// reconnects and gets the current state first, so nothing is lost.
+    pub stream_timeout_secs: u64,
+    /// State changes buffered per subscriber; a subscriber that falls further behind re-reads
+    /// the application instead.
+    pub channel_capacity: usize,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        Self {
+            keep_alive_secs: 15,
+            stream_timeout_secs: 600,
+            channel_capacity: 1024,
+        }
+    }
+}
 
 /// One state change of one application; no personal data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -215,7 +238,7 @@ mod tests {
     use futures_util::StreamExt as _;
 
     use super::*;
-    use crate::store::sled_state::SledState;
+    use crate::state::sled::SledState;
 
     fn change(state: ApplicationState, at: i64) -> StateChange {
         StateChange {

@@ -42,7 +42,7 @@ use kyc_core::audit_event::{required_checks, AuditCheck, CheckOutcome, DecisionA
 use kyc_core::KycTier;
 
 use crate::jurisdiction::{BiometricNotPerformed, JurisdictionPolicy};
-use crate::store::{CheckRecord, DecisionRecord};
+use crate::model::{CheckRecord, DecisionRecord, Reason};
 
 /// The parts of a jurisdiction's policy the engine reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,63 +87,120 @@ pub fn tier_reached(checks: &[CheckRecord]) -> KycTier {
 }
 
 /// Points at or above which a finding is severe: only severe findings make a case high; any
-/// number of *consider* findings makes it medium at most (DESIGN.md: any "consider" result →
+/// number of *consider* findings makes it medium at most (`docs/design.md`: any "consider" result →
 /// manual review).
 const SEVERE: u32 = 100;
 
-/// Reasons that record a part of a check that passed (a check combines parts: the biometric
-/// check's face match and liveness): never a finding, whatever the check's outcome.
-const PASSED: [&str; 8] = [
-    "face_match",
-    "liveness_passed",
-    "screening_clear",
-    "screening_hit_cleared",
-    "identity_data_complete",
-    "id_numbers_valid",
-    "country_risk_low",
-    "no_association_signal",
-];
-
-/// Rejected reasons a new document can remedy.
-const REMEDIABLE: [&str; 4] = [
-    "mrz_malformed",
-    "document_expired",
-    "document_type_not_accepted",
-    "document_type_mismatch",
-];
-
-/// Whether `reason` of a rejected `check` makes the customer ineligible rather than suspicious:
-/// only the identity check's (the same code from the document check is about the document).
-fn is_ineligibility(check: AuditCheck, reason: &str) -> bool {
-    check == AuditCheck::Identity && ineligible(reason)
+/// How the engine counts a reason of a check that did not come back clear (see the module's
+/// table). The match is exhaustive: a new reason does not compile until it is weighed here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Weight {
+    /// A part of a check that passed (the biometric check's face match beside a failed
+    /// liveness): never a finding, whatever the check's outcome.
+    Passed,
+    /// Rejected, but a new document can remedy it.
+    Remediable,
+    /// Makes the customer ineligible rather than suspicious (from the identity check only).
+    Ineligible,
+    /// A PEP match: enhanced due diligence needs a person.
+    Pep,
+    /// An identity value another holder used too.
+    Association,
+    /// Any other finding: severe when rejected, a question when *consider*.
+    Finding,
 }
 
-/// Whether `reason` (of a rejected check) makes the customer ineligible rather than suspicious.
-fn ineligible(reason: &str) -> bool {
-    matches!(
-        reason,
-        "under_minimum_age" | "birth_date_in_future" | "birth_date_implausible"
-    ) || reason.ends_with("_missing")
-        || reason.ends_with("_format_invalid")
-        || reason.ends_with("_check_digit_invalid")
-        || reason.ends_with("_never_issued")
-        // An ID number whose embedded birth date contradicts the submitted one (the document
-        // check's own `birth_date_mismatch` is reportable, above).
-        || (reason.ends_with("_birth_date_mismatch") && reason != "birth_date_mismatch")
+fn weight(check: AuditCheck, reason: &Reason) -> Weight {
+    use Reason::*;
+    match reason {
+        FaceMatch | LivenessPassed | ScreeningClear | ScreeningHitCleared
+        | IdentityDataComplete | IdNumbersValid | CountryRiskLow | NoAssociationSignal | MrzTd1
+        | MrzTd2 | MrzTd3 | MrzMrvA | MrzMrvB | MrzOther | MrzCheckDigitsValid | DocumentInDate
+        | MrzMatchesIdentity => Weight::Passed,
+        MrzMalformed | DocumentExpired | DocumentTypeNotAccepted | DocumentTypeMismatch => {
+            Weight::Remediable
+        }
+        // The same code from the document check is about the document: reportable.
+        UnderMinimumAge | BirthDateInFuture | BirthDateImplausible | Missing(_) | IdNumber(..)
+            if check == AuditCheck::Identity =>
+        {
+            Weight::Ineligible
+        }
+        PepMatch => Weight::Pep,
+        AssociationSharedDocumentNumber | AssociationSharedPhone | AssociationSharedAddress => {
+            Weight::Association
+        }
+        UnderMinimumAge
+        | BirthDateInFuture
+        | BirthDateImplausible
+        | Missing(_)
+        | IdNumber(..)
+        | NoProviderConfigured
+        | NoProvider(_)
+        | NoMrz
+        | MrzCheckDigitDocumentNumber
+        | MrzCheckDigitBirthDate
+        | MrzCheckDigitExpiryDate
+        | MrzCheckDigitOptionalData
+        | MrzCheckDigitComposite
+        | BirthDateMismatch
+        | BirthDateUnknownInMrz
+        | NamePartialMatch
+        | NameMismatch
+        | DocumentNumberMismatch
+        | NationalityMismatch
+        | NationalityNotMapped
+        | NoListsConfigured
+        | NameNotScreenable
+        | SanctionsMatchConfirmed
+        | SanctionsMatch
+        | BiometricPending
+        | BiometricProviderFailed
+        | NoSelfie
+        | NoDocumentImage
+        | NoLivenessFrames
+        | TooManyLivenessFrames
+        | DocumentImageUnreadable
+        | SelfieUnreadable
+        | LivenessFrameUnreadable
+        | FaceMatchUncertain
+        | FaceNoMatch
+        | NoFaceOnDocument
+        | NoFaceOnSelfie
+        | SeveralFacesOnDocument
+        | SeveralFacesOnSelfie
+        | SpoofDetected
+        | LivenessWrongOrder
+        | LivenessFaceMismatch
+        | LivenessNoFaceInFrame
+        | LivenessSeveralFacesInFrame
+        | LivenessUnknown
+        | LivenessChallengeUnknown
+        | LivenessChallengeExpired
+        | LivenessChallengeReplayed
+        | FatfCallForActionNationality
+        | FatfCallForActionResidence
+        | FatfIncreasedMonitoringNationality
+        | FatfIncreasedMonitoringResidence => Weight::Finding,
+    }
+}
+
+/// Whether `reason` of a rejected `check` makes the customer ineligible rather than suspicious.
+fn is_ineligibility(check: AuditCheck, reason: &Reason) -> bool {
+    weight(check, reason) == Weight::Ineligible
 }
 
 /// The points `reason` of a check with `outcome` contributes (see the module's table).
-pub fn points(check: AuditCheck, outcome: CheckOutcome, reason: &str) -> u32 {
-    match outcome {
-        CheckOutcome::Clear => 0,
-        _ if PASSED.contains(&reason) => 0,
-        CheckOutcome::Rejected if REMEDIABLE.contains(&reason) => 40,
-        CheckOutcome::Rejected if is_ineligibility(check, reason) => 0,
-        CheckOutcome::Rejected => 100,
-        CheckOutcome::Consider if reason == "pep_match" => 50,
-        CheckOutcome::Consider if reason.starts_with("association_") => 30,
-        CheckOutcome::Consider => 40,
-        CheckOutcome::NotPerformed => 0,
+pub fn points(check: AuditCheck, outcome: CheckOutcome, reason: &Reason) -> u32 {
+    match (outcome, weight(check, reason)) {
+        (CheckOutcome::Clear | CheckOutcome::NotPerformed, _) => 0,
+        (_, Weight::Passed) => 0,
+        (CheckOutcome::Rejected, Weight::Remediable) => 40,
+        (CheckOutcome::Rejected, Weight::Ineligible) => 0,
+        (CheckOutcome::Rejected, _) => 100,
+        (CheckOutcome::Consider, Weight::Pep) => 50,
+        (CheckOutcome::Consider, Weight::Association) => 30,
+        (CheckOutcome::Consider, _) => 40,
     }
 }
 
@@ -181,11 +238,7 @@ pub fn decide(checks: &[CheckRecord], policy: &RiskPolicy, now: DateTime<Utc>) -
         }
         let mut contribution = 0u32;
         let mut record_ineligible = false;
-        let findings = record
-            .reasons
-            .iter()
-            .filter(|r| !r.starts_with(crate::checks::MATCH_PREFIX));
-        for reason in findings {
+        for reason in &record.reasons {
             let p = points(record.check, record.outcome, reason);
             if record.outcome == CheckOutcome::Rejected && is_ineligibility(record.check, reason) {
                 is_ineligible = true;
@@ -239,12 +292,6 @@ pub fn decide(checks: &[CheckRecord], policy: &RiskPolicy, now: DateTime<Utc>) -
     }
 }
 
-/// Whether a decision's reasons include `check.reason` (any points).
-pub fn has_reason(decision: &DecisionRecord, check: AuditCheck, reason: &str) -> bool {
-    let prefix = format!("{}.{reason}+", check.as_str());
-    decision.reasons.iter().any(|r| r.starts_with(&prefix))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,12 +309,12 @@ mod tests {
     };
 
     fn record(check: AuditCheck, outcome: CheckOutcome, reasons: &[&str]) -> CheckRecord {
-        let reasons = reasons.iter().map(|r| (*r).to_owned()).collect();
+        let reasons = reasons.iter().map(|r| r.parse().unwrap()).collect();
         CheckRecord::new(check, outcome, reasons, Utc::now())
     }
 
     fn clear(check: AuditCheck) -> CheckRecord {
-        record(check, Clear, &["ok"])
+        CheckRecord::new(check, Clear, Vec::new(), Utc::now())
     }
 
     /// Every check clear but `replaced`, which is `with`.
@@ -311,7 +358,7 @@ mod tests {
         let table: Vec<(CheckRecord, RiskPolicy, Outcome, &str)> = vec![
             (record(Screening, Rejected, &["sanctions_match_confirmed"]), CAP, (High, Reject, None), "screening.sanctions_match_confirmed+100"),
             (record(Screening, Consider, &["pep_match"]), CAP, (Medium, Review, None), "screening.pep_match+50"),
-            (record(Screening, Consider, &["sanctions_possible_match"]), CAP, (Medium, Review, None), "screening.sanctions_possible_match+40"),
+            (record(Screening, Consider, &["sanctions_match"]), CAP, (Medium, Review, None), "screening.sanctions_match+40"),
             (record(Screening, NotPerformed, &["no_lists_configured"]), CAP, (Medium, Review, None), "screening.no_lists_configured:review"),
             (record(Risk, Rejected, &["fatf_call_for_action_nationality"]), CAP, (High, Reject, None), "risk.fatf_call_for_action_nationality+100"),
             (record(Risk, Consider, &["fatf_increased_monitoring_residence"]), CAP, (Medium, Review, None), "risk.fatf_increased_monitoring_residence+40"),
@@ -459,7 +506,11 @@ mod tests {
             .collect();
         assert_eq!(tier_reached(&everything), KycTier::Verified);
         let mut with_provider = everything.clone();
-        with_provider.push(record(Provider, NotPerformed, &["x"]));
+        with_provider.push(record(
+            Provider,
+            NotPerformed,
+            &["cn_mobile_verification_no_provider"],
+        ));
         assert_eq!(tier_reached(&with_provider), KycTier::Unverified);
         assert_eq!(tier_reached(&[]), KycTier::Unverified);
         assert_eq!(

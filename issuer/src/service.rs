@@ -13,14 +13,14 @@ use std::sync::Arc;
 
 use crate::api::{self, AppState};
 use crate::applications::{Applications, IssuanceSettings, ServiceSettings};
-use crate::audit::{AuditConfig, AuditLog, SledStore};
+use crate::audit::{AuditLog, AuditSettings, SledStore};
 use crate::auth::{MemoryNonces, StaffDirectory};
 use crate::checks;
 use crate::checks::country_risk::FatfLists;
 use crate::config::Config;
 use crate::jurisdiction::Jurisdictions;
 use crate::signing_key;
-use crate::store::sled_state::SledState;
+use crate::state::sled::SledState;
 
 /// Why the service could not start or stop cleanly.
 #[derive(Debug, thiserror::Error)]
@@ -49,10 +49,16 @@ pub enum ServiceError {
     Listen(#[source] std::io::Error),
     /// The state store cannot be opened.
     #[error("state: {0}")]
-    State(#[source] crate::store::StateError),
+    State(#[source] crate::state::StateError),
     /// The staff configuration is invalid.
-    #[error("staff: {0}")]
-    Staff(String),
+    #[error(transparent)]
+    Staff(#[from] crate::auth::StaffConfigError),
+    /// The business logic cannot start over the store (its records, its schema).
+    #[error("applications")]
+    Applications(#[source] crate::applications::ApplicationError),
+    /// The API document cannot be built.
+    #[error("OpenAPI document")]
+    OpenApi(#[source] serde_json::Error),
     /// A jurisdiction policy or the FATF lists cannot be used.
     #[error(transparent)]
     Policy(#[from] crate::jurisdiction::PolicyFileError),
@@ -119,7 +125,7 @@ pub fn open_audit(
     let store = SledStore::new(db, dir.store_path())?;
     Ok(AuditLog::open(
         store,
-        AuditConfig {
+        AuditSettings {
             origin,
             checkpoint_every_entries: config.audit.checkpoint_every_entries,
             checkpoint_interval: Duration::from_secs(config.audit.checkpoint_interval_secs),
@@ -151,7 +157,7 @@ pub fn check_suite(config: &Config) -> Result<checks::CheckSuite, ServiceError> 
     if settings.lists.is_empty() {
         return Ok(suite);
     }
-    let screening_config = checks::screening::ScreeningConfig {
+    let screening_config = checks::screening::ScreeningSettings {
         max_candidates: settings.max_candidates,
         ..Default::default()
     };
@@ -172,8 +178,7 @@ pub fn open_state(config: &Config) -> Result<(AppState, DidKey), ServiceError> {
     let db = open_db(&dir)?;
     let audit = open_audit(config, &dir, &db, &key)?;
     let store = SledState::new(&db, &dir.store_path()).map_err(ServiceError::State)?;
-    let staff = StaffDirectory::new(config.staff.clone())
-        .map_err(|e| ServiceError::Staff(e.to_string()))?;
+    let staff = StaffDirectory::new(config.staff.clone())?;
     let applications = Applications::new(
         Arc::new(store),
         audit.clone(),
@@ -188,13 +193,16 @@ pub fn open_state(config: &Config) -> Result<(AppState, DidKey), ServiceError> {
         check_suite(config)?,
         ServiceSettings::from(config),
     )
-    .map_err(|e| ServiceError::State(crate::store::StateError::Backend(e.to_string())))?;
+    .map_err(ServiceError::Applications)?;
     let state = AppState {
         audit,
         applications: Arc::new(applications),
         nonces: Arc::new(MemoryNonces::new()),
         staff: Arc::new(staff),
         audience: config.public_url.clone(),
+        openapi: api::openapi::document(&config.public_url)
+            .map_err(ServiceError::OpenApi)?
+            .into(),
     };
     Ok((state, did))
 }
@@ -217,7 +225,7 @@ pub async fn serve(config: Config) -> Result<(), ServiceError> {
     let addr = listener.local_addr().map_err(ServiceError::Listen)?;
     tracing::info!(%addr, issuer = %did, "listening");
     println!("listening on {addr}");
-    let app = api::router(state, &config);
+    let app = api::router(state, &config.limits);
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown_signal().await;

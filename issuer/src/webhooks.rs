@@ -58,13 +58,37 @@ use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use rand::{Rng as _, RngCore as _};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use tokio::sync::broadcast::{self, error::RecvError};
 
-use crate::config::WebhooksConfig;
 use crate::events::StateChange;
-use crate::store::{StateError, StateStore, WebhookRecord};
+use crate::state::{StateError, StateStore, WebhookRecord};
+
+/// The `[webhooks]` section: delivery retries with exponential backoff (`retry_base_ms` × 2^(attempt − 1)).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhooksConfig {
+    /// Delay before the first retry, in milliseconds; each further retry waits twice as long.
+    pub retry_base_ms: u64,
+    /// Attempts per state change and endpoint, the first included.
+    pub max_attempts: u32,
+    /// Seconds one attempt may take (Standard Webhooks recommends 15 to 30).
+    pub timeout_secs: u64,
+    /// Deliveries waiting or in flight at most; beyond this new ones are dropped and logged.
+    pub max_pending: usize,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        Self {
+            retry_base_ms: 1000,
+            max_attempts: 5,
+            timeout_secs: 15,
+            max_pending: 10_000,
+        }
+    }
+}
 
 /// The `type` of every payload.
 pub const EVENT_TYPE: &str = "application.state_changed";

@@ -1,4 +1,4 @@
-//! Crash safety (DESIGN.md, "Invariants": nothing acknowledged is lost; a kill -9 at any
+//! Crash safety (`docs/design.md`, "Invariants": nothing acknowledged is lost; a kill -9 at any
 //! moment leaves a log that replays cleanly).
 //!
 //! The parent test runs this test binary again as a child that appends from 64 tasks and
@@ -17,7 +17,7 @@ use ed25519_dalek::SigningKey;
 use kyc_core::audit_event::AuditEvent;
 use kyc_core::tlog::chain::verify_lines;
 use kyc_core::tlog::{Entry, SignerKey};
-use kyc_issuer::audit::{AuditConfig, AuditLog, SledStore};
+use kyc_issuer::audit::{AuditLog, AuditSettings, SledStore};
 
 /// Set in the child's environment: the log directory it appends to.
 const CHILD_DIR_VAR: &str = "KYC_AUDIT_CRASH_CHILD_DIR";
@@ -29,7 +29,7 @@ const KILLS: usize = 3;
 
 fn open(dir: &Path) -> AuditLog {
     let signer = SignerKey::new("issuer.example/audit", SigningKey::from_bytes(&[7; 32])).unwrap();
-    let config = AuditConfig {
+    let config = AuditSettings {
         origin: "issuer.example/audit".into(),
         checkpoint_every_entries: 500,
         checkpoint_interval: Duration::from_millis(200),

@@ -12,7 +12,7 @@ use kyc_core::tlog::chain::verify_lines;
 use kyc_core::tlog::merkle::{self, leaf_hash, verify_consistency, verify_inclusion, ProofError};
 use kyc_core::tlog::{ChainError, Checkpoint, Entry, SignerKey, VerifierKey};
 use kyc_issuer::audit::{
-    AuditConfig, AuditError, AuditLog, AuditStore, Corruption, SledStore, StoreBatch, StoreError,
+    AuditError, AuditLog, AuditSettings, AuditStore, Corruption, SledStore, StoreBatch, StoreError,
     StoredCheckpoint, StoredEntries,
 };
 
@@ -22,8 +22,8 @@ fn signer() -> SignerKey {
     SignerKey::new(ORIGIN, SigningKey::from_bytes(&[7; 32])).unwrap()
 }
 
-fn config(every: u64, interval: Duration) -> AuditConfig {
-    AuditConfig {
+fn config(every: u64, interval: Duration) -> AuditSettings {
+    AuditSettings {
         origin: ORIGIN.into(),
         checkpoint_every_entries: every,
         checkpoint_interval: interval,

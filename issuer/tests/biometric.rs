@@ -15,7 +15,6 @@ use biometric_support::*;
 use chrono::Utc;
 use image::RgbImage;
 use kyc_core::audit_event::{AuditCheck, CheckOutcome};
-use kyc_issuer::applications::Submission;
 use kyc_issuer::checks::biometric::liveness::{pose, ChallengeRegistry};
 use kyc_issuer::checks::biometric::local::{FaceModels, LANDMARKS_MODEL};
 use kyc_issuer::checks::biometric::{
@@ -23,6 +22,7 @@ use kyc_issuer::checks::biometric::{
     Detector, FaceMatch, HeadTurn, ImageRole, LivenessChallenge, LocalBiometrics, Score,
 };
 use kyc_issuer::checks::Check as _;
+use kyc_issuer::model::Submission;
 
 fn config() -> BiometricConfig {
     BiometricConfig {
@@ -220,7 +220,7 @@ fn local_check() -> BiometricCheck {
 fn run(check: &BiometricCheck, s: &Submission) -> (CheckOutcome, Vec<String>) {
     let record = check.run(s, Utc::now());
     assert_eq!(record.check, AuditCheck::Biometric);
-    (record.outcome, record.reasons)
+    (record.outcome, record.wire_reasons())
 }
 
 struct Case {

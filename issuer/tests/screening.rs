@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use chrono::{NaiveDate, Utc};
 use kyc_core::audit_event::{AuditCheck, CheckOutcome};
-use kyc_issuer::applications::Submission;
 use kyc_issuer::checks::screening::{
     check_record, HitKind, ListError, ListFormat, ListSource, Screener, ScreeningCheck,
-    ScreeningConfig, ScreeningLists, ScreeningQuery, ScreeningResult,
+    ScreeningLists, ScreeningQuery, ScreeningResult, ScreeningSettings,
 };
 use kyc_issuer::checks::Check;
+use kyc_issuer::model::Submission;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -42,7 +42,7 @@ fn sources() -> Vec<ListSource> {
 }
 
 fn screener() -> Screener {
-    Screener::new(sources(), ScreeningConfig::default()).unwrap()
+    Screener::new(sources(), ScreeningSettings::default()).unwrap()
 }
 
 fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -367,7 +367,7 @@ fn malformed_files_name_the_line_and_never_its_content() {
 fn a_failed_reload_keeps_the_previous_lists_and_a_good_one_replaces_them() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), "list.ftm.json", &format!("{GOOD_LINE}\n"));
-    let s = Screener::new(vec![ftm_source(path.clone())], ScreeningConfig::default()).unwrap();
+    let s = Screener::new(vec![ftm_source(path.clone())], ScreeningSettings::default()).unwrap();
     let before = s.current().versions().to_vec();
     let q = query("Ivan", "Sidorov", Some(ymd(1961, 8, 4)), None);
     assert_eq!(hit_keys(&s.screen(&q)), ["test/t-1"]);
@@ -402,7 +402,7 @@ fn a_failed_reload_keeps_the_previous_lists_and_a_good_one_replaces_them() {
 async fn watch_reloads_a_changed_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), "list.ftm.json", &format!("{GOOD_LINE}\n"));
-    let s = Arc::new(Screener::new(vec![ftm_source(path)], ScreeningConfig::default()).unwrap());
+    let s = Arc::new(Screener::new(vec![ftm_source(path)], ScreeningSettings::default()).unwrap());
     let before = s.current().versions()[0].sha256.clone();
     let task = Arc::clone(&s).watch(Duration::from_millis(20));
     let added = r#"{"id":"t-2","schema":"Person","properties":{"name":["Olena Kovalenko"],"topics":["role.pep"]}}"#;
@@ -426,7 +426,7 @@ async fn watch_reloads_a_changed_file() {
 
 #[test]
 fn no_lists_is_not_performed_and_the_check_runs_on_a_submission() {
-    let none = Screener::new(Vec::new(), ScreeningConfig::default()).unwrap();
+    let none = Screener::new(Vec::new(), ScreeningSettings::default()).unwrap();
     let submission: Submission = serde_json::from_value(serde_json::json!({
         "jurisdiction": "EU",
         "holder": "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK",

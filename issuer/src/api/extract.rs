@@ -1,5 +1,5 @@
-//! Request extractors: who is calling ([`Holder`], [`Staff`]) and a strict JSON body
-//! ([`JsonBody`]). Each rejects with a problem, so a handler sees only what it may act on.
+//! Request extractors: who is calling ([`Holder`], [`Staff`], from the bearer token), a
+//! vendor's signature header ([`VendorSignature`]) and a strict JSON body ([`JsonBody`]). Each rejects with a problem, so a handler sees only what it may act on.
 //!
 //! axum runs extractors in argument order, the body last. A handler takes `Path` before the
 //! caller, so a malformed path is refused without spending a holder token's nonce, and the
@@ -11,28 +11,51 @@ use std::marker::PhantomData;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::Response;
 use chrono::Utc;
 use serde::de::DeserializeOwned;
 
-use super::problem::Problem;
+use super::problem::{auth_problem, Problem};
 use super::AppState;
 use crate::auth::{self, AuthError, HolderIdentity, Role, StaffMember};
+use crate::checks::biometric::http::SIGNATURE_HEADER;
 
-/// An authentication failure as a problem, with its RFC 6750 challenge.
-pub(super) fn auth_problem(e: &AuthError) -> Response {
-    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::UNAUTHORIZED);
-    let mut response =
-        Problem::new(status, e.code(), "Not authorised", e.to_string()).into_response();
-    if let Some(challenge) = e.www_authenticate() {
-        if let Ok(value) = HeaderValue::from_str(challenge) {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, value);
-        }
+/// The bearer token of a request: exactly one `Authorization` header of the form
+/// `Bearer <b64token>` (RFC 6750 §2.1).
+///
+/// The scheme name is matched case-insensitively, as RFC 9110 §11.1 requires; everything else is
+/// exact: a single space, then a non-empty `b64token` with nothing after it.
+pub(super) fn bearer(headers: &HeaderMap) -> Result<&str, AuthError> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let value = values.next().ok_or(AuthError::MissingCredentials)?;
+    if values.next().is_some() {
+        return Err(AuthError::malformed("more than one Authorization header"));
     }
-    response
+    let value = value
+        .to_str()
+        .map_err(|_| AuthError::malformed("Authorization header is not visible ASCII"))?;
+    let (scheme, token) = value
+        .split_once(' ')
+        .ok_or_else(|| AuthError::malformed("Authorization header is not `Bearer <token>`"))?;
+    if !scheme.eq_ignore_ascii_case("Bearer") {
+        return Err(AuthError::malformed("authorization scheme is not Bearer"));
+    }
+    if !is_b64token(token) {
+        return Err(AuthError::malformed(
+            "bearer token is not a b64token (RFC 6750 §2.1)",
+        ));
+    }
+    Ok(token)
+}
+
+/// `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="` (RFC 6750 §2.1).
+fn is_b64token(token: &str) -> bool {
+    let body = token.trim_end_matches('=');
+    !body.is_empty()
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
 }
 
 /// The caller, authenticated by a holder token (which uses up its nonce).
@@ -42,14 +65,12 @@ impl FromRequestParts<AppState> for Holder {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        auth::authenticate_holder(
-            &parts.headers,
-            &state.audience,
-            state.nonces.as_ref(),
-            Utc::now(),
-        )
-        .map(Self)
-        .map_err(|e| auth_problem(&e))
+        bearer(&parts.headers)
+            .and_then(|token| {
+                auth::verify_holder_token(token, &state.audience, state.nonces.as_ref(), Utc::now())
+            })
+            .map(Self)
+            .map_err(|e| auth_problem(&e))
     }
 }
 
@@ -88,11 +109,27 @@ impl<R: StaffRoles> FromRequestParts<AppState> for Staff<R> {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        state
-            .staff
-            .authorize(&parts.headers, R::ACCEPTED)
+        bearer(&parts.headers)
+            .and_then(|token| state.staff.authorize(token, R::ACCEPTED))
             .map(|member| Self(member, PhantomData))
             .map_err(|e| auth_problem(&e))
+    }
+}
+
+/// A biometric vendor's signature header (`t=…,v1=…`), when sent and visible ASCII; the
+/// domain checks it against the body.
+pub(super) struct VendorSignature(pub(super) Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for VendorSignature {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let value = parts
+            .headers
+            .get(SIGNATURE_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        Ok(Self(value))
     }
 }
 
@@ -136,5 +173,97 @@ impl FromRequest<AppState> for JsonBytes {
             ));
         }
         Ok(Self(body))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(values: &[&str]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for v in values {
+            map.append(header::AUTHORIZATION, HeaderValue::from_str(v).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn bearer_is_strict() {
+        assert_eq!(bearer(&headers(&[])), Err(AuthError::MissingCredentials));
+        assert_eq!(
+            bearer(&headers(&["Bearer a.b-c_d~e+f/g=="])),
+            Ok("a.b-c_d~e+f/g==")
+        );
+        // RFC 9110 §11.1: the scheme is case-insensitive.
+        assert_eq!(bearer(&headers(&["bearer abc"])), Ok("abc"));
+        for bad in [
+            "Basic YWxpY2U6c2VjcmV0",
+            "Bearer",
+            "Bearer ",
+            "Bearer  abc",
+            "Bearer abc def",
+            "Bearer abc ",
+            "Bearer =",
+            "Bearer a=b",
+            "Bearer\tabc",
+            "Token abc",
+            "abc",
+        ] {
+            let err = bearer(&headers(&[bad])).unwrap_err();
+            assert!(matches!(err, AuthError::MalformedCredentials(_)), "{bad}");
+            assert_eq!(err.kind(), auth::AuthFailure::Unauthenticated);
+        }
+        assert!(matches!(
+            bearer(&headers(&["Bearer abc", "Bearer abc"])),
+            Err(AuthError::MalformedCredentials(_))
+        ));
+        let mut opaque = HeaderMap::new();
+        opaque.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_bytes(b"Bearer \xff").unwrap(),
+        );
+        assert!(matches!(
+            bearer(&opaque),
+            Err(AuthError::MalformedCredentials(_))
+        ));
+    }
+
+    #[test]
+    fn staff_and_holders_are_read_from_the_header() {
+        use crate::auth::{hash_token, MemoryNonces, NonceStore as _, StaffDirectory, StaffEntry};
+        let staff = StaffDirectory::new(vec![StaffEntry {
+            id: "bob".into(),
+            role: Role::Reviewer,
+            token_sha256: hash_token("tok-bob"),
+        }])
+        .unwrap();
+        let authorize =
+            |h: &HeaderMap| bearer(h).and_then(|t| staff.authorize(t, &[Role::Reviewer]));
+        assert_eq!(authorize(&headers(&[])), Err(AuthError::MissingCredentials));
+        assert_eq!(authorize(&headers(&["Bearer tok-bob"])).unwrap().id, "bob");
+
+        let nonces = MemoryNonces::new();
+        let now = Utc::now();
+        let (key, did) = kyc_core::DidKey::generate();
+        let claims = serde_json::json!({
+            "iss": did.as_str(), "aud": "https://kyc.example",
+            "nonce": nonces.issue(now).unwrap(),
+            "iat": now.timestamp(), "exp": now.timestamp() + 120,
+        });
+        let token = kyc_core::jws::sign(
+            auth::HOLDER_TOKEN_TYP,
+            Some(&did.key_id()),
+            claims.to_string().as_bytes(),
+            &key,
+        );
+        let holder = |h: &HeaderMap| {
+            bearer(h)
+                .and_then(|t| auth::verify_holder_token(t, "https://kyc.example", &nonces, now))
+        };
+        assert_eq!(holder(&headers(&[])), Err(AuthError::MissingCredentials));
+        let identity = holder(&headers(&[&format!("Bearer {token}")])).unwrap();
+        assert_eq!(identity.did, did.as_str());
     }
 }

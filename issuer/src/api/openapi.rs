@@ -2,47 +2,45 @@
 //!
 //! Generated from the code: each handler's `#[utoipa::path]` (method, path, parameters, request
 //! body, every status it answers, who may call it) and the `ToSchema` derives of the request and
-//! response types. What the derives cannot see is built here:
-//!
-//! - the kyc-core types on the wire (`KycTierSchema`, `AuditCheckSchema`, …), their values
-//!   taken from kyc-core itself;
-//! - the submission body, which is the JSON Schema `schemas/application-v1.schema.json`
-//!   (`SubmissionSchema`, `DocumentUploadSchema`);
-//! - the security schemes, and the responses the layers add to every operation (408 from the
-//!   request timeout, 413 from the body limit, `WWW-Authenticate` on 401 and 403).
+//! response types; the kyc-core types on the wire (`KycTier`, `AuditCheck`, …) bring theirs
+//! with kyc-core's `openapi` feature, and what no derive can give is written by hand in
+//! `schemas`. Built here: the webhook deliveries' body (`WebhookPayload`), which no handler
+//! answers; the security schemes; the responses the layers add to every operation (408 from
+//! the request timeout, 413 from the body limit, `WWW-Authenticate` on 401 and 403).
 //!
 //! # Routes and documentation agree
 //!
-//! The router records each route it serves (`api::Routes`). The tests compare that table, a
+//! The router records each route it serves (`Routes`). The tests compare that table, a
 //! list of the expected routes with who may call each, and the document's operations: a route
 //! added without documentation, or documented without being served, fails them; so does an
 //! operation whose security requirement does not name the caller it accepts. The integration
 //! test `tests/openapi.rs` checks the served document against the running service's behaviour.
 
-use std::borrow::Cow;
-
 use kyc_core::audit_event::{AuditCheck, CheckOutcome, DecisionAction, RiskLevel};
 use kyc_core::KycTier;
-use serde_json::{Map, Value};
 use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::response::Response;
-use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, Ref, Schema, SchemaType, Type};
+use utoipa::openapi::schema::Ref;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::server::ServerBuilder;
 use utoipa::openapi::{ContentBuilder, HeaderBuilder, RefOr};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
 use super::problem::Problem;
-use super::{applications, audit};
-use crate::applications::UPLOADABLE;
+use super::routes::{
+    applications, audit, biometric, credentials, holders, review, service, subjects, webhooks,
+};
+use super::schemas::{webhook_payload, DocumentUpload};
 use crate::applications::{
-    ApplicationView, CollectedCredential, ExportedApplication, ExportedCredential, ReviewDecision,
-    SubjectExport, APPLICATION_SCHEMA,
+    ApplicationView, CollectedCredential, ExportedApplication, ExportedCredential, SubjectExport,
 };
 use crate::auth::{MAX_CLOCK_SKEW_SECS, MAX_TOKEN_LIFETIME_SECS, NONCE_TTL_SECS};
 use crate::events::StateChange;
-use crate::store::{ApplicationState, CheckRecord, DecisionRecord, Revocation};
-use crate::webhooks::{Endpoint, Registered, EVENT_TYPE};
+use crate::model::{
+    ApplicationState, CheckRecord, DecisionRecord, HeadTurn, LivenessChallenge, ReportRecord,
+    Revocation, Submission,
+};
+use crate::webhooks::{Endpoint, Registered};
 
 /// The security scheme of holder tokens.
 pub const HOLDER_JWT: &str = "holderJwt";
@@ -66,26 +64,26 @@ pub const STAFF_TOKEN: &str = "staffToken";
             (`staffToken`).",
     ),
     paths(
-        super::healthz,
-        super::openapi_json,
-        applications::nonce,
-        applications::liveness_challenge,
-        applications::vendor_result,
+        service::healthz,
+        service::openapi_json,
+        holders::nonce,
+        holders::liveness_challenge,
+        biometric::vendor_result,
         applications::submit,
         applications::application,
         applications::application_events,
         applications::collect,
         applications::upload_documents,
-        applications::review_queue,
-        applications::reports,
-        applications::review,
-        applications::revoke,
-        applications::status_list,
-        applications::list_webhooks,
-        applications::register_webhook,
-        applications::delete_webhook,
-        applications::export_subject,
-        applications::erase_subject,
+        review::review_queue,
+        review::reports,
+        review::review,
+        credentials::revoke,
+        credentials::status_list,
+        webhooks::list_webhooks,
+        webhooks::register_webhook,
+        webhooks::delete_webhook,
+        subjects::export_subject,
+        subjects::erase_subject,
         audit::checkpoint,
         audit::entries,
         audit::inclusion,
@@ -93,38 +91,37 @@ pub const STAFF_TOKEN: &str = "staffToken";
     ),
     components(schemas(
         Problem,
-        super::Health,
-        applications::Nonce,
-        SubmissionSchema,
-        DocumentUploadSchema,
+        service::Health,
+        holders::Nonce,
+        Submission,
+        DocumentUpload,
         ApplicationView,
         ApplicationState,
         CheckRecord,
         DecisionRecord,
-        crate::store::ReportRecord,
-        crate::checks::biometric::LivenessChallenge,
-        crate::checks::biometric::HeadTurn,
+        ReportRecord,
+        LivenessChallenge,
+        HeadTurn,
         StateChange,
         CollectedCredential,
-        ReviewDecision,
-        applications::RevokeRequest,
+        review::ReviewRequest,
+        credentials::RevokeRequest,
         SubjectExport,
         ExportedApplication,
         ExportedCredential,
         Revocation,
-        applications::WebhookRequest,
+        webhooks::WebhookRequest,
         Registered,
         Endpoint,
-        WebhookPayloadSchema,
         audit::InclusionProof,
         audit::ConsistencyProof,
-        KycTierSchema,
-        AuditCheckSchema,
-        CheckOutcomeSchema,
-        RiskLevelSchema,
-        DecisionActionSchema,
+        KycTier,
+        AuditCheck,
+        CheckOutcome,
+        RiskLevel,
+        DecisionAction,
     )),
-    modifiers(&SecuritySchemes, &LayerResponses),
+    modifiers(&SecuritySchemes, &LayerResponses, &WebhookPayload),
     tags(
         (name = "service", description = "Health and this document"),
         (name = "holder tokens", description = "Nonces for holder tokens"),
@@ -267,314 +264,18 @@ fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
     .filter_map(Option::as_mut)
 }
 
-/// A schema given as JSON Schema keywords, serialised exactly as they are.
-///
-/// utoipa's schema model cannot hold every keyword (`anyOf` beside `properties`, `$comment`),
-/// and parsing into it gives a schema without `type` the type `object`. An [`ObjectBuilder`]
-/// with no type and nothing set but its extensions serialises those, flattened; built from an
-/// iterator, their names are kept as they are (the builder's `add` would prefix `x-`). The
-/// tests compare the result with the file.
-fn verbatim(keywords: Map<String, Value>) -> RefOr<Schema> {
-    ObjectBuilder::new()
-        .schema_type(SchemaType::AnyValue)
-        .extensions(Some(keywords.into_iter().collect()))
-        .build()
-        .into()
-}
+/// The body of every webhook delivery (`crate::webhooks`): a [`StateChange`] with its type. No
+/// handler answers it, so it is added to the components here.
+struct WebhookPayload;
 
-/// `schemas/application-v1.schema.json` as an OpenAPI schema: its `$defs` inlined where they are
-/// referenced (an OpenAPI document resolves `#/…` against itself, not against the schema's
-/// `$id`), without `$schema`, `$id` and `$defs`.
-fn submission_keywords() -> Map<String, Value> {
-    let Ok(Value::Object(mut file)) = serde_json::from_str::<Value>(APPLICATION_SCHEMA) else {
-        // The schema is compiled at start (`Applications::new`), so this is never reached by a
-        // running issuer; the tests compare the result with the file.
-        return Map::new();
-    };
-    let defs = match file.remove("$defs") {
-        Some(Value::Object(defs)) => defs,
-        _ => Map::new(),
-    };
-    file.remove("$schema");
-    let id = file.remove("$id");
-    let id = id.as_ref().and_then(Value::as_str).unwrap_or_default();
-    file.insert(
-        "$comment".into(),
-        format!("schemas/application-v1.schema.json ($id {id}) with its $defs inlined").into(),
-    );
-    let mut schema = Value::Object(file);
-    inline_defs(&mut schema, &defs);
-    match schema {
-        Value::Object(keywords) => keywords,
-        _ => Map::new(),
+impl Modify for WebhookPayload {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components
+            .schemas
+            .insert("WebhookPayload".into(), webhook_payload());
     }
 }
-
-/// Replace each `{"$ref": "#/$defs/NAME"}` in `value` by the definition (a `$ref` with sibling
-/// keywords keeps them and gets the definition as an `allOf` member, which is what `$ref` means
-/// in JSON Schema 2020-12, §8.2.3.1).
-fn inline_defs(value: &mut Value, defs: &Map<String, Value>) {
-    match value {
-        Value::Object(keywords) => {
-            let target = keywords
-                .get("$ref")
-                .and_then(Value::as_str)
-                .and_then(|r| r.strip_prefix("#/$defs/"))
-                .and_then(|name| defs.get(name))
-                .cloned();
-            if let Some(mut target) = target {
-                inline_defs(&mut target, defs);
-                keywords.remove("$ref");
-                if keywords.is_empty() {
-                    *value = target;
-                    return;
-                }
-                match keywords
-                    .entry("allOf")
-                    .or_insert_with(|| Value::Array(Vec::new()))
-                {
-                    Value::Array(all) => all.push(target),
-                    other => *other = Value::Array(vec![other.take(), target]),
-                }
-            }
-            for nested in keywords.values_mut() {
-                inline_defs(nested, defs);
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(|v| inline_defs(v, defs)),
-        _ => {}
-    }
-}
-
-/// A manually described component: `$name` is its name in the document, `$schema` its schema.
-macro_rules! component {
-    ($(#[$doc:meta])* $marker:ident, $name:literal, $schema:expr) => {
-        $(#[$doc])*
-        #[derive(Debug)]
-        pub(crate) struct $marker;
-
-        impl PartialSchema for $marker {
-            fn schema() -> RefOr<Schema> {
-                $schema
-            }
-        }
-
-        impl ToSchema for $marker {
-            fn name() -> Cow<'static, str> {
-                Cow::Borrowed($name)
-            }
-        }
-    };
-}
-
-component!(
-    /// The body of `POST /v1/applications`: the application JSON Schema.
-    SubmissionSchema,
-    "Submission",
-    verbatim(submission_keywords())
-);
-
-component!(
-    /// The body of `POST /v1/applications/{id}/documents`: the uploadable members of a
-    /// submission, with their schemas from the application JSON Schema.
-    DocumentUploadSchema,
-    "DocumentUpload",
-    verbatim(document_upload_keywords())
-);
-
-fn document_upload_keywords() -> Map<String, Value> {
-    let submission = submission_keywords();
-    let properties: Map<String, Value> = UPLOADABLE
-        .iter()
-        .filter_map(|name| {
-            let schema = submission.get("properties")?.get(*name)?;
-            Some(((*name).to_owned(), schema.clone()))
-        })
-        .collect();
-    let mut keywords = Map::new();
-    keywords.insert(
-        "description".into(),
-        "Documents and captures that replace the submitted ones; at least one, nothing else. \
-         The whole submission must still match the application schema."
-            .into(),
-    );
-    keywords.insert("type".into(), "object".into());
-    keywords.insert("additionalProperties".into(), false.into());
-    keywords.insert("minProperties".into(), 1.into());
-    keywords.insert("properties".into(), properties.into());
-    keywords
-}
-
-component!(
-    /// kyc-core's [`KycTier`]: an integer on the wire.
-    KycTierSchema,
-    "KycTier",
-    ObjectBuilder::new()
-        .schema_type(Type::Integer)
-        .description(Some(
-            "KYC tier: 0 unverified (nothing verified), 1 basic (identity data complete, ID \
-             numbers valid, screening clear), 2 verified (tier 1 plus document, face match and \
-             liveness, low risk), 3 enhanced (tier 2 plus proof of address and a reviewer's \
-             approval)",
-        ))
-        .enum_values(Some(KycTier::ALL.map(KycTier::as_u8)))
-        .build()
-        .into()
-);
-
-component!(
-    /// kyc-core's [`AuditCheck`].
-    AuditCheckSchema,
-    "AuditCheck",
-    string_enum(
-        "A KYC check: identity data, identity document, face match and liveness, sanctions and \
-         PEP screening, country risk, proof of address, or a provider-only check",
-        &audit_checks(),
-    )
-);
-
-component!(
-    /// kyc-core's [`CheckOutcome`].
-    CheckOutcomeSchema,
-    "CheckOutcome",
-    string_enum(
-        "Outcome of a check: clear, consider (a person should look), rejected, or \
-         not_performed (no provider configured; never counts as passed)",
-        &check_outcomes(),
-    )
-);
-
-component!(
-    /// kyc-core's [`RiskLevel`].
-    RiskLevelSchema,
-    "RiskLevel",
-    string_enum(
-        "Risk level of a decision: low (approve at the tier reached), medium (manual review), \
-         high (reject and report)",
-        &risk_levels(),
-    )
-);
-
-component!(
-    /// kyc-core's [`DecisionAction`].
-    DecisionActionSchema,
-    "DecisionAction",
-    string_enum(
-        "What a decision does: approve (at its tier), review (to the queue), request_documents \
-         (ask the customer; the application is checked again), reject",
-        &decision_actions(),
-    )
-);
-
-component!(
-    /// The body of every webhook delivery (`crate::webhooks`): a [`StateChange`] with its type.
-    WebhookPayloadSchema,
-    "WebhookPayload",
-    webhook_payload()
-);
-
-fn webhook_payload() -> RefOr<Schema> {
-    let kind = ObjectBuilder::new()
-        .schema_type(Type::Object)
-        .property(
-            "type",
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .enum_values(Some([EVENT_TYPE])),
-        )
-        .required("type");
-    let payload = AllOfBuilder::new()
-        .description(Some(
-            "POSTed to every webhook endpoint on each application state change, signed the \
-             Standard Webhooks way: headers `webhook-id`, `webhook-timestamp` and \
-             `webhook-signature: v1,<base64 HMAC-SHA256(secret, id.timestamp.body)>`",
-        ))
-        .item(kind)
-        .item(Ref::from_schema_name(StateChange::name()))
-        .build();
-    RefOr::T(Schema::AllOf(payload))
-}
-
-/// The schema of `ReviewDecision::action`: the actions a reviewer may take (not `review`).
-pub(crate) fn reviewer_action() -> RefOr<Schema> {
-    string_enum(
-        "approve (needs `tier`), reject, or request_documents",
-        &[
-            DecisionAction::Approve,
-            DecisionAction::Reject,
-            DecisionAction::RequestDocuments,
-        ],
-    )
-}
-
-/// A string enum whose values are `variants` as serde writes them.
-fn string_enum<T: serde::Serialize>(description: &str, variants: &[T]) -> RefOr<Schema> {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .description(Some(description))
-        .enum_values(Some(
-            variants.iter().filter_map(|v| serde_json::to_value(v).ok()),
-        ))
-        .build()
-        .into()
-}
-
-// Every variant of the kyc-core enums. The matches are exhaustive on purpose: a variant added to
-// kyc-core stops the build here until it is listed.
-
-fn audit_checks() -> [AuditCheck; 7] {
-    use AuditCheck::*;
-    let _listed = |c: AuditCheck| match c {
-        Identity | Document | Biometric | Screening | Risk | Address | Provider => (),
-    };
-    [
-        Identity, Document, Biometric, Screening, Risk, Address, Provider,
-    ]
-}
-
-fn check_outcomes() -> [CheckOutcome; 4] {
-    use CheckOutcome::*;
-    let _listed = |o: CheckOutcome| match o {
-        Clear | Consider | Rejected | NotPerformed => (),
-    };
-    [Clear, Consider, Rejected, NotPerformed]
-}
-
-fn risk_levels() -> [RiskLevel; 3] {
-    use RiskLevel::*;
-    let _listed = |l: RiskLevel| match l {
-        Low | Medium | High => (),
-    };
-    [Low, Medium, High]
-}
-
-fn decision_actions() -> [DecisionAction; 4] {
-    use DecisionAction::*;
-    let _listed = |a: DecisionAction| match a {
-        Approve | Review | RequestDocuments | Reject => (),
-    };
-    [Approve, Review, RequestDocuments, Reject]
-}
-
-/// The schema of the `GET /openapi.json` body.
-#[derive(Debug)]
-pub(crate) struct OpenApiDocument;
-
-impl PartialSchema for OpenApiDocument {
-    fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::Object)
-            .description(Some(
-                "An OpenAPI 3.1 document (https://spec.openapis.org/oas/v3.1.0)",
-            ))
-            .required("openapi")
-            .required("info")
-            .build()
-            .into()
-    }
-}
-
-impl ToSchema for OpenApiDocument {}
 
 #[cfg(test)]
 mod tests {
@@ -585,6 +286,8 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::model::{APPLICATION_SCHEMA, UPLOADABLE};
+    use serde_json::Value;
 
     /// Who may call a route.
     #[derive(Debug, Clone, Copy)]
@@ -940,6 +643,43 @@ mod tests {
         assert!(!validator.is_valid(&json!({})));
         assert!(!validator.is_valid(&json!({"document": {"type": "passport"}})));
         assert!(!validator.is_valid(&json!({"holder": "did:key:z6Mk"})));
+    }
+
+    // Every variant of the kyc-core enums. The matches are exhaustive on purpose: a variant
+    // added to kyc-core stops the build here until it is listed.
+
+    fn audit_checks() -> [AuditCheck; 7] {
+        use AuditCheck::*;
+        let _listed = |c: AuditCheck| match c {
+            Identity | Document | Biometric | Screening | Risk | Address | Provider => (),
+        };
+        [
+            Identity, Document, Biometric, Screening, Risk, Address, Provider,
+        ]
+    }
+
+    fn check_outcomes() -> [CheckOutcome; 4] {
+        use CheckOutcome::*;
+        let _listed = |o: CheckOutcome| match o {
+            Clear | Consider | Rejected | NotPerformed => (),
+        };
+        [Clear, Consider, Rejected, NotPerformed]
+    }
+
+    fn risk_levels() -> [RiskLevel; 3] {
+        use RiskLevel::*;
+        let _listed = |l: RiskLevel| match l {
+            Low | Medium | High => (),
+        };
+        [Low, Medium, High]
+    }
+
+    fn decision_actions() -> [DecisionAction; 4] {
+        use DecisionAction::*;
+        let _listed = |a: DecisionAction| match a {
+            Approve | Review | RequestDocuments | Reject => (),
+        };
+        [Approve, Review, RequestDocuments, Reject]
     }
 
     #[test]

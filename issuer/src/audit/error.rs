@@ -10,7 +10,7 @@ use super::store::StoreError;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuditError {
-    /// Configuration: a value in [`super::AuditConfig`] cannot work (a zero interval or entry
+    /// Configuration: a value in [`super::AuditSettings`] cannot work (a zero interval or entry
     /// count).
     #[error("invalid audit log configuration: {0}")]
     Config(&'static str),

@@ -1,4 +1,4 @@
-//! The issuer's audit log: durable, append-only and tamper-evident (DESIGN.md, "Audit log").
+//! The issuer's audit log: durable, append-only and tamper-evident (`docs/design.md`, "Audit log").
 //!
 //! Every state change at the issuer becomes one [`AuditEvent`], written as the next entry of a
 //! hash chain whose entries are also the leaves of an RFC 6962 Merkle tree. The formats, the
@@ -13,8 +13,8 @@
 //!   clock steps back, the entry gets the previous entry's time instead, so times never
 //!   decrease (the chain requires it); seq order is the order of events.
 //! - **Checkpoints.** Signed C2SP checkpoints on demand ([`AuditLog::checkpoint`]), every
-//!   [`AuditConfig::checkpoint_every_entries`] entries, every
-//!   [`AuditConfig::checkpoint_interval`] while entries keep coming, and at close. Each is
+//!   [`AuditSettings::checkpoint_every_entries`] entries, every
+//!   [`AuditSettings::checkpoint_interval`] while entries keep coming, and at close. Each is
 //!   stored with the entries it signs; asking again with nothing new returns the latest.
 //! - **Opening verifies.** [`AuditLog::open`] reads every stored entry, checks the chain and
 //!   the latest stored checkpoint against it, and refuses to start on any mismatch, naming the
@@ -33,32 +33,58 @@
 //! - `writer`: the writer thread and its group commit.
 
 mod error;
+mod published;
 mod sled_store;
 mod store;
 mod writer;
 
 use std::fmt;
 use std::io::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc, Mutex, PoisonError, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use kyc_core::audit_event::AuditEvent;
 use kyc_core::tlog::{merkle, Chain, Checkpoint, Entry, Hash, Note, SignerKey, Tree, VerifierKey};
+use serde::Deserialize;
 
 pub use error::{AuditError, Corruption};
 pub use sled_store::{durable_flush, open_db, open_log_file, SledStore, SyncGroup, LOCK_WAIT};
 pub use store::{AuditStore, StoreBatch, StoreError, StoredCheckpoint, StoredEntries};
 
+use published::{Counters, Published, Shared};
 use writer::{Request, Responder, Writer};
+
+/// The `[audit]` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditConfig {
+    /// The log's origin line in checkpoints (C2SP tlog-checkpoint), also the note key's name.
+    /// Defaults to the public URL's host followed by `/audit`.
+    pub origin: Option<String>,
+    /// Sign a checkpoint at least every this many entries.
+    pub checkpoint_every_entries: u64,
+    /// And at least every this many seconds while entries arrive.
+    pub checkpoint_interval_secs: u64,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            origin: None,
+            checkpoint_every_entries: 1000,
+            checkpoint_interval_secs: 60,
+        }
+    }
+}
 
 /// The most entries one call to [`AuditLog::entries`] returns.
 pub const MAX_ENTRIES_PER_READ: u64 = 10_000;
 
 /// How the log names itself and how often it signs checkpoints.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditConfig {
+pub struct AuditSettings {
     /// The log's identity, the first line of every checkpoint (C2SP `tlog-checkpoint`); the
     /// signer key must carry this name.
     pub origin: String,
@@ -108,51 +134,6 @@ struct Inner {
     writer: Mutex<Option<JoinHandle<()>>>,
 }
 
-/// What the writer publishes to readers once a batch is durable.
-pub(crate) struct Shared {
-    published: RwLock<Published>,
-    stats: Counters,
-}
-
-struct Published {
-    /// Leaf hashes of the durable entries.
-    tree: Tree,
-    latest_checkpoint: Option<String>,
-}
-
-#[derive(Default)]
-struct Counters {
-    entries: AtomicU64,
-    commits: AtomicU64,
-    checkpoints: AtomicU64,
-}
-
-impl Shared {
-    pub(crate) fn publish(&self, leaves: Vec<Hash>, checkpoint: Option<String>) {
-        let mut published = self.write();
-        for leaf in leaves {
-            published.tree.push(leaf);
-        }
-        if checkpoint.is_some() {
-            published.latest_checkpoint = checkpoint;
-        }
-    }
-
-    // The lock guards data that is only ever appended to, so a panic while holding it cannot
-    // leave it inconsistent: poisoning is ignored.
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, Published> {
-        self.published
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Published> {
-        self.published
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
 impl AuditLog {
     /// Opens the log in `store`: reads and verifies every stored entry and the latest stored
     /// checkpoint, rebuilds the Merkle tree, and starts the writer thread.
@@ -162,7 +143,7 @@ impl AuditLog {
     /// [`AuditError::OriginMismatch`] unless `signer` is named after `config.origin`.
     pub fn open(
         store: impl AuditStore,
-        config: AuditConfig,
+        config: AuditSettings,
         signer: SignerKey,
     ) -> Result<Self, AuditError> {
         if config.checkpoint_every_entries == 0 {

@@ -17,8 +17,8 @@ use kyc_core::tlog::{Chain, ChainError, Checkpoint, Hash, SignerKey};
 use serde_json::{Map, Value};
 
 use super::error::AuditError;
+use super::published::Shared;
 use super::store::{AuditStore, StoreBatch, StoreError, StoredCheckpoint};
-use super::Shared;
 
 /// The most requests in one commit: bounds a batch's memory and the latency of its first caller.
 pub(crate) const MAX_BATCH: usize = 4096;

@@ -21,8 +21,7 @@ use kyc_core::audit_event::{AuditCheck, CheckOutcome};
 use serde::Deserialize;
 use sha2::Sha256;
 
-use crate::applications::Submission;
-use crate::store::CheckRecord;
+use crate::model::{CheckRecord, Reason, Submission};
 
 /// The newest FATF lists this build knows.
 const EMBEDDED: (&str, &str) = (
@@ -161,12 +160,12 @@ pub enum AssociationKind {
 }
 
 impl AssociationKind {
-    /// The reason code when another holder used the same value.
-    pub fn reason(self) -> &'static str {
+    /// The reason when another holder used the same value.
+    pub fn reason(self) -> Reason {
         match self {
-            Self::DocumentNumber => "association_shared_document_number",
-            Self::Phone => "association_shared_phone",
-            Self::Address => "association_shared_address",
+            Self::DocumentNumber => Reason::AssociationSharedDocumentNumber,
+            Self::Phone => Reason::AssociationSharedPhone,
+            Self::Address => Reason::AssociationSharedAddress,
         }
     }
 
@@ -258,26 +257,28 @@ pub fn risk_check(
     let identity = &submission.identity;
     let mut rejected = Vec::new();
     let mut consider = Vec::new();
+    // Each country with the reasons its call-for-action and increased-monitoring listings give.
     let countries = [
-        ("nationality", Some(identity.nationality.as_str())),
         (
-            "residence",
+            Some(identity.nationality.as_str()),
+            Reason::FatfCallForActionNationality,
+            Reason::FatfIncreasedMonitoringNationality,
+        ),
+        (
             identity.residence.as_ref().map(|r| r.country.as_str()),
+            Reason::FatfCallForActionResidence,
+            Reason::FatfIncreasedMonitoringResidence,
         ),
     ];
-    for (what, country) in countries {
+    for (country, call_for_action, increased_monitoring) in countries {
         match country.and_then(|c| fatf.listing(c)) {
-            Some(FatfListing::CallForAction) => {
-                rejected.push(format!("fatf_call_for_action_{what}"));
-            }
-            Some(FatfListing::IncreasedMonitoring) => {
-                consider.push(format!("fatf_increased_monitoring_{what}"));
-            }
+            Some(FatfListing::CallForAction) => rejected.push(call_for_action),
+            Some(FatfListing::IncreasedMonitoring) => consider.push(increased_monitoring),
             None => {}
         }
     }
     for kind in shared {
-        let reason = kind.reason().to_owned();
+        let reason = kind.reason();
         if !consider.contains(&reason) {
             consider.push(reason);
         }
@@ -290,15 +291,12 @@ pub fn risk_check(
     } else {
         (
             CheckOutcome::Clear,
-            vec!["country_risk_low".into(), "no_association_signal".into()],
+            vec![Reason::CountryRiskLow, Reason::NoAssociationSignal],
         )
     };
     CheckRecord {
-        check: AuditCheck::Risk,
-        outcome,
-        reasons,
-        at: now,
         data_version: Some(fatf.version()),
+        ..CheckRecord::new(AuditCheck::Risk, outcome, reasons, now)
     }
 }
 
@@ -359,7 +357,7 @@ mod tests {
         assert_eq!(r.data_version.as_deref(), Some("fatf:2025-10-24"));
         let r = risk_check(&submission("DE", "VN"), &fatf, &[], now);
         assert_eq!(
-            (r.outcome, r.reasons),
+            (r.outcome, r.wire_reasons()),
             (
                 CheckOutcome::Consider,
                 vec!["fatf_increased_monitoring_residence".to_owned()]
@@ -387,7 +385,7 @@ mod tests {
             now,
         );
         assert_eq!(
-            (r.outcome, r.reasons),
+            (r.outcome, r.wire_reasons()),
             (
                 CheckOutcome::Consider,
                 vec!["association_shared_document_number".to_owned()]

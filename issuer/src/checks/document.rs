@@ -18,9 +18,9 @@ use chrono::{DateTime, Datelike as _, NaiveDate, Utc};
 use kyc_core::audit_event::{AuditCheck, CheckOutcome};
 use mrz::{CyrillicLanguage, MrzData, MrzDate, ParseOptions, TransliterationStyle};
 
-use super::Check;
-use crate::applications::{Identity, Submission};
-use crate::store::CheckRecord;
+use super::check::Check;
+use crate::model::CheckRecord;
+use crate::model::{Identity, Reason, Submission};
 
 /// The document check.
 #[derive(Debug, Clone, Copy, Default)]
@@ -44,17 +44,17 @@ pub fn check_document(
     document: &serde_json::Value,
     identity: &Identity,
     today: NaiveDate,
-) -> (CheckOutcome, Vec<String>) {
+) -> (CheckOutcome, Vec<Reason>) {
     let mrz_text = document
         .get("mrz")
         .and_then(|v| v.as_str())
         .map(str::trim)
         .filter(|s| !s.is_empty());
     let Some(mrz_text) = mrz_text else {
-        return (CheckOutcome::NotPerformed, vec!["no_mrz".into()]);
+        return (CheckOutcome::NotPerformed, vec![Reason::NoMrz]);
     };
-    let mut rejected: Vec<&'static str> = Vec::new();
-    let mut consider: Vec<&'static str> = Vec::new();
+    let mut rejected: Vec<Reason> = Vec::new();
+    let mut consider: Vec<Reason> = Vec::new();
 
     let lines: Vec<&str> = mrz_text
         .lines()
@@ -64,24 +64,24 @@ pub fn check_document(
     let doc_type = document.get("type").and_then(|v| v.as_str()).unwrap_or("");
     let first = lines.first().and_then(|l| l.chars().next()).unwrap_or('<');
     if !type_matches(doc_type, first) {
-        rejected.push("document_type_mismatch");
+        rejected.push(Reason::DocumentTypeMismatch);
     }
     // Two-digit birth years after this year's are last century's (Part 3 §4.8 says nothing
     // on centuries): pinned to `today`, not to the crate's build-time constant.
     let pivot = u32::try_from(today.year().rem_euclid(100)).unwrap_or(0);
     let Some(data) = parse(&lines, &ParseOptions::default().with_pivot_yy(pivot)) else {
-        rejected.push("mrz_malformed");
-        return finish(rejected, consider, "");
+        rejected.push(Reason::MrzMalformed);
+        return finish(rejected, consider, Reason::MrzOther);
     };
 
     // Every check digit the layout prints (Part 3 §4.9).
     let checks = &data.checks;
     for (result, reason) in [
-        (checks.document_number, "mrz_check_digit_document_number"),
-        (checks.date_of_birth, "mrz_check_digit_birth_date"),
-        (checks.date_of_expiry, "mrz_check_digit_expiry_date"),
-        (checks.personal_number, "mrz_check_digit_optional_data"),
-        (checks.composite, "mrz_check_digit_composite"),
+        (checks.document_number, Reason::MrzCheckDigitDocumentNumber),
+        (checks.date_of_birth, Reason::MrzCheckDigitBirthDate),
+        (checks.date_of_expiry, Reason::MrzCheckDigitExpiryDate),
+        (checks.personal_number, Reason::MrzCheckDigitOptionalData),
+        (checks.composite, Reason::MrzCheckDigitComposite),
     ] {
         if result == Some(false) {
             rejected.push(reason);
@@ -90,9 +90,9 @@ pub fn check_document(
 
     // Expiry: valid through the printed day.
     match data.date_of_expiry.calendar().and_then(naive) {
-        Some(expiry) if expiry < today => rejected.push("document_expired"),
+        Some(expiry) if expiry < today => rejected.push(Reason::DocumentExpired),
         Some(_) => {}
-        None => push_once(&mut rejected, "mrz_malformed"),
+        None => push_once(&mut rejected, Reason::MrzMalformed),
     }
 
     // Birth date: the MRZ has no century, so the submitted date settles it when the day agrees.
@@ -104,23 +104,23 @@ pub fn check_document(
                 && submitted.day() == d.day;
             let born = if same_day { Some(submitted) } else { naive(d) };
             if !same_day {
-                rejected.push("birth_date_mismatch");
+                rejected.push(Reason::BirthDateMismatch);
             }
             if born.is_some_and(|b| b > today) {
-                rejected.push("birth_date_in_future");
+                rejected.push(Reason::BirthDateInFuture);
             }
         }
         // Part 3 §4.8: an issuer fills an unknown birth date (or part of it) with `<`.
         MrzDate::Unknown | MrzDate::PartiallyUnknown(_) => {
-            consider.push("birth_date_unknown_in_mrz")
+            consider.push(Reason::BirthDateUnknownInMrz)
         }
-        _ => push_once(&mut rejected, "mrz_malformed"),
+        _ => push_once(&mut rejected, Reason::MrzMalformed),
     }
 
     match names_match(&data, identity) {
         NameMatch::Exact => {}
-        NameMatch::Partial => consider.push("name_partial_match"),
-        NameMatch::None => rejected.push("name_mismatch"),
+        NameMatch::Partial => consider.push(Reason::NamePartialMatch),
+        NameMatch::None => rejected.push(Reason::NameMismatch),
     }
 
     if let Some(submitted) = identity
@@ -129,17 +129,17 @@ pub fn check_document(
         .and_then(|v| v.as_str())
     {
         if normalise_number(submitted) != normalise_number(data.full_document_number()) {
-            rejected.push("document_number_mismatch");
+            rejected.push(Reason::DocumentNumberMismatch);
         }
     }
 
     match icao_nationality(identity.nationality.as_str()) {
         Some(codes) => {
             if !codes.contains(&data.nationality.trim_end_matches('<')) {
-                rejected.push("nationality_mismatch");
+                rejected.push(Reason::NationalityMismatch);
             }
         }
-        None => consider.push("nationality_not_mapped"),
+        None => consider.push(Reason::NationalityNotMapped),
     }
 
     finish(rejected, consider, format_code(&data))
@@ -147,10 +147,10 @@ pub fn check_document(
 
 /// The outcome from the reasons gathered.
 fn finish(
-    rejected: Vec<&'static str>,
-    consider: Vec<&'static str>,
-    format: &str,
-) -> (CheckOutcome, Vec<String>) {
+    rejected: Vec<Reason>,
+    consider: Vec<Reason>,
+    format: Reason,
+) -> (CheckOutcome, Vec<Reason>) {
     let outcome = if !rejected.is_empty() {
         CheckOutcome::Rejected
     } else if !consider.is_empty() {
@@ -158,23 +158,19 @@ fn finish(
     } else {
         CheckOutcome::Clear
     };
-    let mut reasons: Vec<String> = rejected
-        .into_iter()
-        .chain(consider)
-        .map(str::to_owned)
-        .collect();
+    let mut reasons: Vec<Reason> = rejected.into_iter().chain(consider).collect();
     if outcome == CheckOutcome::Clear {
         reasons = vec![
-            format.to_owned(),
-            "mrz_check_digits_valid".into(),
-            "document_in_date".into(),
-            "mrz_matches_identity".into(),
+            format,
+            Reason::MrzCheckDigitsValid,
+            Reason::DocumentInDate,
+            Reason::MrzMatchesIdentity,
         ];
     }
     (outcome, reasons)
 }
 
-fn push_once(reasons: &mut Vec<&'static str>, reason: &'static str) {
+fn push_once(reasons: &mut Vec<Reason>, reason: Reason) {
     if !reasons.contains(&reason) {
         reasons.push(reason);
     }
@@ -210,15 +206,15 @@ fn parse(lines: &[&str], opts: &ParseOptions) -> Option<MrzData> {
     }
 }
 
-fn format_code(data: &MrzData) -> &'static str {
+fn format_code(data: &MrzData) -> Reason {
     match data.format {
-        mrz::Format::Td1 => "mrz_td1",
-        mrz::Format::Td2 => "mrz_td2",
-        mrz::Format::Td3 => "mrz_td3",
-        mrz::Format::MrvA => "mrz_mrv_a",
-        mrz::Format::MrvB => "mrz_mrv_b",
+        mrz::Format::Td1 => Reason::MrzTd1,
+        mrz::Format::Td2 => Reason::MrzTd2,
+        mrz::Format::Td3 => Reason::MrzTd3,
+        mrz::Format::MrvA => Reason::MrzMrvA,
+        mrz::Format::MrvB => Reason::MrzMrvB,
         #[allow(unreachable_patterns)]
-        _ => "mrz_other",
+        _ => Reason::MrzOther,
     }
 }
 
@@ -451,7 +447,8 @@ mod tests {
         id: &Identity,
         today: &str,
     ) -> (CheckOutcome, Vec<String>) {
-        check_document(document, id, date(today))
+        let (outcome, reasons) = check_document(document, id, date(today));
+        (outcome, reasons.iter().map(Reason::to_string).collect())
     }
 
     /// Replace the character at `pos` of `line` with `c`.

@@ -7,64 +7,46 @@
 //! document, biometrics, risk (country and association), proof of address, and the checks the
 //! policy reserves for an external provider. A check with no provider is [`NotConfigured`].
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::{DateTime, Datelike as _, Utc};
 use kyc_core::audit_event::{AuditCheck, CheckOutcome};
+use serde::Deserialize;
 
-use crate::applications::Submission;
 use crate::jurisdiction::{JurisdictionPolicy, Jurisdictions};
-use crate::store::CheckRecord;
+use crate::model::{age_on, CheckRecord, Reason, Submission};
+
+mod check;
 
 pub mod biometric;
 pub mod country_risk;
 pub mod document;
-pub mod id_number;
 pub mod screening;
 
+pub use check::{Check, NotConfigured};
 use country_risk::{AssociationKind, FatfLists};
 
-/// One check.
-pub trait Check: Send + Sync + std::fmt::Debug {
-    /// Which check this is.
-    fn kind(&self) -> AuditCheck;
-    /// Run it on a submission at `now`.
-    fn run(&self, submission: &Submission, now: DateTime<Utc>) -> CheckRecord;
+/// Jurisdiction policies and risk data.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChecksConfig {
+    /// A directory of jurisdiction policy files (`*.toml`) adding to or replacing the embedded
+    /// ones (`issuer/policies/`).
+    pub policies_dir: Option<PathBuf>,
+    /// The FATF lists in force (`issuer/data/fatf/*.toml` format); the embedded ones if unset.
+    pub fatf_file: Option<PathBuf>,
+    /// Age in days after which the FATF lists are a start-up warning. The FATF meets three
+    /// times a year, so lists older than about five months have likely been superseded.
+    pub fatf_stale_after_days: u32,
 }
 
-/// A check with no provider: always *not performed*.
-#[derive(Debug, Clone, Copy)]
-pub struct NotConfigured(pub AuditCheck);
-
-impl Check for NotConfigured {
-    fn kind(&self) -> AuditCheck {
-        self.0
-    }
-
-    fn run(&self, _: &Submission, now: DateTime<Utc>) -> CheckRecord {
-        CheckRecord::new(
-            self.0,
-            CheckOutcome::NotPerformed,
-            vec!["no_provider_configured".into()],
-            now,
-        )
-    }
-}
-
-impl CheckRecord {
-    /// A record with no data version.
-    pub fn new(
-        check: AuditCheck,
-        outcome: CheckOutcome,
-        reasons: Vec<String>,
-        at: DateTime<Utc>,
-    ) -> Self {
+impl Default for ChecksConfig {
+    fn default() -> Self {
         Self {
-            check,
-            outcome,
-            reasons,
-            at,
-            data_version: None,
+            policies_dir: None,
+            fatf_file: None,
+            fatf_stale_after_days: 150,
         }
     }
 }
@@ -85,11 +67,11 @@ pub fn identity_check(
     let today = now.date_naive();
     let mut reasons = Vec::new();
     if born > today {
-        reasons.push("birth_date_in_future".to_owned());
+        reasons.push(Reason::BirthDateInFuture);
     } else if today.year() - born.year() > MAX_AGE_YEARS as i32 {
-        reasons.push("birth_date_implausible".to_owned());
-    } else if crate::applications::age_on(born, today) < i32::from(policy.min_age) {
-        reasons.push("under_minimum_age".to_owned());
+        reasons.push(Reason::BirthDateImplausible);
+    } else if age_on(born, today) < i32::from(policy.min_age) {
+        reasons.push(Reason::UnderMinimumAge);
     }
     for field in &policy.required_fields {
         let present = match field.as_str() {
@@ -97,7 +79,7 @@ pub fn identity_check(
             other => identity.other.contains_key(other),
         };
         if !present {
-            reasons.push(format!("{}_missing", snake(field)));
+            reasons.push(Reason::Missing(snake(field)));
         }
     }
     for (field, scheme) in &policy.id_numbers {
@@ -105,13 +87,13 @@ pub fn identity_check(
             continue;
         };
         if let Err(e) = scheme.check(value, born) {
-            reasons.push(format!("{}_{}", snake(field), e.code()));
+            reasons.push(Reason::IdNumber(snake(field), e));
         }
     }
     let outcome = if reasons.is_empty() {
-        reasons.push("identity_data_complete".into());
+        reasons.push(Reason::IdentityDataComplete);
         if !policy.id_numbers.is_empty() {
-            reasons.push("id_numbers_valid".into());
+            reasons.push(Reason::IdNumbersValid);
         }
         CheckOutcome::Clear
     } else {
@@ -135,6 +117,18 @@ fn snake(field: &str) -> String {
         }
     }
     out
+}
+
+/// The data embedded in the binary does not load (a build with a broken policy or FATF file).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EmbeddedDataError {
+    /// A jurisdiction policy.
+    #[error(transparent)]
+    Policy(#[from] crate::jurisdiction::PolicyFileError),
+    /// The FATF lists.
+    #[error(transparent)]
+    Fatf(#[from] country_risk::FatfFileError),
 }
 
 /// What the checks of one application may need beyond the submission.
@@ -166,7 +160,7 @@ pub struct SuiteOutcome {
 pub struct CheckSuite {
     jurisdictions: Arc<Jurisdictions>,
     fatf: Arc<FatfLists>,
-    screening: Option<(Arc<screening::Screener>, screening::ScreeningConfig)>,
+    screening: Option<(Arc<screening::Screener>, screening::ScreeningSettings)>,
     biometric: Option<biometric::BiometricCheck>,
     address: Box<dyn Check>,
 }
@@ -185,9 +179,9 @@ impl CheckSuite {
     }
 
     /// The embedded policies and FATF lists, nothing else configured.
-    pub fn embedded() -> Result<Self, String> {
-        let jurisdictions = Jurisdictions::embedded().map_err(|e| e.to_string())?;
-        let fatf = FatfLists::embedded().map_err(|e| e.to_string())?;
+    pub fn embedded() -> Result<Self, EmbeddedDataError> {
+        let jurisdictions = Jurisdictions::embedded()?;
+        let fatf = FatfLists::embedded()?;
         Ok(Self::new(Arc::new(jurisdictions), Arc::new(fatf)))
     }
 
@@ -215,7 +209,7 @@ impl CheckSuite {
     pub fn with_screening(
         mut self,
         screener: Arc<screening::Screener>,
-        config: screening::ScreeningConfig,
+        config: screening::ScreeningSettings,
     ) -> Self {
         self.screening = Some((screener, config));
         self
@@ -270,7 +264,7 @@ impl CheckSuite {
             CheckRecord::new(
                 AuditCheck::Provider,
                 CheckOutcome::NotPerformed,
-                vec![format!("{}_no_provider", p.code())],
+                vec![Reason::NoProvider(p.code().to_owned())],
                 now,
             )
         }));
@@ -283,8 +277,8 @@ impl CheckSuite {
 }
 
 impl CheckSuite {
-    /// Screening under `policy`'s threshold, with the subject's clearances. The record's
-    /// reasons end with one `match:list/entity` per open hit, so that a reviewer can clear it.
+    /// Screening under `policy`'s threshold, with the subject's clearances. The record names
+    /// each open hit (`list/entity`) in its matches, so that a reviewer can clear it.
     fn screen(
         &self,
         submission: &Submission,
@@ -295,11 +289,11 @@ impl CheckSuite {
             return CheckRecord::new(
                 AuditCheck::Screening,
                 CheckOutcome::NotPerformed,
-                vec!["no_lists_configured".into()],
+                vec![Reason::NoListsConfigured],
                 ctx.now,
             );
         };
-        let config = screening::ScreeningConfig {
+        let config = screening::ScreeningSettings {
             threshold: policy.thresholds.screening_hit,
             ..*config
         };
@@ -307,22 +301,16 @@ impl CheckSuite {
         let result = screener.current().screen(&query, &config);
         let mut record = screening::check_record(&result, ctx.cleared, ctx.now);
         if record.outcome != CheckOutcome::Clear {
-            record.reasons.extend(
-                result
-                    .hits
-                    .iter()
-                    .map(screening::Hit::key)
-                    .filter(|k| !ctx.cleared.contains(k))
-                    .map(|k| format!("{MATCH_PREFIX}{k}")),
-            );
+            record.matches = result
+                .hits
+                .iter()
+                .map(screening::Hit::key)
+                .filter(|k| !ctx.cleared.contains(k))
+                .collect();
         }
         record
     }
 }
-
-/// The prefix of a reason that names a screening-list entry (`match:ofac-sdn/36`): a
-/// reference for the reviewer, not a finding of its own.
-pub const MATCH_PREFIX: &str = "match:";
 
 /// The document check, with the policy's accepted document types.
 fn document_under(
@@ -341,7 +329,7 @@ fn document_under(
             record.reasons.clear();
         }
         record.outcome = CheckOutcome::Rejected;
-        record.reasons.push("document_type_not_accepted".into());
+        record.reasons.push(Reason::DocumentTypeNotAccepted);
     }
     record
 }
@@ -386,7 +374,7 @@ mod tests {
 
         let r = run("JP", serde_json::json!({"nationalId": "123456789012"}));
         assert_eq!(
-            (r.outcome, r.reasons),
+            (r.outcome, r.wire_reasons()),
             (
                 CheckOutcome::Rejected,
                 vec!["national_id_check_digit_invalid".to_owned()]
@@ -428,7 +416,7 @@ mod tests {
         let now = Utc::now();
         let r = document_under(j.get("default").unwrap(), &s, now);
         assert_eq!(
-            (r.outcome, r.reasons),
+            (r.outcome, r.wire_reasons()),
             (
                 CheckOutcome::Rejected,
                 vec!["document_type_not_accepted".to_owned()]

@@ -17,10 +17,11 @@ use dlib_face_recognition::{
 };
 use image::RgbImage;
 
+use super::config::{BiometricConfig, Detector};
 use super::liveness::{follows, pose, yaw};
-use super::{
-    Assessment, BiometricConfig, BiometricError, BiometricProvider, BiometricRequest, Detector,
-    FaceMatch, ImageRole, Liveness, Score,
+use super::provider::{
+    Assessment, BiometricError, BiometricProvider, BiometricRequest, FaceMatch, ImageRole,
+    Liveness, Score,
 };
 
 /// dlib's 5-point landmark model (`shape_predictor_5_face_landmarks.dat`).
@@ -387,7 +388,7 @@ impl LocalBiometrics {
         &self,
         models: &FaceModels,
         selfie: &Face,
-        turns: &[super::HeadTurn],
+        turns: &[crate::model::HeadTurn],
         frames: &[Vec<u8>],
     ) -> Result<Liveness, BiometricError> {
         let mut poses = Vec::with_capacity(frames.len());

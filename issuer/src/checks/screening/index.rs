@@ -22,10 +22,10 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use super::lists::{BirthDate, Entry, HitKind, ListVersion, LoadedList};
 use super::normalise::{pack, phonetic, tokens, PhoneticCode};
+use super::query::{Hit, ScreeningQuery};
 use super::score::{
     dob_evidence, evaluate, name_score, nationality_evidence, token_similarity, NameScore, Token,
 };
-use super::{Hit, ScreeningQuery};
 
 /// Letters of a token's prefix key.
 const PREFIX_LEN: usize = 4;

@@ -34,54 +34,69 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use kyc_core::audit_event::{AuditCheck, CheckOutcome};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use super::Check;
-use crate::applications::Submission;
-use crate::store::CheckRecord;
+use crate::checks::check::Check;
+use crate::model::{CheckRecord, Reason, Submission};
 
-mod index;
-pub mod lists;
-mod normalise;
-mod score;
-
-pub use index::ScreeningLists;
-pub use lists::{BirthDate, Entry, HitKind, ListError, ListFormat, ListSource, ListVersion};
-
-/// Tuning, from the configuration.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "snake_case")]
+/// Sanctions and PEP screening: the list files the operator supplies, reloaded when they
+/// change. No list: screening is *not performed* and every case goes to a person.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ScreeningConfig {
-    /// Score at or above which an entry is a hit, in (0, 1]. Default 0.88: at that level
-    /// a transliterated or reordered name, or one missing a middle name, is a hit; a different
-    /// given name with the same surname is not.
-    #[serde(default = "default_threshold")]
-    pub threshold: f64,
-    /// Names scored in full per query after candidate ranking. Default 300.
-    #[serde(default = "default_max_candidates")]
+    /// The lists (`[[screening.lists]]`: `name`, `format` = `ftm` or `ofac_sdn`,
+    /// `path`, OFAC's `aliases`).
+    pub lists: Vec<ListSource>,
+    /// Names scored in full per query after candidate ranking.
     pub max_candidates: usize,
-}
-
-fn default_threshold() -> f64 {
-    0.88
-}
-
-fn default_max_candidates() -> usize {
-    300
+    /// How often the list files are checked for changes, in seconds.
+    pub reload_interval_secs: u64,
 }
 
 impl Default for ScreeningConfig {
     fn default() -> Self {
         Self {
-            threshold: default_threshold(),
-            max_candidates: default_max_candidates(),
+            lists: Vec::new(),
+            max_candidates: ScreeningSettings::default().max_candidates,
+            reload_interval_secs: 30,
         }
     }
 }
 
-impl ScreeningConfig {
+mod index;
+pub mod lists;
+mod normalise;
+mod query;
+mod score;
+
+pub use index::ScreeningLists;
+pub use lists::{BirthDate, Entry, HitKind, ListError, ListFormat, ListSource, ListVersion};
+pub use query::{Hit, ScreeningQuery, ScreeningResult};
+
+/// How screening scores: the hit threshold (each jurisdiction's) and how many candidates are
+/// scored in full.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScreeningSettings {
+    /// Score at or above which an entry is a hit, in (0, 1]. Default 0.88: at that level
+    /// a transliterated or reordered name, or one missing a middle name, is a hit; a different
+    /// given name with the same surname is not.
+    pub threshold: f64,
+    /// Names scored in full per query after candidate ranking. Default 300.
+    pub max_candidates: usize,
+}
+
+impl Default for ScreeningSettings {
+    fn default() -> Self {
+        Self {
+            threshold: 0.88,
+            max_candidates: 300,
+        }
+    }
+}
+
+impl ScreeningSettings {
     /// Refuse a threshold outside (0, 1] or no candidates at all.
     pub fn validate(&self) -> Result<(), ListError> {
         if !(self.threshold > 0.0 && self.threshold <= 1.0) {
@@ -93,93 +108,6 @@ impl ScreeningConfig {
             ));
         }
         Ok(())
-    }
-}
-
-/// Who to screen.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ScreeningQuery {
-    /// Given name(s).
-    pub given_name: String,
-    /// Family name(s).
-    pub family_name: String,
-    /// Date of birth, when known.
-    pub birth_date: Option<NaiveDate>,
-    /// Nationality, ISO 3166-1 alpha-2, when known.
-    pub nationality: Option<String>,
-}
-
-impl ScreeningQuery {
-    /// The query for a submission's identity data.
-    pub fn from_identity(identity: &crate::applications::Identity) -> Self {
-        Self {
-            given_name: identity.given_name.clone(),
-            family_name: identity.family_name.clone(),
-            birth_date: Some(identity.birth_date),
-            nationality: Some(identity.nationality.as_str().to_owned()),
-        }
-    }
-}
-
-/// One list entry the query matched.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Hit {
-    /// The list's configured name.
-    pub list: String,
-    /// The entry's id in that list.
-    pub entity_id: String,
-    /// Sanction or PEP.
-    pub kind: HitKind,
-    /// Match score in [0, 1], four decimals.
-    pub score: f64,
-    /// Reason codes (`name_strong`, `name_match`, `name_phonetic`, `dob_exact`, `dob_year`,
-    /// `nationality_match`, `nationality_mismatch`); never a name or a date.
-    pub reasons: Vec<String>,
-}
-
-impl Hit {
-    /// The key a reviewer's clearance is recorded under: `list/entity_id`.
-    pub fn key(&self) -> String {
-        format!("{}/{}", self.list, self.entity_id)
-    }
-
-    fn is_confirmed_sanction(&self) -> bool {
-        self.kind == HitKind::Sanction
-            && self.reasons.iter().any(|r| r == "name_strong")
-            && self.reasons.iter().any(|r| r == "dob_exact")
-    }
-}
-
-/// The result of screening one query.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ScreeningResult {
-    /// The lists screened against (for the audit event); empty when none is configured.
-    pub list_version: Vec<ListVersion>,
-    /// The hits, best first.
-    pub hits: Vec<Hit>,
-    /// Tokens the query's name normalised to; 0 means nothing could be screened (a name of
-    /// punctuation only), which is not a clear result.
-    pub name_tokens: usize,
-}
-
-impl ScreeningResult {
-    /// The lists' versions in one line for the check record: `list@sha256` (with
-    /// `+aliases_sha256` for OFAC) joined by `,`; `None` when no list is configured.
-    pub fn data_version(&self) -> Option<String> {
-        if self.list_version.is_empty() {
-            return None;
-        }
-        let parts: Vec<String> = self
-            .list_version
-            .iter()
-            .map(|v| match &v.aliases_sha256 {
-                Some(alt) => format!("{}@{}+{}", v.list, v.sha256, alt),
-                None => format!("{}@{}", v.list, v.sha256),
-            })
-            .collect();
-        Some(parts.join(","))
     }
 }
 
@@ -229,7 +157,7 @@ impl ScreeningLists {
     }
 
     /// Screen a query against these lists.
-    pub fn screen(&self, query: &ScreeningQuery, config: &ScreeningConfig) -> ScreeningResult {
+    pub fn screen(&self, query: &ScreeningQuery, config: &ScreeningSettings) -> ScreeningResult {
         let (hits, name_tokens) = if self.versions().is_empty() {
             (Vec::new(), 0)
         } else {
@@ -247,7 +175,7 @@ impl ScreeningLists {
 #[derive(Debug)]
 pub struct Screener {
     sources: Vec<ListSource>,
-    config: ScreeningConfig,
+    config: ScreeningSettings,
     current: RwLock<Arc<ScreeningLists>>,
     /// The files' modification times and lengths as they were just before the lists in
     /// force were read (a change during the read triggers another reload); serialises
@@ -260,7 +188,7 @@ type Fingerprint = Vec<Option<(SystemTime, u64)>>;
 
 impl Screener {
     /// Load `sources` and start with them.
-    pub fn new(sources: Vec<ListSource>, config: ScreeningConfig) -> Result<Self, ListError> {
+    pub fn new(sources: Vec<ListSource>, config: ScreeningSettings) -> Result<Self, ListError> {
         config.validate()?;
         let before = fingerprint(&sources);
         let lists = ScreeningLists::load(&sources)?;
@@ -275,7 +203,7 @@ impl Screener {
     /// `sources`, and `watch` reloads when they change from what they are now.
     pub fn with_lists(
         sources: Vec<ListSource>,
-        config: ScreeningConfig,
+        config: ScreeningSettings,
         lists: ScreeningLists,
     ) -> Self {
         let loaded_from = Mutex::new(fingerprint(&sources));
@@ -380,26 +308,20 @@ pub fn check_record(
 ) -> CheckRecord {
     let (outcome, reasons) = outcome(result, cleared);
     CheckRecord {
-        check: AuditCheck::Screening,
-        outcome,
-        reasons,
-        at: now,
         data_version: result.data_version(),
+        ..CheckRecord::new(AuditCheck::Screening, outcome, reasons, now)
     }
 }
 
-fn outcome(result: &ScreeningResult, cleared: &[String]) -> (CheckOutcome, Vec<String>) {
+fn outcome(result: &ScreeningResult, cleared: &[String]) -> (CheckOutcome, Vec<Reason>) {
     if result.list_version.is_empty() {
-        return (
-            CheckOutcome::NotPerformed,
-            vec!["no_lists_configured".into()],
-        );
+        return (CheckOutcome::NotPerformed, vec![Reason::NoListsConfigured]);
     }
     if result.name_tokens == 0 {
-        return (CheckOutcome::Consider, vec!["name_not_screenable".into()]);
+        return (CheckOutcome::Consider, vec![Reason::NameNotScreenable]);
     }
     if result.hits.is_empty() {
-        return (CheckOutcome::Clear, vec!["screening_clear".into()]);
+        return (CheckOutcome::Clear, vec![Reason::ScreeningClear]);
     }
     let open: Vec<&Hit> = result
         .hits
@@ -408,18 +330,18 @@ fn outcome(result: &ScreeningResult, cleared: &[String]) -> (CheckOutcome, Vec<S
         .filter(|h| h.is_confirmed_sanction() || !cleared.contains(&h.key()))
         .collect();
     if open.is_empty() {
-        return (CheckOutcome::Clear, vec!["screening_hit_cleared".into()]);
+        return (CheckOutcome::Clear, vec![Reason::ScreeningHitCleared]);
     }
     let mut reasons = Vec::new();
     let mut outcome = CheckOutcome::Consider;
     if open.iter().any(|h| h.is_confirmed_sanction()) {
         outcome = CheckOutcome::Rejected;
-        reasons.push("sanctions_match_confirmed".to_owned());
+        reasons.push(Reason::SanctionsMatchConfirmed);
     } else if open.iter().any(|h| h.kind == HitKind::Sanction) {
-        reasons.push("sanctions_match".to_owned());
+        reasons.push(Reason::SanctionsMatch);
     }
     if open.iter().any(|h| h.kind == HitKind::Pep) {
-        reasons.push("pep_match".to_owned());
+        reasons.push(Reason::PepMatch);
     }
     (outcome, reasons)
 }
@@ -488,17 +410,23 @@ mod tests {
         };
         assert_eq!(
             outcome(&r, &none),
-            (CheckOutcome::Consider, vec!["name_not_screenable".into()])
+            (
+                CheckOutcome::Consider,
+                vec!["name_not_screenable".parse().unwrap()]
+            )
         );
         r.name_tokens = 2;
         assert_eq!(
             outcome(&r, &none),
-            (CheckOutcome::Clear, vec!["screening_clear".into()])
+            (
+                CheckOutcome::Clear,
+                vec!["screening_clear".parse().unwrap()]
+            )
         );
         r.hits = vec![hit(HitKind::Pep, &["name_strong", "dob_exact"])];
         assert_eq!(
             outcome(&r, &none),
-            (CheckOutcome::Consider, vec!["pep_match".into()])
+            (CheckOutcome::Consider, vec!["pep_match".parse().unwrap()])
         );
         r.hits
             .push(hit(HitKind::Sanction, &["name_match", "dob_exact"]));
@@ -506,7 +434,7 @@ mod tests {
             outcome(&r, &none),
             (
                 CheckOutcome::Consider,
-                vec!["sanctions_match".into(), "pep_match".into()]
+                vec![Reason::SanctionsMatch, Reason::PepMatch]
             )
         );
         r.hits
@@ -519,22 +447,25 @@ mod tests {
             outcome(&r, &cleared),
             (
                 CheckOutcome::Rejected,
-                vec!["sanctions_match_confirmed".into()]
+                vec!["sanctions_match_confirmed".parse().unwrap()]
             )
         );
         r.hits.pop();
         assert_eq!(
             outcome(&r, &cleared),
-            (CheckOutcome::Clear, vec!["screening_hit_cleared".into()])
+            (
+                CheckOutcome::Clear,
+                vec!["screening_hit_cleared".parse().unwrap()]
+            )
         );
     }
 
     #[test]
     fn config_is_validated() {
-        assert!(ScreeningConfig::default().validate().is_ok());
-        let bad = ScreeningConfig {
+        assert!(ScreeningSettings::default().validate().is_ok());
+        let bad = ScreeningSettings {
             threshold: 1.5,
-            ..ScreeningConfig::default()
+            ..ScreeningSettings::default()
         };
         assert!(matches!(bad.validate(), Err(ListError::Config(_))));
     }

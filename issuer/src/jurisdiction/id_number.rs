@@ -19,6 +19,8 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::model::IdNumberProblem;
+
 /// An identification-number scheme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -31,40 +33,10 @@ pub enum IdScheme {
     UsSsn,
 }
 
-/// Why a number does not follow its scheme.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum IdNumberError {
-    /// Wrong length or characters.
-    #[error("format")]
-    Format,
-    /// The check character does not match.
-    #[error("check digit")]
-    CheckDigit,
-    /// The embedded birth date is not a date, or not the submitted one.
-    #[error("birth date")]
-    BirthDate,
-    /// A value the scheme never assigns.
-    #[error("never issued")]
-    NeverIssued,
-}
-
-impl IdNumberError {
-    /// The reason-code suffix.
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Format => "format_invalid",
-            Self::CheckDigit => "check_digit_invalid",
-            Self::BirthDate => "birth_date_mismatch",
-            Self::NeverIssued => "never_issued",
-        }
-    }
-}
-
 impl IdScheme {
     /// Check `value` (spaces and hyphens allowed between digits) for a holder born on
     /// `birth_date`.
-    pub fn check(self, value: &str, birth_date: NaiveDate) -> Result<(), IdNumberError> {
+    pub fn check(self, value: &str, birth_date: NaiveDate) -> Result<(), IdNumberProblem> {
         let compact: String = value.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
         match self {
             Self::JpMyNumber => my_number(&compact),
@@ -78,10 +50,10 @@ fn digits(s: &str) -> Option<Vec<u32>> {
     s.chars().map(|c| c.to_digit(10)).collect()
 }
 
-fn my_number(s: &str) -> Result<(), IdNumberError> {
+fn my_number(s: &str) -> Result<(), IdNumberProblem> {
     let d = digits(s)
         .filter(|d| d.len() == 12)
-        .ok_or(IdNumberError::Format)?;
+        .ok_or(IdNumberProblem::Format)?;
     const WEIGHTS: [u32; 11] = [6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2];
     let sum: u32 = d.iter().zip(WEIGHTS).map(|(p, q)| p * q).sum();
     let remainder = sum % 11;
@@ -89,24 +61,24 @@ fn my_number(s: &str) -> Result<(), IdNumberError> {
     if d[11] == expected {
         Ok(())
     } else {
-        Err(IdNumberError::CheckDigit)
+        Err(IdNumberProblem::CheckDigit)
     }
 }
 
-fn resident_id(s: &str, birth_date: NaiveDate) -> Result<(), IdNumberError> {
+fn resident_id(s: &str, birth_date: NaiveDate) -> Result<(), IdNumberProblem> {
     let bytes = s.as_bytes();
     // ASCII first: the slices below are byte offsets.
     if bytes.len() != 18 || !s.is_ascii() {
-        return Err(IdNumberError::Format);
+        return Err(IdNumberProblem::Format);
     }
-    let d = digits(&s[..17]).ok_or(IdNumberError::Format)?;
+    let d = digits(&s[..17]).ok_or(IdNumberProblem::Format)?;
     let check = bytes[17].to_ascii_uppercase();
     if !(check.is_ascii_digit() || check == b'X') {
-        return Err(IdNumberError::Format);
+        return Err(IdNumberProblem::Format);
     }
     // Address codes start with the region digit 1..=8 (GB/T 2260).
     if !(1..=8).contains(&d[0]) {
-        return Err(IdNumberError::NeverIssued);
+        return Err(IdNumberProblem::NeverIssued);
     }
     // ISO 7064 MOD 11-2: weight of position i (0-based, left to right) is 2^(17-i) mod 11.
     const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
@@ -114,28 +86,28 @@ fn resident_id(s: &str, birth_date: NaiveDate) -> Result<(), IdNumberError> {
     let sum: u32 = d.iter().zip(WEIGHTS).map(|(p, w)| p * w).sum();
     let expected = CHECK[(sum % 11) as usize];
     if check != expected {
-        return Err(IdNumberError::CheckDigit);
+        return Err(IdNumberProblem::CheckDigit);
     }
     let embedded =
-        NaiveDate::parse_from_str(&s[6..14], "%Y%m%d").map_err(|_| IdNumberError::BirthDate)?;
+        NaiveDate::parse_from_str(&s[6..14], "%Y%m%d").map_err(|_| IdNumberProblem::BirthDate)?;
     if embedded == birth_date {
         Ok(())
     } else {
-        Err(IdNumberError::BirthDate)
+        Err(IdNumberProblem::BirthDate)
     }
 }
 
-fn ssn(s: &str) -> Result<(), IdNumberError> {
+fn ssn(s: &str) -> Result<(), IdNumberProblem> {
     let d = digits(s)
         .filter(|d| d.len() == 9)
-        .ok_or(IdNumberError::Format)?;
+        .ok_or(IdNumberProblem::Format)?;
     let number = |r: std::ops::Range<usize>| d[r].iter().fold(0, |n, x| n * 10 + x);
     let (area, group, serial) = (number(0..3), number(3..5), number(5..9));
     // 078-05-1120 was printed on a wallet insert in 1938 and voided; 219-09-9999 was an
     // advertisement's. Neither is anyone's.
     let voided = s == "078051120" || s == "219099999";
     if area == 0 || area == 666 || area >= 900 || group == 0 || serial == 0 || voided {
-        return Err(IdNumberError::NeverIssued);
+        return Err(IdNumberProblem::NeverIssued);
     }
     Ok(())
 }
@@ -159,7 +131,7 @@ mod tests {
             if wrong != 8 {
                 assert_eq!(
                     IdScheme::JpMyNumber.check(&format!("12345678901{wrong}"), any),
-                    Err(IdNumberError::CheckDigit)
+                    Err(IdNumberProblem::CheckDigit)
                 );
             }
         }
@@ -173,7 +145,7 @@ mod tests {
         for bad in ["12345678901", "1234567890188", "12345678901A", ""] {
             assert_eq!(
                 IdScheme::JpMyNumber.check(bad, any),
-                Err(IdNumberError::Format),
+                Err(IdNumberProblem::Format),
                 "{bad}"
             );
         }
@@ -193,11 +165,11 @@ mod tests {
         );
         assert_eq!(
             IdScheme::CnResidentId.check("110105194912310021", born),
-            Err(IdNumberError::CheckDigit)
+            Err(IdNumberProblem::CheckDigit)
         );
         assert_eq!(
             IdScheme::CnResidentId.check("11010519491231002X", date(1949, 12, 30)),
-            Err(IdNumberError::BirthDate)
+            Err(IdNumberProblem::BirthDate)
         );
         for bad in [
             "11010519491231002",
@@ -208,7 +180,7 @@ mod tests {
         ] {
             assert_eq!(
                 IdScheme::CnResidentId.check(bad, born),
-                Err(IdNumberError::Format),
+                Err(IdNumberProblem::Format),
                 "{bad}"
             );
         }
@@ -224,7 +196,7 @@ mod tests {
         let id = std::str::from_utf8(&id).unwrap();
         assert_eq!(
             IdScheme::CnResidentId.check(id, born),
-            Err(IdNumberError::BirthDate)
+            Err(IdNumberProblem::BirthDate)
         );
     }
 
@@ -242,13 +214,13 @@ mod tests {
         ] {
             assert_eq!(
                 IdScheme::UsSsn.check(never, any),
-                Err(IdNumberError::NeverIssued),
+                Err(IdNumberProblem::NeverIssued),
                 "{never}"
             );
         }
         assert_eq!(
             IdScheme::UsSsn.check("12-345-678", any),
-            Err(IdNumberError::Format)
+            Err(IdNumberProblem::Format)
         );
     }
 }

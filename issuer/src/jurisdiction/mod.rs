@@ -15,15 +15,17 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::checks::id_number::IdScheme;
+pub mod id_number;
+
+use id_number::IdScheme;
 
 /// The embedded policies, as `(file name, text)`.
 const EMBEDDED: [(&str, &str); 5] = [
-    ("eu.toml", include_str!("../policies/eu.toml")),
-    ("us.toml", include_str!("../policies/us.toml")),
-    ("cn.toml", include_str!("../policies/cn.toml")),
-    ("jp.toml", include_str!("../policies/jp.toml")),
-    ("default.toml", include_str!("../policies/default.toml")),
+    ("eu.toml", include_str!("../../policies/eu.toml")),
+    ("us.toml", include_str!("../../policies/us.toml")),
+    ("cn.toml", include_str!("../../policies/cn.toml")),
+    ("jp.toml", include_str!("../../policies/jp.toml")),
+    ("default.toml", include_str!("../../policies/default.toml")),
 ];
 
 /// The jurisdictions every deployment must have a policy for.

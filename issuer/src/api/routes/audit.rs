@@ -10,12 +10,12 @@ use base64::Engine as _;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::problem::Problem;
-use super::{AppState, Routes};
+use crate::api::problem::Problem;
+use crate::api::state::{AppState, Routes};
 use crate::audit::AuditError;
 
 /// Served under `/v1/audit`.
-pub(super) fn routes() -> Routes {
+pub(crate) fn routes() -> Routes {
     Routes::new()
         .get("/checkpoint", checkpoint)
         .get("/entries", entries)
@@ -59,7 +59,7 @@ impl From<AuditError> for Problem {
             content_type = "application/problem+json", body = Problem),
     ),
 )]
-pub(super) async fn checkpoint(State(state): State<AppState>) -> Result<Response, Problem> {
+pub(crate) async fn checkpoint(State(state): State<AppState>) -> Result<Response, Problem> {
     let note = state.audit.checkpoint().await?;
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note).into_response())
 }
@@ -90,7 +90,7 @@ pub(super) struct Range {
             content_type = "application/problem+json", body = Problem),
     ),
 )]
-pub(super) async fn entries(State(state): State<AppState>, uri: Uri) -> Result<Response, Problem> {
+pub(crate) async fn entries(State(state): State<AppState>, uri: Uri) -> Result<Response, Problem> {
     let Range { from, to } = query(&uri)?;
     let lines = state.audit.entries(from, to)?;
     let mut body = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
@@ -115,7 +115,7 @@ pub(super) struct InclusionQuery {
 /// An RFC 9162 §2.1.3 inclusion proof, as `kyc-verify audit inclusion` reads it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub(super) struct InclusionProof {
+pub(crate) struct InclusionProof {
     /// The entry's index.
     seq: u64,
     /// The tree size.
@@ -140,7 +140,7 @@ pub(super) struct InclusionProof {
             content_type = "application/problem+json", body = Problem),
     ),
 )]
-pub(super) async fn inclusion(
+pub(crate) async fn inclusion(
     State(state): State<AppState>,
     uri: Uri,
 ) -> Result<Json<InclusionProof>, Problem> {
@@ -162,7 +162,7 @@ pub(super) async fn inclusion(
 
 /// An RFC 9162 §2.1.4 consistency proof, as `kyc-verify audit consistency` reads it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub(super) struct ConsistencyProof {
+pub(crate) struct ConsistencyProof {
     /// The older tree size.
     from: u64,
     /// The newer tree size.
@@ -185,7 +185,7 @@ pub(super) struct ConsistencyProof {
             content_type = "application/problem+json", body = Problem),
     ),
 )]
-pub(super) async fn consistency(
+pub(crate) async fn consistency(
     State(state): State<AppState>,
     uri: Uri,
 ) -> Result<Json<ConsistencyProof>, Problem> {

@@ -1,0 +1,219 @@
+//! A customer's application: submit, read, follow, collect the credential, upload documents.
+//!
+//! The status stream (`text/event-stream`) sends `event: state` with `data: {"id", "state",
+//! "at"}`: first the current state, then each change; keep-alive comments (`: keep-alive`) on
+//! an idle stream; it ends after a final state (issued, rejected), after the configured timeout,
+//! or at shutdown. A holder token is single-use, so a reconnect needs a fresh one; the first
+//! event being the current state, a reconnect misses nothing.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::Utc;
+
+use crate::api::extract::{Holder, JsonBody};
+use crate::api::problem::Problem;
+use crate::api::state::{AppState, Routes};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::StreamExt as _;
+
+use crate::api::schemas::DocumentUpload;
+use crate::applications::{ApplicationView, CollectedCredential};
+use crate::model::Submission;
+
+pub(crate) fn routes() -> Routes {
+    Routes::new()
+        .post("/v1/applications", submit)
+        .get("/v1/applications/{id}", application)
+        .get("/v1/applications/{id}/events", application_events)
+        .post("/v1/applications/{id}/credential", collect)
+        .post("/v1/applications/{id}/documents", upload_documents)
+}
+
+/// Submit an application.
+///
+/// The body must match the application JSON Schema (`schemas/application-v1.schema.json`).
+/// The checks run at once; the application is answered in the state they lead to (approved,
+/// in review or rejected). Anyone may submit: the credential will be bound to the `holder`
+/// did:key, and only that key can read the application or collect the credential.
+#[utoipa::path(
+    post,
+    path = "/v1/applications",
+    tag = "applications",
+    request_body(content = Submission, content_type = "application/json",
+        description = "The application: identity data, the document, captures, the holder"),
+    responses(
+        (status = 201, description = "Accepted and checked; no personal data in the answer",
+            body = ApplicationView),
+        (status = 400, description = "Not JSON, trailing data, not matching the schema, or the \
+            holder is not an Ed25519 did:key", content_type = "application/problem+json",
+            body = Problem),
+        (status = 415, description = "The body is not application/json",
+            content_type = "application/problem+json", body = Problem),
+        (status = 422, description = "The jurisdiction has no policy here",
+            content_type = "application/problem+json", body = Problem),
+        (status = 500, description = "Storage, audit log or crypto failed",
+            content_type = "application/problem+json", body = Problem),
+    ),
+)]
+pub(crate) async fn submit(
+    State(state): State<AppState>,
+    JsonBody(value): JsonBody<serde_json::Value>,
+) -> Result<(StatusCode, Json<ApplicationView>), Problem> {
+    let view = state.applications.submit(&value, Utc::now()).await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// Read an application.
+///
+/// Caller: the application's holder (holder token).
+#[utoipa::path(
+    get,
+    path = "/v1/applications/{id}",
+    tag = "applications",
+    params(("id" = String, Path, description = "The application id")),
+    security(("holderJwt" = [])),
+    responses(
+        (status = 200, description = "The application, no personal data", body = ApplicationView),
+        (status = 401, description = "No valid holder token",
+            content_type = "application/problem+json", body = Problem),
+        (status = 404, description = "No such application, or not the caller's",
+            content_type = "application/problem+json", body = Problem),
+        (status = 500, description = "The store or the nonce store failed",
+            content_type = "application/problem+json", body = Problem),
+    ),
+)]
+pub(crate) async fn application(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Holder(who): Holder,
+) -> Result<Json<ApplicationView>, Problem> {
+    let record = state.applications.for_holder(&id, &who.did)?;
+    Ok(Json(ApplicationView::from(&record)))
+}
+
+/// Follow an application's state as server-sent events.
+///
+/// Caller: the application's holder (holder token).
+///
+/// Each event is `event: state` with `data:` a `StateChange` (`{"id", "state", "at"}`): first
+/// the current state, then each change. An idle stream carries `: keep-alive` comments. The
+/// stream ends after a final state (issued, rejected), after the configured timeout, or at
+/// shutdown; a reconnect needs a fresh holder token and misses nothing (the first event is the
+/// current state).
+#[utoipa::path(
+    get,
+    path = "/v1/applications/{id}/events",
+    tag = "applications",
+    params(("id" = String, Path, description = "The application id")),
+    security(("holderJwt" = [])),
+    responses(
+        (status = 200, description = "The status stream: `event: state`, `data: StateChange`",
+            content_type = "text/event-stream", body = String),
+        (status = 401, description = "No valid holder token",
+            content_type = "application/problem+json", body = Problem),
+        (status = 404, description = "No such application, or not the caller's",
+            content_type = "application/problem+json", body = Problem),
+        (status = 500, description = "The store or the nonce store failed",
+            content_type = "application/problem+json", body = Problem),
+    ),
+)]
+pub(crate) async fn application_events(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Holder(who): Holder,
+) -> Result<Response, Problem> {
+    let changes = state.applications.watch(&id, &who.did)?;
+    let events = changes.map(|change| Event::default().event("state").json_data(change));
+    Ok(Sse::new(events)
+        .keep_alive(
+            KeepAlive::new()
+                .interval(state.applications.keep_alive())
+                .text("keep-alive"),
+        )
+        .into_response())
+}
+
+/// Collect the credential of an approved application.
+///
+/// Caller: the application's holder (holder token). The credential is issued on the first
+/// collect; later collects return the same one.
+#[utoipa::path(
+    post,
+    path = "/v1/applications/{id}/credential",
+    tag = "applications",
+    params(("id" = String, Path, description = "The application id")),
+    security(("holderJwt" = [])),
+    responses(
+        (status = 200, description = "The credential in both securing forms",
+            body = CollectedCredential),
+        (status = 401, description = "No valid holder token",
+            content_type = "application/problem+json", body = Problem),
+        (status = 404, description = "No such application, or not the caller's",
+            content_type = "application/problem+json", body = Problem),
+        (status = 409, description = "The application is not approved, or changed concurrently",
+            content_type = "application/problem+json", body = Problem),
+        (status = 410, description = "The subject's data has been erased",
+            content_type = "application/problem+json", body = Problem),
+        (status = 500, description = "Storage, audit log, signing or crypto failed",
+            content_type = "application/problem+json", body = Problem),
+    ),
+)]
+pub(crate) async fn collect(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Holder(who): Holder,
+) -> Result<Json<CollectedCredential>, Problem> {
+    let credential = state
+        .applications
+        .collect(&id, &who.did, Utc::now())
+        .await?;
+    Ok(Json(credential))
+}
+
+/// Upload the documents a reviewer asked for; the application is checked again.
+///
+/// Caller: the application's holder (holder token). Only `document`, `selfie`,
+/// `livenessFrames` and `proofOfAddress` may be sent; they replace the submitted ones, and the
+/// whole submission must still match the application schema.
+#[utoipa::path(
+    post,
+    path = "/v1/applications/{id}/documents",
+    tag = "applications",
+    params(("id" = String, Path, description = "The application id")),
+    security(("holderJwt" = [])),
+    request_body(content = DocumentUpload, content_type = "application/json",
+        description = "The documents and captures that replace the submitted ones"),
+    responses(
+        (status = 200, description = "Checked again; the application in its new state",
+            body = ApplicationView),
+        (status = 400, description = "Not JSON, not an object, a field that cannot be uploaded, \
+            or the submission no longer matches the schema",
+            content_type = "application/problem+json", body = Problem),
+        (status = 401, description = "No valid holder token",
+            content_type = "application/problem+json", body = Problem),
+        (status = 404, description = "No such application, or not the caller's",
+            content_type = "application/problem+json", body = Problem),
+        (status = 409, description = "No documents were requested, or the application changed \
+            concurrently", content_type = "application/problem+json", body = Problem),
+        (status = 410, description = "The subject's data has been erased",
+            content_type = "application/problem+json", body = Problem),
+        (status = 415, description = "The body is not application/json",
+            content_type = "application/problem+json", body = Problem),
+        (status = 500, description = "Storage, audit log or crypto failed",
+            content_type = "application/problem+json", body = Problem),
+    ),
+)]
+pub(crate) async fn upload_documents(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Holder(who): Holder,
+    JsonBody(DocumentUpload(additions)): JsonBody<DocumentUpload>,
+) -> Result<Json<ApplicationView>, Problem> {
+    let view = state
+        .applications
+        .upload_documents(&id, &who.did, &additions, Utc::now())
+        .await?;
+    Ok(Json(view))
+}

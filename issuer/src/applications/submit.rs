@@ -1,0 +1,274 @@
+//! Submission: a new application validated, sealed, checked and decided; documents uploaded
+//! when a reviewer asked for them, and the application checked again.
+
+use std::sync::Arc;
+
+use kyc_core::DidKey;
+
+use chrono::{DateTime, Utc};
+use kyc_core::audit_event::AuditEvent;
+
+use super::context::{apply_decision, conflict, decision_event, Applications};
+use super::context::{context, Traces};
+use super::error::{ApplicationError, Broken};
+use super::views::ApplicationView;
+use crate::checks::biometric::{submission_frame_digests, PriorAnswer};
+use crate::checks::country_risk::{association_keys, AssociationKind};
+use crate::checks::CheckContext;
+use crate::events::StateChange;
+use crate::model::{
+    ApplicationRecord, ApplicationState, DecisionRecord, LivenessAnswer, SubjectRecord, Submission,
+    VendorPending, UPLOADABLE,
+};
+use crate::pii::{self, SubjectKey};
+
+impl Applications {
+    /// Validate a submission; errors name the place and the rule, never the value.
+    pub fn validate(&self, body: &serde_json::Value) -> Result<Submission, ApplicationError> {
+        if let Some(error) = self.schema.iter_errors(body).next() {
+            let keyword = error.schema_path.to_string();
+            let keyword = keyword.rsplit('/').next().unwrap_or_default().to_owned();
+            let at = error.instance_path.to_string();
+            let at = if at.is_empty() { "/".to_owned() } else { at };
+            return Err(ApplicationError::BadRequest(format!(
+                "submission does not match the application schema at {at} ({keyword})"
+            )));
+        }
+        let submission: Submission = serde_json::from_value(body.clone()).map_err(|e| {
+            ApplicationError::BadRequest(
+                kyc_core::MalformedError::json("submission", &e).to_string(),
+            )
+        })?;
+        if self.checks.policy(&submission.jurisdiction).is_none() {
+            let known: Vec<&str> = self.checks.jurisdictions().codes().collect();
+            return Err(ApplicationError::UnknownJurisdiction(known.join(", ")));
+        }
+        DidKey::parse(&submission.holder)
+            .map_err(|e| ApplicationError::BadRequest(format!("holder: {e}")))?;
+        Ok(submission)
+    }
+
+    /// Accept a submission: new subject, sealed data, the checks, the decision.
+    pub async fn submit(
+        &self,
+        body: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<ApplicationView, ApplicationError> {
+        let submission = self.validate(body)?;
+        let subject_key = SubjectKey::generate();
+        let subject = SubjectRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            key: Some(*subject_key.as_bytes()),
+            created_at: now,
+            erased_at: None,
+        };
+        let id = uuid::Uuid::new_v4().to_string();
+        let plaintext =
+            serde_json::to_vec(&submission).map_err(|e| Broken::Encode("submission", e))?;
+        let sealed = pii::seal(
+            &subject_key,
+            &plaintext,
+            &context(&subject.id, &id, "submission"),
+        )?;
+        let mut application = ApplicationRecord {
+            id: id.clone(),
+            subject: subject.id.clone(),
+            holder: submission.holder.clone(),
+            jurisdiction: submission.jurisdiction.clone(),
+            state: ApplicationState::Submitted,
+            created_at: now,
+            updated_at: now,
+            sealed_submission: sealed,
+            checks: Vec::new(),
+            decision: None,
+            credential: None,
+        };
+        // The checks and the decision are computed first, then logged together with the
+        // submission (one group commit), then stored in their final state.
+        let mut events = vec![AuditEvent::ApplicationSubmitted {
+            application: id.clone(),
+            subject: subject.id.clone(),
+            jurisdiction: submission.jurisdiction.clone(),
+            holder_commitment: pii::commitment(&subject_key, "holderDid", &submission.holder),
+        }];
+        let (decision, traces) = self
+            .assess(&mut application, &submission, &mut events, now)
+            .await?;
+        apply_decision(&mut application, decision, now);
+        self.log_and_store(&events, &traces, || {
+            Ok(self.store.insert_submission(&subject, &application)?)
+        })
+        .await?;
+        // The checks ran inside this request, so neither `submitted` nor `checking` was stored
+        // on its own; both are announced before the outcome, in order, so that subscribers see
+        // every transition.
+        for state in [ApplicationState::Submitted, ApplicationState::Checking] {
+            self.events.publish(StateChange {
+                id: application.id.clone(),
+                state,
+                at: now,
+            });
+        }
+        self.announce(&application);
+        Ok((&application).into())
+    }
+
+    /// Run every check and the risk engine on `application` (in memory), adding their audit
+    /// events to `events`; returns the decision, not yet applied.
+    ///
+    /// The checks run on a blocking thread: the biometric check takes a few hundred
+    /// milliseconds of CPU, which must not stall the runtime's workers.
+    async fn assess(
+        &self,
+        application: &mut ApplicationRecord,
+        submission: &Submission,
+        events: &mut Vec<AuditEvent>,
+        now: DateTime<Utc>,
+    ) -> Result<(DecisionRecord, Traces), ApplicationError> {
+        application.state = ApplicationState::Checking;
+        let keys = association_keys(&self.index_key, submission);
+        let bytes: Vec<[u8; 17]> = keys.iter().map(|k| k.bytes).collect();
+        let shared: Vec<AssociationKind> = self
+            .store
+            .associated(&bytes, &submission.holder)?
+            .into_iter()
+            .zip(&keys)
+            .filter_map(|(shared, key)| shared.then_some(key.kind))
+            .collect();
+        let cleared = self.store.screening_clearances(&application.subject)?;
+        let digests = submission_frame_digests(submission);
+        let (digest, frames) = match &digests {
+            Some((set, each)) => (Some(*set), each.as_slice()),
+            None => (None, &[][..]),
+        };
+        let senders = self.store.frame_senders(frames)?;
+        let prior = if senders.iter().any(|s| *s != application.id) {
+            PriorAnswer::OtherApplication
+        } else {
+            match digest.map(|d| self.store.liveness_answer(&d)).transpose()? {
+                Some(Some(answer)) if answer.application == application.id => {
+                    PriorAnswer::ThisApplication(answer.challenge)
+                }
+                Some(Some(_)) => PriorAnswer::OtherApplication,
+                _ => PriorAnswer::None,
+            }
+        };
+        let suite = Arc::clone(&self.checks);
+        let owned = submission.clone();
+        let outcome = tokio::task::spawn_blocking(move || {
+            let ctx = CheckContext {
+                now,
+                shared: &shared,
+                cleared: &cleared,
+                liveness: &prior,
+            };
+            suite.run(&owned, ctx)
+        })
+        .await
+        // Not the panic's text: it may quote the input.
+        .map_err(|_| Broken::CheckTask)?
+        .ok_or_else(|| ApplicationError::from(Broken::NoPolicy))?;
+        let traces = Traces {
+            holder: submission.holder.clone(),
+            associations: bytes,
+            liveness: digest.zip(outcome.answered).map(|(digest, challenge)| {
+                let answer = LivenessAnswer {
+                    application: application.id.clone(),
+                    challenge,
+                };
+                (digest, answer, frames.to_vec())
+            }),
+            pending: outcome.pending.map(|(reference, liveness_asked)| {
+                let pending = VendorPending {
+                    application: application.id.clone(),
+                    liveness_asked,
+                    round_at: now,
+                };
+                (reference, pending)
+            }),
+        };
+        let checks = outcome.records;
+        let policy = self
+            .checks
+            .policy(&submission.jurisdiction)
+            .ok_or_else(|| ApplicationError::from(Broken::NoPolicy))?;
+        application.checks = checks;
+        let decision = crate::risk::decide(&application.checks, &policy.into(), now);
+        events.extend(
+            application
+                .checks
+                .iter()
+                .map(|record| AuditEvent::CheckCompleted {
+                    application: application.id.clone(),
+                    check: record.check,
+                    outcome: record.outcome,
+                    reasons: record.wire_reasons(),
+                    data_version: record.data_version.clone(),
+                }),
+        );
+        events.push(decision_event(&application.id, &decision));
+        Ok((decision, traces))
+    }
+
+    /// The holder uploads the documents a reviewer asked for; the application is checked again.
+    ///
+    /// Only `document`, `selfie`, `livenessFrames` and `proofOfAddress` may be sent; they
+    /// replace the submitted ones, and the whole submission must still match the schema.
+    pub async fn upload_documents(
+        &self,
+        id: &str,
+        holder: &str,
+        additions: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<ApplicationView, ApplicationError> {
+        let current = self.for_holder(id, holder)?;
+        if current.state != ApplicationState::MoreDocumentsRequested {
+            return Err(ApplicationError::WrongState(
+                "no documents were requested for this application".into(),
+            ));
+        }
+        let serde_json::Value::Object(additions) = additions else {
+            return Err(ApplicationError::BadRequest(
+                "the body must be a JSON object".into(),
+            ));
+        };
+        if additions.is_empty() || additions.keys().any(|k| !UPLOADABLE.contains(&k.as_str())) {
+            return Err(ApplicationError::BadRequest(
+                "only document, selfie, livenessFrames and proofOfAddress can be uploaded".into(),
+            ));
+        }
+        let key = self.subject_key(&current.subject)?;
+        let where_ = context(&current.subject, id, "submission");
+        let mut merged: serde_json::Value =
+            serde_json::from_slice(&pii::open(&key, &current.sealed_submission, &where_)?)
+                .map_err(|e| Broken::Sealed("submission", e))?;
+        for (name, value) in additions {
+            merged[name] = value.clone();
+        }
+        let submission = self.validate(&merged)?;
+        let plaintext =
+            serde_json::to_vec(&submission).map_err(|e| Broken::Encode("submission", e))?;
+        let mut next = current.clone();
+        next.sealed_submission = pii::seal(&key, &plaintext, &where_)?;
+        let mut events = vec![AuditEvent::DocumentsSubmitted {
+            application: id.to_owned(),
+        }];
+        let (decision, traces) = self
+            .assess(&mut next, &submission, &mut events, now)
+            .await?;
+        apply_decision(&mut next, decision, now);
+        self.log_and_store(&events, &traces, || {
+            self.store
+                .replace_application(&current, &next)
+                .map_err(conflict)
+        })
+        .await?;
+        self.events.publish(StateChange {
+            id: next.id.clone(),
+            state: ApplicationState::Checking,
+            at: now,
+        });
+        self.announce(&next);
+        Ok((&next).into())
+    }
+}

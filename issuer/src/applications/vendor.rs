@@ -1,0 +1,111 @@
+//! A biometric vendor's result, delivered on its webhook after it answered `202`: the
+//! biometric check replaced, the application decided again.
+
+use chrono::{DateTime, Utc};
+use kyc_core::audit_event::{AuditCheck, AuditEvent};
+
+use super::context::{apply_decision, conflict, decision_event, Applications};
+use super::error::{ApplicationError, Broken};
+use super::views::ApplicationView;
+use crate::model::{ApplicationState, CheckRecord, Reason};
+
+impl Applications {
+    /// A biometric vendor posts a result it promised (`202` at the time of the check): the
+    /// signature and its time are checked, the request must still be waiting and its
+    /// application in review; the biometric check's record is replaced and the application
+    /// decided again, both logged.
+    pub async fn vendor_result(
+        &self,
+        signature_header: Option<&str>,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<ApplicationView, ApplicationError> {
+        let Some(check) = self.checks.biometric().filter(|c| c.has_vendor()) else {
+            return Err(ApplicationError::NotFound);
+        };
+        // The signature first: an unauthenticated caller learns nothing about what waits.
+        let result = check
+            .verify_vendor_result(signature_header, body, now)
+            .map_err(|e| match e {
+                crate::checks::biometric::WebhookError::MalformedBody => {
+                    ApplicationError::BadRequest(e.to_string())
+                }
+                _ => ApplicationError::BadSignature(e),
+            })?
+            .ok_or(ApplicationError::NotFound)?;
+        let reference = result
+            .reference
+            .clone()
+            .ok_or_else(|| ApplicationError::BadRequest("no reference in the result".into()))?;
+        let pending = self
+            .store
+            .vendor_pending(&reference)?
+            .ok_or(ApplicationError::NotFound)?;
+        let (outcome, reasons) = check
+            .vendor_outcome(&result, pending.liveness_asked)
+            .ok_or(ApplicationError::NotFound)?;
+        let current = self
+            .store
+            .application(&pending.application)?
+            .ok_or(ApplicationError::NotFound)?;
+        // The result applies to the round that asked for it, and only while that round's
+        // biometric record still waits for it.
+        let same_round = current.checks.iter().any(|r| {
+            r.check == AuditCheck::Biometric
+                && r.at == pending.round_at
+                && r.reasons.contains(&Reason::BiometricPending)
+        });
+        if !same_round || current.state.is_final() {
+            // It can never apply: forget it.
+            self.store.take_vendor_pending(&reference)?;
+        }
+        if !same_round || current.state != ApplicationState::InReview {
+            return Err(ApplicationError::WrongState(
+                "the application does not wait for this result now".into(),
+            ));
+        }
+        let policy = self
+            .checks
+            .policy(&current.jurisdiction)
+            .ok_or_else(|| ApplicationError::from(Broken::NoPolicy))?;
+        // Taken once: a second delivery of the same result finds nothing waiting.
+        let Some(taken) = self.store.take_vendor_pending(&reference)? else {
+            return Err(ApplicationError::NotFound);
+        };
+        let mut next = current.clone();
+        let record = CheckRecord::new(AuditCheck::Biometric, outcome, reasons, now);
+        for r in next
+            .checks
+            .iter_mut()
+            .filter(|r| r.check == AuditCheck::Biometric)
+        {
+            *r = record.clone();
+        }
+        let decision = crate::risk::decide(&next.checks, &policy.into(), now);
+        let events = [
+            AuditEvent::CheckCompleted {
+                application: next.id.clone(),
+                check: AuditCheck::Biometric,
+                outcome: record.outcome,
+                reasons: record.wire_reasons(),
+                data_version: None,
+            },
+            decision_event(&next.id, &decision),
+        ];
+        apply_decision(&mut next, decision, now);
+        let applied = match self.audit.append_all(&events).await {
+            Ok(_) => self
+                .store
+                .replace_application(&current, &next)
+                .map_err(conflict),
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = applied {
+            // Nothing applied: the vendor's retry must find the request waiting again.
+            self.store.record_vendor_pending(&reference, &taken)?;
+            return Err(e);
+        }
+        self.announce(&next);
+        Ok((&next).into())
+    }
+}

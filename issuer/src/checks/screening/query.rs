@@ -1,0 +1,95 @@
+//! Who to screen, and what the lists matched.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::lists::{HitKind, ListVersion};
+use crate::model::Identity;
+
+/// Who to screen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScreeningQuery {
+    /// Given name(s).
+    pub given_name: String,
+    /// Family name(s).
+    pub family_name: String,
+    /// Date of birth, when known.
+    pub birth_date: Option<NaiveDate>,
+    /// Nationality, ISO 3166-1 alpha-2, when known.
+    pub nationality: Option<String>,
+}
+
+impl ScreeningQuery {
+    /// The query for a submission's identity data.
+    pub fn from_identity(identity: &Identity) -> Self {
+        Self {
+            given_name: identity.given_name.clone(),
+            family_name: identity.family_name.clone(),
+            birth_date: Some(identity.birth_date),
+            nationality: Some(identity.nationality.as_str().to_owned()),
+        }
+    }
+}
+
+/// One list entry the query matched.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Hit {
+    /// The list's configured name.
+    pub list: String,
+    /// The entry's id in that list.
+    pub entity_id: String,
+    /// Sanction or PEP.
+    pub kind: HitKind,
+    /// Match score in [0, 1], four decimals.
+    pub score: f64,
+    /// Reason codes (`name_strong`, `name_match`, `name_phonetic`, `dob_exact`, `dob_year`,
+    /// `nationality_match`, `nationality_mismatch`); never a name or a date.
+    pub reasons: Vec<String>,
+}
+
+impl Hit {
+    /// The key a reviewer's clearance is recorded under: `list/entity_id`.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.list, self.entity_id)
+    }
+
+    /// A sanctions entry matched by a strong name and the exact birth date.
+    pub(super) fn is_confirmed_sanction(&self) -> bool {
+        self.kind == HitKind::Sanction
+            && self.reasons.iter().any(|r| r == "name_strong")
+            && self.reasons.iter().any(|r| r == "dob_exact")
+    }
+}
+
+/// The result of screening one query.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScreeningResult {
+    /// The lists screened against (for the audit event); empty when none is configured.
+    pub list_version: Vec<ListVersion>,
+    /// The hits, best first.
+    pub hits: Vec<Hit>,
+    /// Tokens the query's name normalised to; 0 means nothing could be screened (a name of
+    /// punctuation only), which is not a clear result.
+    pub name_tokens: usize,
+}
+
+impl ScreeningResult {
+    /// The lists' versions in one line for the check record: `list@sha256` (with
+    /// `+aliases_sha256` for OFAC) joined by `,`; `None` when no list is configured.
+    pub fn data_version(&self) -> Option<String> {
+        if self.list_version.is_empty() {
+            return None;
+        }
+        let parts: Vec<String> = self
+            .list_version
+            .iter()
+            .map(|v| match &v.aliases_sha256 {
+                Some(alt) => format!("{}@{}+{}", v.list, v.sha256, alt),
+                None => format!("{}@{}", v.list, v.sha256),
+            })
+            .collect();
+        Some(parts.join(","))
+    }
+}

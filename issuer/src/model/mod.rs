@@ -1,0 +1,19 @@
+//! The domain's types, below everything else in the issuer: what a customer submits, the
+//! records the store keeps and the audit log describes, the liveness challenge, a reviewer's
+//! decision. Plain data: no I/O, no HTTP, no configuration.
+
+mod liveness;
+mod reasons;
+mod records;
+mod review;
+mod submission;
+
+pub use liveness::{HeadTurn, LivenessChallenge};
+pub use reasons::{IdNumberProblem, Reason, UnknownReason};
+pub use records::{
+    ApplicationRecord, ApplicationState, CheckRecord, CheckRecordWire, CredentialRecord,
+    DecisionRecord, LivenessAnswer, ReportRecord, Revocation, SubjectRecord, VendorPending,
+    WebhookRecord, MATCH_PREFIX,
+};
+pub use review::ReviewDecision;
+pub use submission::{age_on, Identity, Residence, Submission, APPLICATION_SCHEMA, UPLOADABLE};
