@@ -308,15 +308,19 @@ impl<'de> serde::Deserialize<'de> for Reason {
     }
 }
 
+/// A reason equals the wire name it has (for comparing with codes as the API shows them).
 impl PartialEq<&str> for Reason {
     fn eq(&self, other: &&str) -> bool {
-        self.to_string() == *other
+        match self.fixed_name() {
+            Some(name) => name == *other,
+            None => other.parse::<Reason>().is_ok_and(|r| r == *self),
+        }
     }
 }
 
 impl PartialEq<String> for Reason {
     fn eq(&self, other: &String) -> bool {
-        self.to_string() == *other
+        *self == other.as_str()
     }
 }
 

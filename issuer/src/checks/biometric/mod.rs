@@ -198,7 +198,7 @@ impl BiometricCheck {
         };
         let (selfie, document) = match images(submission) {
             Ok(images) => images,
-            Err(verdict) => return verdict,
+            Err(verdict) => return Evaluation::combined(&[verdict]),
         };
         // Liveness first: a replay is refused before any image work.
         let answer = self.liveness_answer(submission, now, prior);
@@ -305,16 +305,16 @@ impl BiometricCheck {
 
 /// The selfie and the document image, decoded; or the verdict when one is missing or
 /// unreadable.
-fn images(submission: &Submission) -> Result<(Vec<u8>, Vec<u8>), Evaluation> {
+fn images(submission: &Submission) -> Result<(Vec<u8>, Vec<u8>), (CheckOutcome, Reason)> {
     let Some(selfie) = &submission.selfie else {
-        return Err(Evaluation::not_performed(Reason::NoSelfie));
+        return Err((CheckOutcome::NotPerformed, Reason::NoSelfie));
     };
     let Some(document) = submission.document.get("image").and_then(|v| v.as_str()) else {
-        return Err(Evaluation::not_performed(Reason::NoDocumentImage));
+        return Err((CheckOutcome::NotPerformed, Reason::NoDocumentImage));
     };
-    let selfie = decode_b64(selfie).ok_or(Evaluation::consider(Reason::SelfieUnreadable))?;
+    let selfie = decode_b64(selfie).ok_or((CheckOutcome::Consider, Reason::SelfieUnreadable))?;
     let document =
-        decode_b64(document).ok_or(Evaluation::consider(Reason::DocumentImageUnreadable))?;
+        decode_b64(document).ok_or((CheckOutcome::Consider, Reason::DocumentImageUnreadable))?;
     Ok((selfie, document))
 }
 
