@@ -17,8 +17,8 @@ use crate::checks::country_risk::{association_keys, AssociationKind};
 use crate::checks::CheckContext;
 use crate::events::StateChange;
 use crate::model::{
-    ApplicationRecord, ApplicationState, DecisionRecord, LivenessAnswer, SubjectRecord, Submission,
-    VendorPending, UPLOADABLE,
+    ApplicationRecord, ApplicationState, CheckRecord, DecisionRecord, LivenessAnswer,
+    SubjectRecord, Submission, VendorPending, UPLOADABLE,
 };
 use crate::pii::{self, SubjectKey};
 
@@ -141,18 +141,7 @@ impl Applications {
             Some((set, each)) => (Some(*set), each.as_slice()),
             None => (None, &[][..]),
         };
-        let senders = self.store.frame_senders(frames)?;
-        let prior = if senders.iter().any(|s| *s != application.id) {
-            PriorAnswer::OtherApplication
-        } else {
-            match digest.map(|d| self.store.liveness_answer(&d)).transpose()? {
-                Some(Some(answer)) if answer.application == application.id => {
-                    PriorAnswer::ThisApplication(answer.challenge)
-                }
-                Some(Some(_)) => PriorAnswer::OtherApplication,
-                _ => PriorAnswer::None,
-            }
-        };
+        let prior = self.prior_answer(&application.id, digest, frames)?;
         let suite = Arc::clone(&self.checks);
         let owned = submission.clone();
         let outcome = tokio::task::spawn_blocking(move || {
@@ -198,16 +187,33 @@ impl Applications {
             application
                 .checks
                 .iter()
-                .map(|record| AuditEvent::CheckCompleted {
-                    application: application.id.clone(),
-                    check: record.check,
-                    outcome: record.outcome,
-                    reasons: record.wire_reasons(),
-                    data_version: record.data_version.clone(),
-                }),
+                .map(|record| check_event(&application.id, record)),
         );
         events.push(decision_event(&application.id, &decision));
         Ok((decision, traces))
+    }
+
+    /// What the store knows of a frame set (`digest`, and each frame's): sent by another
+    /// application (a replay), answered by this one before (checked again), or never seen.
+    fn prior_answer(
+        &self,
+        application: &str,
+        digest: Option<[u8; 32]>,
+        frames: &[[u8; 32]],
+    ) -> Result<PriorAnswer, ApplicationError> {
+        let senders = self.store.frame_senders(frames)?;
+        if senders.iter().any(|s| *s != application) {
+            return Ok(PriorAnswer::OtherApplication);
+        }
+        Ok(
+            match digest.map(|d| self.store.liveness_answer(&d)).transpose()? {
+                Some(Some(answer)) if answer.application == application => {
+                    PriorAnswer::ThisApplication(answer.challenge)
+                }
+                Some(Some(_)) => PriorAnswer::OtherApplication,
+                _ => PriorAnswer::None,
+            },
+        )
     }
 
     /// The holder uploads the documents a reviewer asked for; the application is checked again.
@@ -270,5 +276,16 @@ impl Applications {
         });
         self.announce(&next);
         Ok((&next).into())
+    }
+}
+
+/// The audit event recording `record` on application `id`.
+fn check_event(id: &str, record: &CheckRecord) -> AuditEvent {
+    AuditEvent::CheckCompleted {
+        application: id.to_owned(),
+        check: record.check,
+        outcome: record.outcome,
+        reasons: record.wire_reasons(),
+        data_version: record.data_version.clone(),
     }
 }

@@ -7,7 +7,8 @@ use kyc_core::audit_event::{AuditCheck, AuditEvent};
 use super::context::{apply_decision, conflict, decision_event, Applications};
 use super::error::{ApplicationError, Broken};
 use super::views::ApplicationView;
-use crate::model::{ApplicationState, CheckRecord, Reason};
+use crate::model::{ApplicationRecord, ApplicationState, CheckRecord, Reason, VendorPending};
+use crate::risk::RiskPolicy;
 
 impl Applications {
     /// A biometric vendor posts a result it promised (`202` at the time of the check): the
@@ -44,26 +45,7 @@ impl Applications {
         let (outcome, reasons) = check
             .vendor_outcome(&result, pending.liveness_asked)
             .ok_or(ApplicationError::NotFound)?;
-        let current = self
-            .store
-            .application(&pending.application)?
-            .ok_or(ApplicationError::NotFound)?;
-        // The result applies to the round that asked for it, and only while that round's
-        // biometric record still waits for it.
-        let same_round = current.checks.iter().any(|r| {
-            r.check == AuditCheck::Biometric
-                && r.at == pending.round_at
-                && r.reasons.contains(&Reason::BiometricPending)
-        });
-        if !same_round || current.state.is_final() {
-            // It can never apply: forget it.
-            self.store.take_vendor_pending(&reference)?;
-        }
-        if !same_round || current.state != ApplicationState::InReview {
-            return Err(ApplicationError::WrongState(
-                "the application does not wait for this result now".into(),
-            ));
-        }
+        let current = self.waiting_for(&reference, &pending)?;
         let policy = self
             .checks
             .policy(&current.jurisdiction)
@@ -72,27 +54,8 @@ impl Applications {
         let Some(taken) = self.store.take_vendor_pending(&reference)? else {
             return Err(ApplicationError::NotFound);
         };
-        let mut next = current.clone();
         let record = CheckRecord::new(AuditCheck::Biometric, outcome, reasons, now);
-        for r in next
-            .checks
-            .iter_mut()
-            .filter(|r| r.check == AuditCheck::Biometric)
-        {
-            *r = record.clone();
-        }
-        let decision = crate::risk::decide(&next.checks, &policy.into(), now);
-        let events = [
-            AuditEvent::CheckCompleted {
-                application: next.id.clone(),
-                check: AuditCheck::Biometric,
-                outcome: record.outcome,
-                reasons: record.wire_reasons(),
-                data_version: None,
-            },
-            decision_event(&next.id, &decision),
-        ];
-        apply_decision(&mut next, decision, now);
+        let (next, events) = redecided(&current, record, &policy.into(), now);
         let applied = match self.audit.append_all(&events).await {
             Ok(_) => self
                 .store
@@ -108,4 +71,63 @@ impl Applications {
         self.announce(&next);
         Ok((&next).into())
     }
+
+    /// The application `pending` (under `reference`) is about, while it still waits for this
+    /// result: the result applies to the round that asked for it, and only while that round's
+    /// biometric record still waits for it. One that can never apply is forgotten.
+    fn waiting_for(
+        &self,
+        reference: &str,
+        pending: &VendorPending,
+    ) -> Result<ApplicationRecord, ApplicationError> {
+        let current = self
+            .store
+            .application(&pending.application)?
+            .ok_or(ApplicationError::NotFound)?;
+        let same_round = current.checks.iter().any(|r| {
+            r.check == AuditCheck::Biometric
+                && r.at == pending.round_at
+                && r.reasons.contains(&Reason::BiometricPending)
+        });
+        if !same_round || current.state.is_final() {
+            self.store.take_vendor_pending(reference)?;
+        }
+        if !same_round || current.state != ApplicationState::InReview {
+            return Err(ApplicationError::WrongState(
+                "the application does not wait for this result now".into(),
+            ));
+        }
+        Ok(current)
+    }
+}
+
+/// `current` with its biometric record replaced by `record` and decided again under `policy`,
+/// with the events that log both.
+fn redecided(
+    current: &ApplicationRecord,
+    record: CheckRecord,
+    policy: &RiskPolicy,
+    now: DateTime<Utc>,
+) -> (ApplicationRecord, [AuditEvent; 2]) {
+    let mut next = current.clone();
+    for r in next
+        .checks
+        .iter_mut()
+        .filter(|r| r.check == AuditCheck::Biometric)
+    {
+        *r = record.clone();
+    }
+    let decision = crate::risk::decide(&next.checks, policy, now);
+    let events = [
+        AuditEvent::CheckCompleted {
+            application: next.id.clone(),
+            check: AuditCheck::Biometric,
+            outcome: record.outcome,
+            reasons: record.wire_reasons(),
+            data_version: None,
+        },
+        decision_event(&next.id, &decision),
+    ];
+    apply_decision(&mut next, decision, now);
+    (next, events)
 }

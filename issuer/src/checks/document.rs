@@ -53,9 +53,7 @@ pub fn check_document(
     let Some(mrz_text) = mrz_text else {
         return (CheckOutcome::NotPerformed, vec![Reason::NoMrz]);
     };
-    let mut rejected: Vec<Reason> = Vec::new();
-    let mut consider: Vec<Reason> = Vec::new();
-
+    let mut found = Findings::default();
     let lines: Vec<&str> = mrz_text
         .lines()
         .map(str::trim)
@@ -64,110 +62,122 @@ pub fn check_document(
     let doc_type = document.get("type").and_then(|v| v.as_str()).unwrap_or("");
     let first = lines.first().and_then(|l| l.chars().next()).unwrap_or('<');
     if !type_matches(doc_type, first) {
-        rejected.push(Reason::DocumentTypeMismatch);
+        found.rejected.push(Reason::DocumentTypeMismatch);
     }
     // Two-digit birth years after this year's are last century's (Part 3 §4.8 says nothing
     // on centuries): pinned to `today`, not to the crate's build-time constant.
     let pivot = u32::try_from(today.year().rem_euclid(100)).unwrap_or(0);
     let Some(data) = parse(&lines, &ParseOptions::default().with_pivot_yy(pivot)) else {
-        rejected.push(Reason::MrzMalformed);
-        return finish(rejected, consider, Reason::MrzOther);
+        found.rejected.push(Reason::MrzMalformed);
+        return found.finish(Reason::MrzOther);
     };
-
-    // Every check digit the layout prints (Part 3 §4.9).
-    let checks = &data.checks;
-    for (result, reason) in [
-        (checks.document_number, Reason::MrzCheckDigitDocumentNumber),
-        (checks.date_of_birth, Reason::MrzCheckDigitBirthDate),
-        (checks.date_of_expiry, Reason::MrzCheckDigitExpiryDate),
-        (checks.personal_number, Reason::MrzCheckDigitOptionalData),
-        (checks.composite, Reason::MrzCheckDigitComposite),
-    ] {
-        if result == Some(false) {
-            rejected.push(reason);
-        }
-    }
-
-    // Expiry: valid through the printed day.
-    match data.date_of_expiry.calendar().and_then(naive) {
-        Some(expiry) if expiry < today => rejected.push(Reason::DocumentExpired),
-        Some(_) => {}
-        None => push_once(&mut rejected, Reason::MrzMalformed),
-    }
-
-    // Birth date: the MRZ has no century, so the submitted date settles it when the day agrees.
-    match data.date_of_birth {
-        MrzDate::Calendar(d) => {
-            let submitted = identity.birth_date;
-            let same_day = submitted.year().rem_euclid(100) == d.year.rem_euclid(100)
-                && submitted.month() == d.month
-                && submitted.day() == d.day;
-            let born = if same_day { Some(submitted) } else { naive(d) };
-            if !same_day {
-                rejected.push(Reason::BirthDateMismatch);
-            }
-            if born.is_some_and(|b| b > today) {
-                rejected.push(Reason::BirthDateInFuture);
-            }
-        }
-        // Part 3 §4.8: an issuer fills an unknown birth date (or part of it) with `<`.
-        MrzDate::Unknown | MrzDate::PartiallyUnknown(_) => {
-            consider.push(Reason::BirthDateUnknownInMrz)
-        }
-        _ => push_once(&mut rejected, Reason::MrzMalformed),
-    }
-
-    match names_match(&data, identity) {
-        NameMatch::Exact => {}
-        NameMatch::Partial => consider.push(Reason::NamePartialMatch),
-        NameMatch::None => rejected.push(Reason::NameMismatch),
-    }
-
-    if let Some(submitted) = identity
-        .other
-        .get("documentNumber")
-        .and_then(|v| v.as_str())
-    {
-        if normalise_number(submitted) != normalise_number(data.full_document_number()) {
-            rejected.push(Reason::DocumentNumberMismatch);
-        }
-    }
-
-    match icao_nationality(identity.nationality.as_str()) {
-        Some(codes) => {
-            if !codes.contains(&data.nationality.trim_end_matches('<')) {
-                rejected.push(Reason::NationalityMismatch);
-            }
-        }
-        None => consider.push(Reason::NationalityNotMapped),
-    }
-
-    finish(rejected, consider, format_code(&data))
+    found.check_digits(&data);
+    found.dates(&data, identity.birth_date, today);
+    found.identity(&data, identity);
+    found.finish(format_code(&data))
 }
 
-/// The outcome from the reasons gathered.
-fn finish(
+/// What the document check found, by severity.
+#[derive(Debug, Default)]
+struct Findings {
     rejected: Vec<Reason>,
     consider: Vec<Reason>,
-    format: Reason,
-) -> (CheckOutcome, Vec<Reason>) {
-    let outcome = if !rejected.is_empty() {
-        CheckOutcome::Rejected
-    } else if !consider.is_empty() {
-        CheckOutcome::Consider
-    } else {
-        CheckOutcome::Clear
-    };
-    let mut reasons: Vec<Reason> = rejected.into_iter().chain(consider).collect();
-    if outcome == CheckOutcome::Clear {
-        reasons = vec![
-            format,
-            Reason::MrzCheckDigitsValid,
-            Reason::DocumentInDate,
-            Reason::MrzMatchesIdentity,
-        ];
+}
+
+impl Findings {
+    /// Every check digit the layout prints (Part 3 §4.9).
+    fn check_digits(&mut self, data: &MrzData) {
+        let checks = &data.checks;
+        for (result, reason) in [
+            (checks.document_number, Reason::MrzCheckDigitDocumentNumber),
+            (checks.date_of_birth, Reason::MrzCheckDigitBirthDate),
+            (checks.date_of_expiry, Reason::MrzCheckDigitExpiryDate),
+            (checks.personal_number, Reason::MrzCheckDigitOptionalData),
+            (checks.composite, Reason::MrzCheckDigitComposite),
+        ] {
+            if result == Some(false) {
+                self.rejected.push(reason);
+            }
+        }
     }
-    (outcome, reasons)
+
+    /// The expiry (valid through the printed day) and the birth date against `submitted`.
+    fn dates(&mut self, data: &MrzData, submitted: NaiveDate, today: NaiveDate) {
+        match data.date_of_expiry.calendar().and_then(naive) {
+            Some(expiry) if expiry < today => self.rejected.push(Reason::DocumentExpired),
+            Some(_) => {}
+            None => push_once(&mut self.rejected, Reason::MrzMalformed),
+        }
+        // The MRZ has no century, so the submitted date settles it when the day agrees.
+        match data.date_of_birth {
+            MrzDate::Calendar(d) => {
+                let same_day = submitted.year().rem_euclid(100) == d.year.rem_euclid(100)
+                    && submitted.month() == d.month
+                    && submitted.day() == d.day;
+                let born = if same_day { Some(submitted) } else { naive(d) };
+                if !same_day {
+                    self.rejected.push(Reason::BirthDateMismatch);
+                }
+                if born.is_some_and(|b| b > today) {
+                    self.rejected.push(Reason::BirthDateInFuture);
+                }
+            }
+            // Part 3 §4.8: an issuer fills an unknown birth date (or part of it) with `<`.
+            MrzDate::Unknown | MrzDate::PartiallyUnknown(_) => {
+                self.consider.push(Reason::BirthDateUnknownInMrz)
+            }
+            _ => push_once(&mut self.rejected, Reason::MrzMalformed),
+        }
+    }
+
+    /// Names, document number and nationality against the submitted `identity`.
+    fn identity(&mut self, data: &MrzData, identity: &Identity) {
+        match names_match(data, identity) {
+            NameMatch::Exact => {}
+            NameMatch::Partial => self.consider.push(Reason::NamePartialMatch),
+            NameMatch::None => self.rejected.push(Reason::NameMismatch),
+        }
+        if let Some(submitted) = identity
+            .other
+            .get("documentNumber")
+            .and_then(|v| v.as_str())
+        {
+            if normalise_number(submitted) != normalise_number(data.full_document_number()) {
+                self.rejected.push(Reason::DocumentNumberMismatch);
+            }
+        }
+        match icao_nationality(identity.nationality.as_str()) {
+            Some(codes) => {
+                if !codes.contains(&data.nationality.trim_end_matches('<')) {
+                    self.rejected.push(Reason::NationalityMismatch);
+                }
+            }
+            None => self.consider.push(Reason::NationalityNotMapped),
+        }
+    }
+
+    /// The outcome from the findings; a clear one names the MRZ's `format`.
+    fn finish(self, format: Reason) -> (CheckOutcome, Vec<Reason>) {
+        let outcome = if !self.rejected.is_empty() {
+            CheckOutcome::Rejected
+        } else if !self.consider.is_empty() {
+            CheckOutcome::Consider
+        } else {
+            return (
+                CheckOutcome::Clear,
+                vec![
+                    format,
+                    Reason::MrzCheckDigitsValid,
+                    Reason::DocumentInDate,
+                    Reason::MrzMatchesIdentity,
+                ],
+            );
+        };
+        (
+            outcome,
+            self.rejected.into_iter().chain(self.consider).collect(),
+        )
+    }
 }
 
 fn push_once(reasons: &mut Vec<Reason>, reason: Reason) {

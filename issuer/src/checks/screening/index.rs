@@ -100,6 +100,15 @@ impl std::fmt::Debug for ScreeningLists {
     }
 }
 
+/// What building the index counts before the postings are laid out.
+#[derive(Debug, Default)]
+struct KeyCounts {
+    /// Per token: its key ids (u32::MAX for none).
+    token_keys: Vec<[u32; 3]>,
+    /// Per key: how many names post it.
+    key_count: Vec<u32>,
+}
+
 fn offset(n: usize) -> u32 {
     // Lists beyond 4 G names or postings are refused in `build`; this never saturates there.
     u32::try_from(n).unwrap_or(u32::MAX)
@@ -118,8 +127,34 @@ impl ScreeningLists {
     }
 
     pub(crate) fn build(lists: Vec<LoadedList>) -> Self {
-        let mut me = Self {
-            versions: Vec::with_capacity(lists.len()),
+        let mut me = Self::with_lists(lists.len());
+        // Per token: its key ids (u32::MAX for none), filled as tokens are interned; per key:
+        // how many names it posts.
+        let mut keys = KeyCounts::default();
+        for (list_no, list) in lists.into_iter().enumerate() {
+            let list_no = u16::try_from(list_no).unwrap_or(u16::MAX);
+            let mut version = list.version;
+            let listed = list.entries.len();
+            let indexed_before = me.entity_list.len();
+            for entry in list.entries {
+                me.add_entry(entry, list_no, &mut keys);
+            }
+            // An entry none of whose names has a letter or digit left after transliteration
+            // cannot be screened: counted as skipped, not as screened.
+            let indexed = me.entity_list.len() - indexed_before;
+            version.entities = offset(indexed);
+            version.skipped = version.skipped.saturating_add(offset(listed - indexed));
+            me.versions.push(version);
+        }
+        me.fill_postings(&keys);
+        me.shrink_to_fit();
+        me
+    }
+
+    /// An empty index with room for `lists` versions.
+    fn with_lists(lists: usize) -> Self {
+        Self {
+            versions: Vec::with_capacity(lists),
             token_ids: HashMap::new(),
             token_text: Vec::new(),
             token_phonetic: Vec::new(),
@@ -137,77 +172,69 @@ impl ScreeningLists {
             dobs: Vec::new(),
             nationality_start: vec![0],
             nationalities: Vec::new(),
-        };
-        // Per token: its key ids (u32::MAX for none), filled as tokens are interned.
-        let mut token_keys: Vec<[u32; 3]> = Vec::new();
-        let mut key_count: Vec<u32> = Vec::new();
-        for (list_no, list) in lists.into_iter().enumerate() {
-            let list_no = u16::try_from(list_no).unwrap_or(u16::MAX);
-            let mut version = list.version;
-            let listed = list.entries.len();
-            let indexed_before = me.entity_list.len();
-            for entry in list.entries {
-                let entity = offset(me.entity_list.len());
-                let mut any_name = false;
-                for name in &entry.names {
-                    let toks = tokens(name);
-                    if toks.is_empty() {
-                        continue;
-                    }
-                    any_name = true;
-                    let mut keys: Vec<u32> = Vec::with_capacity(toks.len() * 3);
-                    for t in toks {
-                        let id = me.intern(t, &mut token_keys, &mut key_count);
-                        me.name_tokens.push(id);
-                        if let Some(k) = token_keys.get(id as usize) {
-                            keys.extend(k.iter().filter(|k| **k != u32::MAX));
-                        }
-                    }
-                    keys.sort_unstable();
-                    keys.dedup();
-                    for k in keys {
-                        if let Some(c) = key_count.get_mut(k as usize) {
-                            *c += 1;
-                        }
-                    }
-                    me.name_start.push(offset(me.name_tokens.len()));
-                    me.name_entity.push(entity);
-                }
-                if !any_name {
-                    continue;
-                }
-                me.entity_id_text.push_str(&entry.id);
-                me.entity_id_start.push(offset(me.entity_id_text.len()));
-                me.entity_list.push(list_no);
-                me.entity_kind.push(entry.kind);
-                me.dobs.extend(entry.birth_dates);
-                me.dob_start.push(offset(me.dobs.len()));
-                me.nationalities.extend(entry.nationalities);
-                me.nationality_start.push(offset(me.nationalities.len()));
+        }
+    }
+
+    /// Index `entry` of list `list_no`: its names (tokens interned, key counts raised), then
+    /// the entity itself, unless no name has anything to screen.
+    fn add_entry(&mut self, entry: Entry, list_no: u16, counts: &mut KeyCounts) {
+        let entity = offset(self.entity_list.len());
+        let mut any_name = false;
+        for name in &entry.names {
+            let toks = tokens(name);
+            if toks.is_empty() {
+                continue;
             }
-            // An entry none of whose names has a letter or digit left after transliteration
-            // cannot be screened: counted as skipped, not as screened.
-            let indexed = me.entity_list.len() - indexed_before;
-            version.entities = offset(indexed);
-            version.skipped = version.skipped.saturating_add(offset(listed - indexed));
-            me.versions.push(version);
+            any_name = true;
+            let mut keys: Vec<u32> = Vec::with_capacity(toks.len() * 3);
+            for t in toks {
+                let id = self.intern(t, &mut counts.token_keys, &mut counts.key_count);
+                self.name_tokens.push(id);
+                if let Some(k) = counts.token_keys.get(id as usize) {
+                    keys.extend(k.iter().filter(|k| **k != u32::MAX));
+                }
+            }
+            keys.sort_unstable();
+            keys.dedup();
+            for k in keys {
+                if let Some(c) = counts.key_count.get_mut(k as usize) {
+                    *c += 1;
+                }
+            }
+            self.name_start.push(offset(self.name_tokens.len()));
+            self.name_entity.push(entity);
         }
-        // Postings in CSR form: counts to start offsets, then a second pass over the names
-        // fills them; names are visited in id order, so every posting list comes out sorted.
-        me.key_start = Vec::with_capacity(key_count.len() + 1);
+        if !any_name {
+            return;
+        }
+        self.entity_id_text.push_str(&entry.id);
+        self.entity_id_start.push(offset(self.entity_id_text.len()));
+        self.entity_list.push(list_no);
+        self.entity_kind.push(entry.kind);
+        self.dobs.extend(entry.birth_dates);
+        self.dob_start.push(offset(self.dobs.len()));
+        self.nationalities.extend(entry.nationalities);
+        self.nationality_start
+            .push(offset(self.nationalities.len()));
+    }
+
+    /// Postings in CSR form: counts to start offsets, then a second pass over the names fills
+    /// them; names are visited in id order, so every posting list comes out sorted.
+    fn fill_postings(&mut self, counts: &KeyCounts) {
+        self.key_start = Vec::with_capacity(counts.key_count.len() + 1);
         let mut total = 0u32;
-        me.key_start.push(0);
-        for c in &key_count {
+        self.key_start.push(0);
+        for c in &counts.key_count {
             total = total.saturating_add(*c);
-            me.key_start.push(total);
+            self.key_start.push(total);
         }
-        me.postings = vec![0; total as usize];
-        let mut fill: Vec<u32> = me.key_start.clone();
+        self.postings = vec![0; total as usize];
+        let mut fill: Vec<u32> = self.key_start.clone();
         let mut keys: Vec<u32> = Vec::new();
-        for name in 0..me.name_entity.len() {
+        for name in 0..self.name_entity.len() {
             keys.clear();
-            for &t in me.name_token_ids(name) {
-                if let Some(k) = token_keys.get(t as usize) {
+            for &t in self.name_token_ids(name) {
+                if let Some(k) = counts.token_keys.get(t as usize) {
                     keys.extend(k.iter().filter(|k| **k != u32::MAX));
                 }
             }
@@ -215,29 +242,31 @@ impl ScreeningLists {
             keys.dedup();
             for &k in &keys {
                 if let Some(slot) = fill.get_mut(k as usize) {
-                    if let Some(p) = me.postings.get_mut(*slot as usize) {
+                    if let Some(p) = self.postings.get_mut(*slot as usize) {
                         *p = offset(name);
                     }
                     *slot += 1;
                 }
             }
         }
-        me.token_ids.shrink_to_fit();
-        me.token_text.shrink_to_fit();
-        me.token_phonetic.shrink_to_fit();
-        me.name_start.shrink_to_fit();
-        me.name_tokens.shrink_to_fit();
-        me.name_entity.shrink_to_fit();
-        me.key_ids.shrink_to_fit();
-        me.entity_id_start.shrink_to_fit();
-        me.entity_id_text.shrink_to_fit();
-        me.entity_list.shrink_to_fit();
-        me.entity_kind.shrink_to_fit();
-        me.dob_start.shrink_to_fit();
-        me.dobs.shrink_to_fit();
-        me.nationality_start.shrink_to_fit();
-        me.nationalities.shrink_to_fit();
-        me
+    }
+
+    fn shrink_to_fit(&mut self) {
+        self.token_ids.shrink_to_fit();
+        self.token_text.shrink_to_fit();
+        self.token_phonetic.shrink_to_fit();
+        self.name_start.shrink_to_fit();
+        self.name_tokens.shrink_to_fit();
+        self.name_entity.shrink_to_fit();
+        self.key_ids.shrink_to_fit();
+        self.entity_id_start.shrink_to_fit();
+        self.entity_id_text.shrink_to_fit();
+        self.entity_list.shrink_to_fit();
+        self.entity_kind.shrink_to_fit();
+        self.dob_start.shrink_to_fit();
+        self.dobs.shrink_to_fit();
+        self.nationality_start.shrink_to_fit();
+        self.nationalities.shrink_to_fit();
     }
 
     fn intern(
@@ -369,7 +398,20 @@ impl ScreeningLists {
             })
             .collect();
         let candidates = self.candidates(&q, max_candidates);
+        let best = self.best_names(&q, candidates);
+        let mut hits = self.hits(query, best, threshold);
+        hits.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| a.list.cmp(&b.list))
+                .then_with(|| a.entity_id.cmp(&b.entity_id))
+        });
+        (hits, q.len())
+    }
 
+    /// The best-scoring name of each entity among the `candidates` (name ids), for the query
+    /// tokens `q`.
+    fn best_names(&self, q: &[Token<'_>], candidates: Vec<u32>) -> IdMap<u32, (NameScore, u32)> {
         // Token similarities repeat across candidates (common names): computed once each.
         let mut memo: IdMap<(usize, u32), f64> = IdMap::default();
         let mut best: IdMap<u32, (NameScore, u32)> = IdMap::default();
@@ -386,7 +428,7 @@ impl ScreeningLists {
                         .unwrap_or_default(),
                 })
                 .collect();
-            let s = name_score(&q, &c, |i, j| {
+            let s = name_score(q, &c, |i, j| {
                 let tid = ids.get(j).copied().unwrap_or(u32::MAX);
                 *memo
                     .entry((i, tid))
@@ -402,6 +444,17 @@ impl ScreeningLists {
             }
         }
 
+        best
+    }
+
+    /// The entities of `best` that are hits at `threshold`, with the query's birth date and
+    /// nationality as evidence.
+    fn hits(
+        &self,
+        query: &ScreeningQuery,
+        best: IdMap<u32, (NameScore, u32)>,
+        threshold: f64,
+    ) -> Vec<Hit> {
         let nationality = query
             .nationality
             .as_deref()
@@ -442,21 +495,30 @@ impl ScreeningLists {
                 reasons: eval.reasons.iter().map(|r| (*r).to_owned()).collect(),
             });
         }
-        hits.sort_by(|a, b| {
-            b.score
-                .total_cmp(&a.score)
-                .then_with(|| a.list.cmp(&b.list))
-                .then_with(|| a.entity_id.cmp(&b.entity_id))
-        });
-        (hits, q.len())
+        hits
     }
 
     /// Candidate name ids for the query tokens, best `max` first.
     fn candidates(&self, q: &[Token<'_>], max: usize) -> Vec<u32> {
-        let names = self.name_entity.len() as f64;
-        // Per query token: the posting lists of its keys, their total size, its weight.
-        let per_token: Vec<(Vec<&[u32]>, usize, f32)> = q
+        let per_token = self.token_postings(q);
+        // The indexed tokens, rarest first; the rarest MASK_BITS of them drive the search.
+        let mut order: Vec<usize> = (0..per_token.len())
+            .filter(|&i| per_token.get(i).is_some_and(|t| t.1 > 0))
+            .collect();
+        order.sort_by_key(|&i| (per_token.get(i).map_or(0, |t| t.1), i));
+        order.truncate(MASK_BITS);
+        let driving: Vec<(&[&[u32]], f32)> = order
             .iter()
+            .filter_map(|&ti| per_token.get(ti))
+            .map(|t| (t.0.as_slice(), t.2))
+            .collect();
+        self.ranked(&driving, max)
+    }
+
+    /// Per query token: the posting lists of its keys, their total size, its weight.
+    fn token_postings(&self, q: &[Token<'_>]) -> Vec<(Vec<&[u32]>, usize, f32)> {
+        let names = self.name_entity.len() as f64;
+        q.iter()
             .map(|t| {
                 if t.text.len() < 2 {
                     return (Vec::new(), 0, 0.0);
@@ -472,24 +534,15 @@ impl ScreeningLists {
                 let idf = (1.0 + names / (1.0 + size as f64)).ln() as f32;
                 (lists, size, idf)
             })
-            .collect();
-        // The indexed tokens, rarest first; the rarest MASK_BITS of them drive the search.
-        let mut order: Vec<usize> = (0..per_token.len())
-            .filter(|&i| per_token.get(i).is_some_and(|t| t.1 > 0))
-            .collect();
-        order.sort_by_key(|&i| (per_token.get(i).map_or(0, |t| t.1), i));
-        order.truncate(MASK_BITS);
-        let weights: Vec<f32> = order
-            .iter()
-            .map(|&ti| per_token.get(ti).map_or(0.0, |t| t.2))
-            .collect();
-        let lists_of = |rank: usize| {
-            order
-                .get(rank)
-                .and_then(|&ti| per_token.get(ti))
-                .map_or(&[][..], |t| t.0.as_slice())
-        };
+            .collect()
+    }
 
+    /// The names that share a key with enough of the `driving` tokens (their posting lists and
+    /// weights, rarest first), best `max` by summed weight.
+    fn ranked(&self, driving: &[(&[&[u32]], f32)], max: usize) -> Vec<u32> {
+        let lists_of = |rank: usize| driving.get(rank).map_or(&[][..], |d| d.0);
+        let weights: Vec<f32> = driving.iter().map(|d| d.1).collect();
+        let order = driving;
         // A hit needs every token of the shorter name partnered (see `score`), so when two or
         // more query tokens are indexed, a candidate must share a key with at least two of
         // them. Every such name is in the lists of some token other than the most frequent
