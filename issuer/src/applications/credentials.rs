@@ -91,13 +91,7 @@ impl Applications {
             list_url: self.status_list_url(list),
             index: position,
         };
-        // The configured validity, capped by the jurisdiction's policy.
-        let t = usize::from(tier.as_u8());
-        let policy_cap = self
-            .checks
-            .policy(&current.jurisdiction)
-            .map_or(u32::MAX, |p| p.credential.max_validity_days[t]);
-        let validity = Duration::days(self.settings.validity_days[t].min(policy_cap).into());
+        let validity = self.validity(&current.jurisdiction, tier);
         let subject = attested_claims(&current.holder, tier, &submission, now);
         let issued = issuance::issue(
             &self.key,
@@ -148,6 +142,17 @@ impl Applications {
             .map_err(conflict)?;
         self.announce(&next);
         Ok(collected)
+    }
+
+    /// How long a credential of `tier` under `jurisdiction` is valid: the configured validity,
+    /// capped by the jurisdiction's policy.
+    fn validity(&self, jurisdiction: &str, tier: KycTier) -> Duration {
+        let t = usize::from(tier.as_u8());
+        let policy_cap = self
+            .checks
+            .policy(jurisdiction)
+            .map_or(u32::MAX, |p| p.credential.max_validity_days[t]);
+        Duration::days(self.settings.validity_days[t].min(policy_cap).into())
     }
 
     /// Revoke a credential (admin); revoking twice is a conflict.

@@ -146,22 +146,7 @@ impl AuditLog {
         config: AuditSettings,
         signer: SignerKey,
     ) -> Result<Self, AuditError> {
-        if config.checkpoint_every_entries == 0 {
-            return Err(AuditError::Config(
-                "checkpoint_every_entries must be at least 1",
-            ));
-        }
-        if config.checkpoint_interval.is_zero() {
-            return Err(AuditError::Config(
-                "checkpoint_interval must be more than zero",
-            ));
-        }
-        if signer.name() != config.origin {
-            return Err(AuditError::OriginMismatch {
-                origin: config.origin,
-                key_name: signer.name().to_owned(),
-            });
-        }
+        check_settings(&config, &signer)?;
         let store: Arc<dyn AuditStore> = Arc::new(store);
         let (chain, leaves, last_line) = replay(store.as_ref())?;
         let tree = Tree::from_leaves(leaves);
@@ -177,20 +162,9 @@ impl AuditLog {
             .filter(|note| Checkpoint::open(note, &verifier).is_ok());
         // Sign once now, so a bad origin fails here rather than in the writer.
         Checkpoint::new(&config.origin, tree.size(), tree.root())?.sign(&signer)?;
-        let last_time = match last_line {
-            Some(line) => Some(
-                Entry::parse_line(&line)
-                    .map_err(|source| AuditError::Corrupt {
-                        seq: tree.size().saturating_sub(1),
-                        source: Corruption::Chain(kyc_core::tlog::ChainError::Malformed {
-                            seq: tree.size().saturating_sub(1),
-                            source,
-                        }),
-                    })?
-                    .time,
-            ),
-            None => None,
-        };
+        let last_time = last_line
+            .map(|line| time_of(&line, tree.size().saturating_sub(1)))
+            .transpose()?;
         tracing::info!(size = tree.size(), origin = %config.origin, "audit log opened");
 
         let shared = Arc::new(Shared {
@@ -489,6 +463,37 @@ impl Drop for Inner {
 
 /// Reads the whole stored log from seq 0, checking every link; returns the chain, every leaf
 /// hash, and the last line.
+/// Settings the writer cannot work with, and a key not named after the log's origin.
+fn check_settings(config: &AuditSettings, signer: &SignerKey) -> Result<(), AuditError> {
+    if config.checkpoint_every_entries == 0 {
+        return Err(AuditError::Config(
+            "checkpoint_every_entries must be at least 1",
+        ));
+    }
+    if config.checkpoint_interval.is_zero() {
+        return Err(AuditError::Config(
+            "checkpoint_interval must be more than zero",
+        ));
+    }
+    if signer.name() != config.origin {
+        return Err(AuditError::OriginMismatch {
+            origin: config.origin.clone(),
+            key_name: signer.name().to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// The time of the stored entry `seq`, whose `line` the replay returned.
+fn time_of(line: &str, seq: u64) -> Result<chrono::DateTime<chrono::Utc>, AuditError> {
+    Entry::parse_line(line)
+        .map(|entry| entry.time)
+        .map_err(|source| AuditError::Corrupt {
+            seq,
+            source: Corruption::Chain(kyc_core::tlog::ChainError::Malformed { seq, source }),
+        })
+}
+
 fn replay(store: &dyn AuditStore) -> Result<(Chain, Vec<Hash>, Option<String>), AuditError> {
     let mut chain = Chain::new();
     let mut leaves = Vec::new();

@@ -182,6 +182,7 @@ impl JurisdictionPolicy {
         Ok(policy)
     }
 
+    // One check per key, in the file's order, each naming its key: long, but flat.
     fn validate(&self, file: &str) -> Result<(), PolicyFileError> {
         let invalid = |key: &'static str, reason: String| PolicyFileError::Invalid {
             file: file.to_owned(),

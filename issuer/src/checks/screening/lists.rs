@@ -400,30 +400,7 @@ fn parse_ftm_line(text: &[u8], default_kind: Option<HitKind>) -> Result<Option<E
     let Some(kind) = ftm_kind(&props.topics).or(default_kind) else {
         return Ok(None);
     };
-    let mut names: Vec<String> = props
-        .name
-        .into_iter()
-        .chain(props.alias)
-        .chain(props.previous_name)
-        .collect();
-    // The structured parts, joined, for entities that give them (one name of each part only:
-    // a cross product of several first and last names would invent names).
-    let parts: Vec<&str> = [
-        &props.first_name,
-        &props.middle_name,
-        &props.second_name,
-        &props.father_name,
-        &props.last_name,
-    ]
-    .iter()
-    .filter_map(|p| p.first().map(String::as_str))
-    .collect();
-    if !props.first_name.is_empty() && !props.last_name.is_empty() {
-        names.push(parts.join(" "));
-    }
-    names.retain(|n| !n.trim().is_empty());
-    names.sort();
-    names.dedup();
+    let names = ftm_names(&props);
     if names.is_empty() {
         return Ok(None);
     }
@@ -452,6 +429,37 @@ fn parse_ftm_line(text: &[u8], default_kind: Option<HitKind>) -> Result<Option<E
         birth_dates,
         nationalities,
     }))
+}
+
+/// An entity's names: its names, aliases and previous names, and its structured name parts
+/// joined; blank ones dropped, each once.
+fn ftm_names(props: &FtmProperties) -> Vec<String> {
+    let mut names: Vec<String> = props
+        .name
+        .iter()
+        .chain(&props.alias)
+        .chain(&props.previous_name)
+        .cloned()
+        .collect();
+    // The structured parts, joined, for entities that give them (one name of each part only:
+    // a cross product of several first and last names would invent names).
+    let parts: Vec<&str> = [
+        &props.first_name,
+        &props.middle_name,
+        &props.second_name,
+        &props.father_name,
+        &props.last_name,
+    ]
+    .iter()
+    .filter_map(|p| p.first().map(String::as_str))
+    .collect();
+    if !props.first_name.is_empty() && !props.last_name.is_empty() {
+        names.push(parts.join(" "));
+    }
+    names.retain(|n| !n.trim().is_empty());
+    names.sort();
+    names.dedup();
+    names
 }
 
 fn ftm_kind(topics: &[String]) -> Option<HitKind> {
