@@ -1,0 +1,163 @@
+//! The business logic in-process, over the in-memory state store: no HTTP, no sled state, the
+//! audit log on a temporary directory. What the service tests do over HTTP, here through
+//! `Applications` itself, with the same invariants.
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use chrono::{Duration, Utc};
+use ed25519_dalek::SigningKey;
+use kyc_core::audit_event::{CheckOutcome, DecisionAction, RiskLevel};
+use kyc_core::tlog::SignerKey;
+use kyc_core::{DidKey, KycTier};
+use kyc_issuer::applications::{ApplicationError, Applications, IssuanceSettings, ServiceSettings};
+use kyc_issuer::audit::{AuditLog, AuditSettings, SledStore};
+use kyc_issuer::checks::CheckSuite;
+use kyc_issuer::model::{ApplicationState, ReviewDecision};
+use kyc_issuer::state::memory::MemoryState;
+use serde_json::json;
+
+const PUBLIC_URL: &str = "https://kyc.example";
+
+fn applications(dir: &std::path::Path) -> (Applications, AuditLog) {
+    let key = SigningKey::from_bytes(&[9; 32]);
+    let signer = SignerKey::new("kyc.example/audit", key.clone()).unwrap();
+    let audit = AuditLog::open(
+        SledStore::open(dir).unwrap(),
+        AuditSettings {
+            origin: "kyc.example/audit".into(),
+            checkpoint_every_entries: 1000,
+            checkpoint_interval: StdDuration::from_secs(3600),
+        },
+        signer,
+    )
+    .unwrap();
+    let applications = Applications::new(
+        Arc::new(MemoryState::new()),
+        audit.clone(),
+        key,
+        IssuanceSettings {
+            public_url: PUBLIC_URL.into(),
+            validity_days: [30, 365, 365, 365],
+            status_list_validity: Duration::hours(1),
+        },
+        CheckSuite::embedded().unwrap(),
+        ServiceSettings {
+            events: Default::default(),
+            webhooks: Default::default(),
+            retention: Duration::zero(),
+        },
+    )
+    .unwrap();
+    (applications, audit)
+}
+
+fn submission(holder: &DidKey, nationality: &str) -> serde_json::Value {
+    json!({
+        "jurisdiction": "EU",
+        "holder": holder.as_str(),
+        "identity": {
+            "givenName": "Erika", "familyName": "Mustermann", "birthDate": "1990-01-31",
+            "nationality": nationality, "residence": {"country": "DE"},
+            "documentNumber": "C01X00T47"
+        },
+        "document": {"type": "id_card", "mrz": "IDD<<C01X00T478<<<<<<<<<<<<<<<\n9001310F3508013D<<<<<<<<<<<<<6\nMUSTERMANN<<ERIKA<<<<<<<<<<<<<"}
+    })
+}
+
+#[tokio::test]
+async fn submit_collect_revoke_in_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let (apps, audit) = applications(dir.path());
+    let (_, holder) = DidKey::generate();
+    let now = Utc::now();
+
+    // No screening list: screening is not performed, so the case goes to a person.
+    let view = apps.submit(&submission(&holder, "DE"), now).await.unwrap();
+    assert_eq!(view.state, ApplicationState::InReview);
+    let screening = view.checks.iter().find(|c| c.check.as_str() == "screening");
+    assert_eq!(
+        screening.map(|c| c.outcome),
+        Some(CheckOutcome::NotPerformed)
+    );
+    let decision = view.decision.clone().unwrap();
+    assert_eq!(
+        (decision.level, decision.action),
+        (RiskLevel::Medium, DecisionAction::Review)
+    );
+
+    // A reviewer cannot approve a tier the checks do not back.
+    let approve = |tier| ReviewDecision {
+        action: DecisionAction::Approve,
+        tier: Some(tier),
+        reasons: Vec::new(),
+        cleared_screening_matches: Vec::new(),
+    };
+    let refused = apps
+        .review(&view.id, "rita", approve(KycTier::Verified), now)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, ApplicationError::TierNotEarned(_)),
+        "{refused}"
+    );
+    let reviewed = apps
+        .review(&view.id, "rita", approve(KycTier::Unverified), now)
+        .await
+        .unwrap();
+    assert_eq!(reviewed.state, ApplicationState::Approved);
+
+    // Collected once, the same credential afterwards; only by its holder.
+    let (_, stranger) = DidKey::generate();
+    assert!(matches!(
+        apps.collect(&view.id, stranger.as_str(), now).await,
+        Err(ApplicationError::NotFound)
+    ));
+    let first = apps.collect(&view.id, holder.as_str(), now).await.unwrap();
+    let again = apps.collect(&view.id, holder.as_str(), now).await.unwrap();
+    assert_eq!(first.id, again.id);
+    assert_eq!(first.tier, KycTier::Unverified);
+
+    // Revoked once; the status list says so.
+    apps.revoke(&first.id, "alice", "fraud_suspected", now)
+        .await
+        .unwrap();
+    assert!(matches!(
+        apps.revoke(&first.id, "alice", "fraud_suspected", now)
+            .await,
+        Err(ApplicationError::WrongState(_))
+    ));
+    let list = apps.status_list(1, now).unwrap();
+    let trusted = kyc_verifier::TrustList::new(vec![kyc_verifier::trust::TrustedIssuer::single(
+        apps.issuer().as_str(),
+        "Test",
+    )])
+    .unwrap();
+    let verified = kyc_core::status_list::verify_jwt(&list.jwt, trusted.resolver()).unwrap();
+    let entry = kyc_core::credential::StatusEntry::revocation(&apps.status_list_url(1), 0);
+    assert!(verified.is_set(&entry, apps.issuer().as_str()).unwrap());
+
+    // Every step is in the log: the submission, six checks (EU reserves none for a provider),
+    // the decision, the review, the issuance, the revocation.
+    assert_eq!(audit.size(), 11);
+    audit.close().unwrap();
+}
+
+#[tokio::test]
+async fn a_call_for_action_country_is_rejected_without_a_person() {
+    let dir = tempfile::tempdir().unwrap();
+    let (apps, _audit) = applications(dir.path());
+    let (_, holder) = DidKey::generate();
+    // KP (North Korea) is on the FATF call-for-action list.
+    let view = apps
+        .submit(&submission(&holder, "KP"), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(view.state, ApplicationState::Rejected);
+    let decision = view.decision.unwrap();
+    assert_eq!(decision.level, RiskLevel::High);
+    assert!(decision
+        .reasons
+        .contains(&"risk.fatf_call_for_action_nationality+100".to_owned()));
+    assert_eq!(apps.reports().unwrap().len(), 1);
+}
