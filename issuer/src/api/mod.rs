@@ -14,6 +14,7 @@
 //! - `extract`: who is calling (holder and staff bearer tokens), a vendor's signature header,
 //!   strict JSON bodies.
 //! - `problem`: RFC 9457 problems and every error's status.
+//! - `responses`: the problem responses many operations share, for the document.
 //! - `routes`: the handlers, by resource.
 //! - `schemas`: the schemas no derive can give.
 //! - [`openapi`]: the document.
@@ -21,6 +22,7 @@
 mod extract;
 pub mod openapi;
 pub mod problem;
+mod responses;
 mod routes;
 mod schemas;
 mod state;

@@ -20,13 +20,13 @@ use kyc_core::audit_event::{AuditCheck, CheckOutcome, DecisionAction, RiskLevel}
 use kyc_core::KycTier;
 use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::response::Response;
-use utoipa::openapi::schema::Ref;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::server::ServerBuilder;
-use utoipa::openapi::{ContentBuilder, HeaderBuilder, RefOr};
-use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
+use utoipa::openapi::{HeaderBuilder, RefOr};
+use utoipa::{Modify, OpenApi, PartialSchema};
 
 use super::problem::Problem;
+use super::responses::problem_response;
 use super::routes::{
     applications, audit, biometric, credentials, holders, review, service, subjects, webhooks,
 };
@@ -234,18 +234,6 @@ fn add_layer_responses(operation: &mut Operation) {
             );
         }
     }
-}
-
-/// A response whose body is a [`Problem`].
-fn problem_response(description: &str) -> Response {
-    let mut response = Response::new(description);
-    response.content.insert(
-        "application/problem+json".into(),
-        ContentBuilder::new()
-            .schema(Some(Ref::from_schema_name(Problem::name())))
-            .build(),
-    );
-    response
 }
 
 /// Every operation of a path item.

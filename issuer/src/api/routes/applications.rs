@@ -14,6 +14,7 @@ use chrono::Utc;
 
 use crate::api::extract::{Holder, JsonBody};
 use crate::api::problem::Problem;
+use crate::api::responses::{Erased, HolderToken, JsonOnly, ServerError};
 use crate::api::state::{AppState, Routes};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::StreamExt as _;
@@ -49,12 +50,9 @@ pub(crate) fn routes() -> Routes {
         (status = 400, description = "Not JSON, trailing data, not matching the schema, or the \
             holder is not an Ed25519 did:key", content_type = "application/problem+json",
             body = Problem),
-        (status = 415, description = "The body is not application/json",
-            content_type = "application/problem+json", body = Problem),
         (status = 422, description = "The jurisdiction has no policy here",
             content_type = "application/problem+json", body = Problem),
-        (status = 500, description = "Storage, audit log or crypto failed",
-            content_type = "application/problem+json", body = Problem),
+        JsonOnly, ServerError,
     ),
 )]
 pub(crate) async fn submit(
@@ -76,12 +74,9 @@ pub(crate) async fn submit(
     security(("holderJwt" = [])),
     responses(
         (status = 200, description = "The application, no personal data", body = ApplicationView),
-        (status = 401, description = "No valid holder token",
-            content_type = "application/problem+json", body = Problem),
         (status = 404, description = "No such application, or not the caller's",
             content_type = "application/problem+json", body = Problem),
-        (status = 500, description = "The store or the nonce store failed",
-            content_type = "application/problem+json", body = Problem),
+        HolderToken, ServerError,
     ),
 )]
 pub(crate) async fn application(
@@ -111,12 +106,9 @@ pub(crate) async fn application(
     responses(
         (status = 200, description = "The status stream: `event: state`, `data: StateChange`",
             content_type = "text/event-stream", body = String),
-        (status = 401, description = "No valid holder token",
-            content_type = "application/problem+json", body = Problem),
         (status = 404, description = "No such application, or not the caller's",
             content_type = "application/problem+json", body = Problem),
-        (status = 500, description = "The store or the nonce store failed",
-            content_type = "application/problem+json", body = Problem),
+        HolderToken, ServerError,
     ),
 )]
 pub(crate) async fn application_events(
@@ -148,16 +140,11 @@ pub(crate) async fn application_events(
     responses(
         (status = 200, description = "The credential in both securing forms",
             body = CollectedCredential),
-        (status = 401, description = "No valid holder token",
-            content_type = "application/problem+json", body = Problem),
         (status = 404, description = "No such application, or not the caller's",
             content_type = "application/problem+json", body = Problem),
         (status = 409, description = "The application is not approved, or changed concurrently",
             content_type = "application/problem+json", body = Problem),
-        (status = 410, description = "The subject's data has been erased",
-            content_type = "application/problem+json", body = Problem),
-        (status = 500, description = "Storage, audit log, signing or crypto failed",
-            content_type = "application/problem+json", body = Problem),
+        HolderToken, Erased, ServerError,
     ),
 )]
 pub(crate) async fn collect(
@@ -191,18 +178,11 @@ pub(crate) async fn collect(
         (status = 400, description = "Not JSON, not an object, a field that cannot be uploaded, \
             or the submission no longer matches the schema",
             content_type = "application/problem+json", body = Problem),
-        (status = 401, description = "No valid holder token",
-            content_type = "application/problem+json", body = Problem),
         (status = 404, description = "No such application, or not the caller's",
             content_type = "application/problem+json", body = Problem),
         (status = 409, description = "No documents were requested, or the application changed \
             concurrently", content_type = "application/problem+json", body = Problem),
-        (status = 410, description = "The subject's data has been erased",
-            content_type = "application/problem+json", body = Problem),
-        (status = 415, description = "The body is not application/json",
-            content_type = "application/problem+json", body = Problem),
-        (status = 500, description = "Storage, audit log or crypto failed",
-            content_type = "application/problem+json", body = Problem),
+        HolderToken, JsonOnly, Erased, ServerError,
     ),
 )]
 pub(crate) async fn upload_documents(

@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::api::problem::Problem;
+use crate::api::responses::ServerError;
 use crate::api::state::{AppState, Routes};
 use crate::audit::AuditError;
 
@@ -55,8 +56,7 @@ impl From<AuditError> for Problem {
     responses(
         (status = 200, description = "The checkpoint: origin, size, base64 root hash, signature \
             lines (C2SP tlog-checkpoint, signed-note)", content_type = "text/plain", body = String),
-        (status = 500, description = "The audit log failed",
-            content_type = "application/problem+json", body = Problem),
+        ServerError,
     ),
 )]
 pub(crate) async fn checkpoint(State(state): State<AppState>) -> Result<Response, Problem> {
@@ -86,8 +86,7 @@ pub(super) struct Range {
             content_type = "application/jsonl", body = String),
         (status = 400, description = "Missing, unknown or malformed parameters, a range outside \
             the log or too large", content_type = "application/problem+json", body = Problem),
-        (status = 500, description = "The audit log failed",
-            content_type = "application/problem+json", body = Problem),
+        ServerError,
     ),
 )]
 pub(crate) async fn entries(State(state): State<AppState>, uri: Uri) -> Result<Response, Problem> {
@@ -136,8 +135,7 @@ pub(crate) struct InclusionProof {
         (status = 200, description = "The inclusion proof", body = InclusionProof),
         (status = 400, description = "Missing, unknown or malformed parameters, or no such entry \
             or tree size", content_type = "application/problem+json", body = Problem),
-        (status = 500, description = "The audit log failed",
-            content_type = "application/problem+json", body = Problem),
+        ServerError,
     ),
 )]
 pub(crate) async fn inclusion(
@@ -181,8 +179,7 @@ pub(crate) struct ConsistencyProof {
         (status = 200, description = "The consistency proof", body = ConsistencyProof),
         (status = 400, description = "Missing, unknown or malformed parameters, or sizes out of \
             order or beyond the log", content_type = "application/problem+json", body = Problem),
-        (status = 500, description = "The audit log failed",
-            content_type = "application/problem+json", body = Problem),
+        ServerError,
     ),
 )]
 pub(crate) async fn consistency(

@@ -6,6 +6,7 @@ use chrono::Utc;
 
 use crate::api::extract::{JsonBytes, VendorSignature};
 use crate::api::problem::Problem;
+use crate::api::responses::{JsonOnly, ServerError};
 use crate::api::state::{AppState, Routes};
 use crate::applications::ApplicationView;
 
@@ -31,15 +32,12 @@ pub(crate) fn routes() -> Routes {
         (status = 400, description = "No reference, not a vendor result, or a missing, \
             malformed, stale or wrong signature", content_type = "application/problem+json",
             body = Problem),
-        (status = 415, description = "The body is not application/json",
-            content_type = "application/problem+json", body = Problem),
         (status = 404, description = "No vendor configured, or no request waits for this \
             reference (unknown, or already delivered)",
             content_type = "application/problem+json", body = Problem),
         (status = 409, description = "The application no longer waits for it",
             content_type = "application/problem+json", body = Problem),
-        (status = 500, description = "Storage or audit log failed",
-            content_type = "application/problem+json", body = Problem),
+        JsonOnly, ServerError,
     ),
 )]
 pub(crate) async fn vendor_result(

@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::api::extract::{Admin, JsonBody, Staff};
 use crate::api::problem::Problem;
+use crate::api::responses::{AdminToken, JsonOnly, ServerError};
 use crate::api::state::{AppState, Routes};
 use crate::applications::ApplicationError;
 
@@ -41,18 +42,11 @@ pub(crate) struct RevokeRequest {
         (status = 204, description = "Revoked"),
         (status = 400, description = "Not a revocation request, or a malformed reason code",
             content_type = "application/problem+json", body = Problem),
-        (status = 401, description = "No valid staff token",
-            content_type = "application/problem+json", body = Problem),
-        (status = 403, description = "The caller's role is not admin",
-            content_type = "application/problem+json", body = Problem),
         (status = 404, description = "No such credential",
             content_type = "application/problem+json", body = Problem),
         (status = 409, description = "Already revoked, or changed concurrently",
             content_type = "application/problem+json", body = Problem),
-        (status = 415, description = "The body is not application/json",
-            content_type = "application/problem+json", body = Problem),
-        (status = 500, description = "Storage or audit log failed",
-            content_type = "application/problem+json", body = Problem),
+        AdminToken, JsonOnly, ServerError,
     ),
 )]
 pub(crate) async fn revoke(
@@ -105,8 +99,7 @@ pub(crate) async fn revoke(
             )),
         (status = 404, description = "No such status list",
             content_type = "application/problem+json", body = Problem),
-        (status = 500, description = "Storage or signing failed",
-            content_type = "application/problem+json", body = Problem),
+        ServerError,
     ),
 )]
 pub(crate) async fn status_list(

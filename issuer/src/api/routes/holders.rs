@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::api::problem::{auth_problem, Problem};
+use crate::api::responses::ServerError;
 use crate::api::state::{AppState, Routes};
 use crate::model::LivenessChallenge;
 
@@ -37,10 +38,9 @@ pub(crate) struct Nonce {
     tag = "holder tokens",
     responses(
         (status = 200, description = "A fresh nonce", body = Nonce),
-        (status = 500, description = "The nonce store failed",
-            content_type = "application/problem+json", body = Problem),
         (status = 503, description = "Too many outstanding nonces; retry later",
             content_type = "application/problem+json", body = Problem),
+        ServerError,
     ),
 )]
 pub(crate) async fn nonce(State(state): State<AppState>) -> Result<Json<Nonce>, Response> {

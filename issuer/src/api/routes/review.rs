@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use crate::api::extract::{Compliance, JsonBody, Reviewer, Staff};
 use crate::api::problem::Problem;
+use crate::api::responses::{ComplianceToken, JsonOnly, ReviewerToken, ServerError};
 use crate::api::state::{AppState, Routes};
 use kyc_core::audit_event::DecisionAction;
 use kyc_core::KycTier;
@@ -32,12 +33,7 @@ pub(crate) fn routes() -> Routes {
     responses(
         (status = 200, description = "Applications in review, oldest first",
             body = Vec<ApplicationView>),
-        (status = 401, description = "No valid staff token",
-            content_type = "application/problem+json", body = Problem),
-        (status = 403, description = "The caller's role is not reviewer",
-            content_type = "application/problem+json", body = Problem),
-        (status = 500, description = "The store failed",
-            content_type = "application/problem+json", body = Problem),
+        ReviewerToken, ServerError,
     ),
 )]
 pub(crate) async fn review_queue(
@@ -59,12 +55,7 @@ pub(crate) async fn review_queue(
     security(("staffToken" = ["compliance"])),
     responses(
         (status = 200, description = "The reports, oldest first", body = Vec<ReportRecord>),
-        (status = 401, description = "No valid staff token",
-            content_type = "application/problem+json", body = Problem),
-        (status = 403, description = "The caller's role is not compliance",
-            content_type = "application/problem+json", body = Problem),
-        (status = 500, description = "The store failed",
-            content_type = "application/problem+json", body = Problem),
+        ComplianceToken, ServerError,
     ),
 )]
 pub(crate) async fn reports(
@@ -91,20 +82,13 @@ pub(crate) async fn reports(
             body = ApplicationView),
         (status = 400, description = "Not a decision (unknown field, `review`, approve without a \
             tier)", content_type = "application/problem+json", body = Problem),
-        (status = 401, description = "No valid staff token",
-            content_type = "application/problem+json", body = Problem),
-        (status = 403, description = "The caller's role is not reviewer",
-            content_type = "application/problem+json", body = Problem),
         (status = 404, description = "No such application",
             content_type = "application/problem+json", body = Problem),
         (status = 409, description = "The application is not in review, or changed concurrently",
             content_type = "application/problem+json", body = Problem),
-        (status = 415, description = "The body is not application/json",
-            content_type = "application/problem+json", body = Problem),
         (status = 422, description = "The tier is not backed by the checks, or not allowed at \
             this risk level", content_type = "application/problem+json", body = Problem),
-        (status = 500, description = "Storage or audit log failed",
-            content_type = "application/problem+json", body = Problem),
+        ReviewerToken, JsonOnly, ServerError,
     ),
 )]
 pub(crate) async fn review(

@@ -9,6 +9,7 @@ use chrono::Utc;
 use super::webhooks::NO_STORE;
 use crate::api::extract::{Admin, Holder, Staff};
 use crate::api::problem::Problem;
+use crate::api::responses::{AdminToken, Erased, HolderToken, ServerError};
 use crate::api::state::{AppState, Routes};
 use crate::applications::SubjectExport;
 
@@ -30,14 +31,9 @@ pub(crate) fn routes() -> Routes {
     responses(
         (status = 200, description = "The subject's data", body = SubjectExport,
             headers(("Cache-Control" = String, description = "`no-store`: personal data"))),
-        (status = 401, description = "No valid holder token",
-            content_type = "application/problem+json", body = Problem),
         (status = 404, description = "No such subject, or none of its applications is the \
             caller's", content_type = "application/problem+json", body = Problem),
-        (status = 410, description = "The subject's data has been erased",
-            content_type = "application/problem+json", body = Problem),
-        (status = 500, description = "Storage or crypto failed",
-            content_type = "application/problem+json", body = Problem),
+        HolderToken, Erased, ServerError,
     ),
 )]
 pub(crate) async fn export_subject(
@@ -61,16 +57,11 @@ pub(crate) async fn export_subject(
     security(("staffToken" = ["admin"])),
     responses(
         (status = 204, description = "Erased"),
-        (status = 401, description = "No valid staff token",
-            content_type = "application/problem+json", body = Problem),
-        (status = 403, description = "The caller's role is not admin",
-            content_type = "application/problem+json", body = Problem),
         (status = 404, description = "No such subject",
             content_type = "application/problem+json", body = Problem),
         (status = 409, description = "Already erased, still within the retention period, or \
             changed concurrently", content_type = "application/problem+json", body = Problem),
-        (status = 500, description = "Storage or audit log failed",
-            content_type = "application/problem+json", body = Problem),
+        AdminToken, ServerError,
     ),
 )]
 pub(crate) async fn erase_subject(

@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use crate::api::extract::{Admin, JsonBody, Staff};
 use crate::api::problem::Problem;
+use crate::api::responses::{AdminToken, JsonOnly, ServerError};
 use crate::api::state::{AppState, Routes};
 use crate::webhooks::{Endpoint, Registered};
 
@@ -54,14 +55,7 @@ pub(super) const NO_STORE: (header::HeaderName, &str) = (header::CACHE_CONTROL, 
             headers(("Cache-Control" = String, description = "`no-store`: the body holds a secret"))),
         (status = 400, description = "Not a webhook request, or the URL is not an acceptable \
             absolute http(s) URL", content_type = "application/problem+json", body = Problem),
-        (status = 401, description = "No valid staff token",
-            content_type = "application/problem+json", body = Problem),
-        (status = 403, description = "The caller's role is not admin",
-            content_type = "application/problem+json", body = Problem),
-        (status = 415, description = "The body is not application/json",
-            content_type = "application/problem+json", body = Problem),
-        (status = 500, description = "The store failed",
-            content_type = "application/problem+json", body = Problem),
+        AdminToken, JsonOnly, ServerError,
     ),
 )]
 pub(crate) async fn register_webhook(
@@ -86,10 +80,7 @@ pub(crate) async fn register_webhook(
     security(("staffToken" = ["admin"])),
     responses(
         (status = 200, description = "Every endpoint, oldest first", body = Vec<Endpoint>),
-        (status = 401, description = "No valid staff token",
-            content_type = "application/problem+json", body = Problem),
-        (status = 403, description = "The caller's role is not admin",
-            content_type = "application/problem+json", body = Problem),
+        AdminToken,
     ),
 )]
 pub(crate) async fn list_webhooks(
@@ -110,14 +101,9 @@ pub(crate) async fn list_webhooks(
     security(("staffToken" = ["admin"])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No valid staff token",
-            content_type = "application/problem+json", body = Problem),
-        (status = 403, description = "The caller's role is not admin",
-            content_type = "application/problem+json", body = Problem),
         (status = 404, description = "No such endpoint",
             content_type = "application/problem+json", body = Problem),
-        (status = 500, description = "The store failed",
-            content_type = "application/problem+json", body = Problem),
+        AdminToken, ServerError,
     ),
 )]
 pub(crate) async fn delete_webhook(
