@@ -2,6 +2,8 @@
 //! audit log on a temporary directory. What the service tests do over HTTP, here through
 //! `Applications` itself, with the same invariants.
 
+#![allow(clippy::unwrap_used, missing_docs)]
+
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
