@@ -30,7 +30,7 @@ pub enum ApplicationError {
     TierNotEarned(String),
     /// A vendor's message signature does not verify, or is stale.
     #[error("{0}")]
-    BadSignature(#[source] crate::checks::biometric::WebhookError),
+    BadSignature(#[source] crate::checks::biometric::VendorWebhookError),
     /// The subject's data was erased.
     #[error("the subject's data has been erased")]
     Erased,

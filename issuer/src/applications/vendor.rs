@@ -28,7 +28,7 @@ impl Applications {
         let result = check
             .verify_vendor_result(signature_header, body, now)
             .map_err(|e| match e {
-                crate::checks::biometric::WebhookError::MalformedBody => {
+                crate::checks::biometric::VendorWebhookError::MalformedBody => {
                     ApplicationError::BadRequest(e.to_string())
                 }
                 _ => ApplicationError::BadSignature(e),

@@ -234,7 +234,7 @@ impl HttpBiometrics {
 /// Why a webhook is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum WebhookError {
+pub enum VendorWebhookError {
     /// No signature header, or not `t=…,v1=…`.
     #[error("missing or malformed signature header")]
     MalformedSignature,
@@ -286,30 +286,30 @@ pub fn verify_vendor_webhook(
     signature_header: Option<&str>,
     body: &[u8],
     now: DateTime<Utc>,
-) -> Result<VendorResult, WebhookError> {
-    let header = signature_header.ok_or(WebhookError::MalformedSignature)?;
+) -> Result<VendorResult, VendorWebhookError> {
+    let header = signature_header.ok_or(VendorWebhookError::MalformedSignature)?;
     let mut t: Option<i64> = None;
     let mut signature: Option<Vec<u8>> = None;
     for part in header.split(',') {
         match part.trim().split_once('=') {
             Some(("t", v)) if t.is_none() => t = v.parse().ok(),
             Some(("v1", v)) if signature.is_none() => signature = unhex(v),
-            _ => return Err(WebhookError::MalformedSignature),
+            _ => return Err(VendorWebhookError::MalformedSignature),
         }
     }
     let (Some(t), Some(signature)) = (t, signature) else {
-        return Err(WebhookError::MalformedSignature);
+        return Err(VendorWebhookError::MalformedSignature);
     };
     if now.timestamp().abs_diff(t) > WEBHOOK_TOLERANCE_SECS.unsigned_abs() {
-        return Err(WebhookError::Stale);
+        return Err(VendorWebhookError::Stale);
     }
     let mut mac = mac(secret);
     mac.update(format!("{t}.").as_bytes());
     mac.update(body);
     // `verify_slice` compares in constant time (the `subtle` crate underneath).
     mac.verify_slice(&signature)
-        .map_err(|_| WebhookError::BadSignature)?;
-    VendorResult::parse(body).ok_or(WebhookError::MalformedBody)
+        .map_err(|_| VendorWebhookError::BadSignature)?;
+    VendorResult::parse(body).ok_or(VendorWebhookError::MalformedBody)
 }
 
 #[cfg(test)]
@@ -335,17 +335,17 @@ mod tests {
         let tampered = br#"{"reference":"r1","similarity":0.99,"spoofing":"live"}"#;
         assert_eq!(
             verify_vendor_webhook(secret, headers(&format!("t={t},v1={sig}")), tampered, now),
-            Err(WebhookError::BadSignature)
+            Err(VendorWebhookError::BadSignature)
         );
         assert_eq!(
             verify_vendor_webhook(b"other", headers(&format!("t={t},v1={sig}")), body, now),
-            Err(WebhookError::BadSignature)
+            Err(VendorWebhookError::BadSignature)
         );
         let old = t - WEBHOOK_TOLERANCE_SECS - 1;
         let old_sig = sign_vendor_webhook(secret, old, body);
         assert_eq!(
             verify_vendor_webhook(secret, headers(&format!("t={old},v1={old_sig}")), body, now),
-            Err(WebhookError::Stale)
+            Err(VendorWebhookError::Stale)
         );
         for bad in [
             "",
@@ -357,19 +357,19 @@ mod tests {
         ] {
             assert_eq!(
                 verify_vendor_webhook(secret, headers(bad), body, now),
-                Err(WebhookError::MalformedSignature),
+                Err(VendorWebhookError::MalformedSignature),
                 "{bad}"
             );
         }
         assert_eq!(
             verify_vendor_webhook(secret, None, body, now),
-            Err(WebhookError::MalformedSignature)
+            Err(VendorWebhookError::MalformedSignature)
         );
         let junk = br#"{"similarity":7,"spoofing":"live"}"#;
         let junk_sig = sign_vendor_webhook(secret, t, junk);
         assert_eq!(
             verify_vendor_webhook(secret, headers(&format!("t={t},v1={junk_sig}")), junk, now),
-            Err(WebhookError::MalformedBody)
+            Err(VendorWebhookError::MalformedBody)
         );
     }
 

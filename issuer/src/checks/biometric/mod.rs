@@ -66,7 +66,9 @@ pub mod liveness;
 pub mod local;
 mod provider;
 
-pub use self::http::{verify_vendor_webhook, HttpBiometrics, Spoofing, VendorResult, WebhookError};
+pub use self::http::{
+    verify_vendor_webhook, HttpBiometrics, Spoofing, VendorResult, VendorWebhookError,
+};
 pub use self::liveness::{ChallengeError, ChallengeRegistry, HeadTurn, LivenessChallenge};
 pub use self::local::LocalBiometrics;
 pub use config::{
@@ -138,7 +140,7 @@ impl BiometricCheck {
         signature_header: Option<&str>,
         body: &[u8],
         now: DateTime<Utc>,
-    ) -> Result<Option<VendorResult>, WebhookError> {
+    ) -> Result<Option<VendorResult>, VendorWebhookError> {
         let Some((_, secret)) = &self.vendor else {
             return Ok(None);
         };
