@@ -1,7 +1,6 @@
 //! `kyc-wallet`: the customer's command line. Thin: parse arguments, call `kyc_wallet`, print,
 //! map errors to exit codes.
 
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -11,7 +10,7 @@ use chrono::Utc;
 use clap::{Args, Parser, Subcommand};
 use kyc_core::presentation::{self, PresentationRequest};
 use kyc_core::DidKey;
-use kyc_verifier::{qr, status_cache};
+use kyc_verifier::{cli, qr, status_cache};
 use kyc_wallet::checkout;
 use kyc_wallet::held::{self, Summary};
 use kyc_wallet::issuer_client::{ClientError, IssuerClient};
@@ -687,34 +686,12 @@ fn stdout(text: &str) -> Result<(), Error> {
 
 /// A file, or standard input for `-`, up to [`MAX_REQUEST_BYTES`].
 fn read_input(path: &Path) -> Result<Vec<u8>, Error> {
-    let what = if path == Path::new("-") {
-        "standard input".to_owned()
-    } else {
-        path.display().to_string()
-    };
-    let file = |source| Error::File {
-        what: what.clone(),
-        source,
-    };
-    let mut bytes = Vec::new();
-    let limit = MAX_REQUEST_BYTES as u64 + 1;
-    if path == Path::new("-") {
-        std::io::stdin()
-            .take(limit)
-            .read_to_end(&mut bytes)
-            .map_err(file)?;
-    } else {
-        std::fs::File::open(path)
-            .and_then(|f| f.take(limit).read_to_end(&mut bytes))
-            .map_err(file)?;
-    }
-    if bytes.len() > MAX_REQUEST_BYTES {
-        return Err(Error::TooLarge {
-            what,
-            limit: MAX_REQUEST_BYTES,
-        });
-    }
-    Ok(bytes)
+    cli::read_bounded(path, MAX_REQUEST_BYTES).map_err(|e| match e {
+        cli::InputError::Open { what, source } | cli::InputError::Read { what, source } => {
+            Error::File { what, source }
+        }
+        cli::InputError::TooLarge { what, limit } => Error::TooLarge { what, limit },
+    })
 }
 
 /// Write `text` and a newline to `path` with mode 0600 (a presentation discloses claims).
@@ -792,20 +769,10 @@ async fn fetch_status_list(ui: &Ui, wallet: &Wallet, url: &str, cache: &Path) ->
         reason,
     };
     ui.progress(format_args!("fetching the status list {fetch_url}"));
-    let client = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(30))
-        .build()
-        .map_err(|e| fail(e.to_string()))?;
-    let response = client
-        .get(&fetch_url)
-        .send()
+    let client = cli::status_list_client(None).map_err(|e| fail(e.to_string()))?;
+    let jwt = cli::fetch_status_list(&client, &fetch_url)
         .await
         .map_err(|e| fail(e.to_string()))?;
-    if !response.status().is_success() {
-        return Err(fail(format!("the issuer answered {}", response.status())));
-    }
-    let jwt = response.text().await.map_err(|e| fail(e.to_string()))?;
     let fetched_at = Utc::now();
     let list = kyc_core::status_list::verify_jwt(jwt.trim(), &kyc_core::did::Resolver::new())
         .map_err(|e| fail(e.to_string()))?;
