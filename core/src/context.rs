@@ -1,5 +1,5 @@
 //! The KYC credential's JSON-LD context and JSON Schema, embedded (their URLs are identifiers;
-//! nothing is fetched), and ssi's JSON-LD loader with the context registered.
+//! nothing is fetched). The interop tests register it with ssi's JSON-LD loader.
 
 /// The JSON-LD context document served under [`crate::credential::KYC_CONTEXT`].
 pub const KYC_CONTEXT_DOCUMENT: &str = include_str!("../../schemas/kyc-credential-v1.jsonld");

@@ -9,9 +9,10 @@
 //! - [`sd_jwt`]: the credential as `vc+sd-jwt` (RFC 9901): issuance, disclosures, verification.
 //! - [`presentation`]: the merchant's request and the holder's key-bound presentation.
 //! - [`status_list`]: Bitstring Status List encoding and the signed status list credential.
-//! - [`context`]: the embedded JSON-LD context and JSON Schema, and ssi's context loader.
+//! - [`context`]: the embedded JSON-LD context and JSON Schema.
 //! - [`error`]: what can go wrong, kept apart as *malformed*, *crypto* and *policy*.
-//! - [`tlog`]: RFC 6962 Merkle tree, the audit hash chain, C2SP signed checkpoints.
+//! - [`tlog`]: RFC 6962 Merkle tree, the audit hash chain, C2SP signed checkpoints, the one
+//!   [`tlog::Hash`] type (base64 on the wire) and the proofs' JSON.
 //! - [`audit_event`]: the typed events of the audit log and the checks each tier requires.
 #![warn(missing_docs)]
 

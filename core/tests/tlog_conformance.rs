@@ -61,9 +61,7 @@ fn hash(b64: &str) -> Result<Hash, String> {
     let bytes = B64
         .decode(b64)
         .map_err(|e| format!("bad base64 {b64:?}: {e}"))?;
-    bytes
-        .try_into()
-        .map_err(|b: Vec<u8>| format!("{}-byte hash", b.len()))
+    Hash::try_from(bytes.as_slice()).map_err(|_| format!("{}-byte hash", bytes.len()))
 }
 
 /// A root given to the verifier. transparency-dev's verifier takes roots as byte strings and
@@ -77,11 +75,13 @@ fn root(b64: &str) -> Result<Hash, String> {
         .map_err(|e| format!("bad base64 {b64:?}: {e}"))?;
     Ok(match <Hash>::try_from(bytes.as_slice()) {
         Ok(hash) => hash,
-        Err(_) => Sha256::new()
-            .chain_update(b"placeholder root")
-            .chain_update(&bytes)
-            .finalize()
-            .into(),
+        Err(_) => Hash(
+            Sha256::new()
+                .chain_update(b"placeholder root")
+                .chain_update(&bytes)
+                .finalize()
+                .into(),
+        ),
     })
 }
 

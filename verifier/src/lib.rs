@@ -12,6 +12,8 @@
 //! - [`status_cache`]: status lists fetched while online, verified, and read offline.
 //! - [`qr`]: requests and presentations as QR codes (terminal, PNG).
 //! - [`audit`]: the auditor: log replay against signed checkpoints, single proofs.
+//! - `cli` (feature `cli`): what the `kyc-verify` and `kyc-wallet` command lines share: input
+//!   read with a bound, status lists fetched over HTTP.
 //!
 //! # A shop's backend
 //!
@@ -69,6 +71,8 @@
 
 pub mod audit;
 pub mod check;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod qr;
 pub mod replay;
 pub mod status_cache;

@@ -514,7 +514,7 @@ fn checkpoint_by_an_unknown_key() {
     fails(&report, "checkpoint_malformed", None);
     assert_eq!(report.exit_code(), 2);
     // A root that is not the log's.
-    let wrong = Checkpoint::new(ORIGIN, log.lines.len() as u64, [7; 32])
+    let wrong = Checkpoint::new(ORIGIN, log.lines.len() as u64, [7; 32].into())
         .unwrap()
         .sign(&key)
         .unwrap();

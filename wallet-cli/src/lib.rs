@@ -7,6 +7,8 @@
 //! - [`password`]: the password, from `KYC_WALLET_PASSWORD` or a prompt without echo.
 //! - [`wallet`]: the directory on disk: keystore, applications sent, credentials held; private
 //!   modes and atomic writes.
+//! - [`image`]: image files as the application carries them (JPEG or PNG, base64) and the
+//!   schema's limits on images; the leaf that [`submission`] and [`liveness`] both read with.
 //! - [`submission`]: an application built from the customer's identity file and images.
 //! - [`liveness`]: the captures per head pose and the frames answering the issuer's challenge.
 //! - [`issuer_client`]: the issuer's HTTP API with single-use holder tokens; problem+json errors;
@@ -32,6 +34,7 @@ pub mod error;
 pub mod event_stream;
 pub mod held;
 pub mod holder_key;
+pub mod image;
 pub mod issuer_client;
 pub mod keystore;
 pub mod liveness;

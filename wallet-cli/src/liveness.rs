@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::submission::{read_image, SubmissionError};
+use crate::image::{read_image, ImageError, MAX_FRAMES};
 
 /// A head pose the issuer may ask for (its `HeadTurn`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -109,8 +109,8 @@ impl std::fmt::Debug for Captures {
 
 impl Captures {
     /// Read `dir`'s capture of every pose. A pose without a capture, a pose with two (say
-    /// `left.jpg` and `left.png`), or an unusable image is a [`SubmissionError`].
-    pub fn read(dir: &Path) -> Result<Self, SubmissionError> {
+    /// `left.jpg` and `left.png`), or an unusable image is an [`ImageError`].
+    pub fn read(dir: &Path) -> Result<Self, ImageError> {
         let files = find(dir)?;
         let mut images: [String; 3] = Default::default();
         for (image, file) in images.iter_mut().zip(&files) {
@@ -128,14 +128,14 @@ impl Captures {
     }
 
     /// The `livenessFrames` answering `turns`: one frame per turn, in order.
-    pub fn frames_for(&self, turns: &[Pose]) -> Result<Vec<String>, SubmissionError> {
-        if turns.is_empty() || turns.len() > crate::submission::MAX_FRAMES {
-            return Err(SubmissionError::Frames {
+    pub fn frames_for(&self, turns: &[Pose]) -> Result<Vec<String>, ImageError> {
+        if turns.is_empty() || turns.len() > MAX_FRAMES {
+            return Err(ImageError::Frames {
                 path: self.dir.clone(),
                 reason: format!(
                     "the issuer's challenge asks for {} poses; 1 to {} can be sent",
                     turns.len(),
-                    crate::submission::MAX_FRAMES
+                    MAX_FRAMES
                 ),
             });
         }
@@ -155,12 +155,12 @@ fn index(pose: Pose) -> usize {
 }
 
 /// The capture file of each pose in `dir`, indexed like [`Pose::ALL`].
-pub fn find(dir: &Path) -> Result<[PathBuf; 3], SubmissionError> {
-    let bad = |reason: String| SubmissionError::Frames {
+pub fn find(dir: &Path) -> Result<[PathBuf; 3], ImageError> {
+    let bad = |reason: String| ImageError::Frames {
         path: dir.to_path_buf(),
         reason,
     };
-    let read = |source| SubmissionError::Read {
+    let read = |source| ImageError::Read {
         path: dir.to_path_buf(),
         source,
     };
@@ -258,11 +258,11 @@ mod tests {
         );
         assert!(matches!(
             captures.frames_for(&[]),
-            Err(SubmissionError::Frames { .. })
+            Err(ImageError::Frames { .. })
         ));
         assert!(matches!(
             captures.frames_for(&[Left; 17]),
-            Err(SubmissionError::Frames { .. })
+            Err(ImageError::Frames { .. })
         ));
     }
 
@@ -273,7 +273,7 @@ mod tests {
         std::fs::write(tmp.path().join("right.jpg"), JPEG).unwrap();
         std::fs::write(tmp.path().join("1.jpg"), JPEG).unwrap();
         let err = Captures::read(tmp.path()).unwrap_err();
-        assert!(matches!(err, SubmissionError::Frames { .. }), "{err}");
+        assert!(matches!(err, ImageError::Frames { .. }), "{err}");
         let text = err.to_string();
         assert!(text.contains("no capture of the pose 'centre'"), "{text}");
         assert!(
@@ -293,14 +293,14 @@ mod tests {
         std::fs::write(tmp.path().join("right.jpg"), b"not an image").unwrap();
         assert!(matches!(
             Captures::read(tmp.path()),
-            Err(SubmissionError::Image { .. })
+            Err(ImageError::Unusable { .. })
         ));
         std::fs::write(tmp.path().join("right.jpg"), JPEG).unwrap();
         assert!(Captures::read(tmp.path()).is_ok());
 
         assert!(matches!(
             Captures::read(&tmp.path().join("absent")),
-            Err(SubmissionError::Read { .. })
+            Err(ImageError::Read { .. })
         ));
     }
 

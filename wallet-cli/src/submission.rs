@@ -13,17 +13,12 @@
 
 use std::path::{Path, PathBuf};
 
-use base64::engine::general_purpose::STANDARD as B64_STANDARD;
-use base64::Engine as _;
 use kyc_core::DidKey;
 use serde_json::{Map, Value};
 
+use crate::image::{read_image, read_limited, ImageError};
 use crate::liveness::{Captures, Challenge};
 
-/// The schema's longest image: 4,000,000 base64 characters, i.e. 3,000,000 bytes.
-pub const MAX_IMAGE_BYTES: u64 = 3_000_000;
-/// The schema's most liveness frames.
-pub const MAX_FRAMES: usize = 16;
 /// The schema's longest MRZ.
 pub const MAX_MRZ_LEN: usize = 300;
 /// An identity file is a few hundred bytes.
@@ -82,7 +77,7 @@ pub struct DocumentFiles {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SubmissionError {
-    /// A file cannot be read.
+    /// The identity or MRZ file cannot be read.
     #[error("{path}: {source}")]
     Read {
         /// The file.
@@ -118,23 +113,9 @@ pub enum SubmissionError {
     /// An upload of liveness captures only, to an issuer without a liveness step.
     #[error("the issuer has no liveness step, and the frames were all there was to upload")]
     OnlyLiveness,
-    /// An image is not JPEG or PNG, is empty, or is too large.
-    #[error("{path}: {reason}")]
-    Image {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        reason: String,
-    },
-    /// The frames directory lacks a pose's capture or has two for one pose, or the challenge
-    /// asks for more frames than can be sent.
-    #[error("frames directory {path}: {reason}")]
-    Frames {
-        /// The directory.
-        path: PathBuf,
-        /// What is wrong.
-        reason: String,
-    },
+    /// An image cannot be read or used, or the liveness captures are incomplete.
+    #[error(transparent)]
+    Image(#[from] ImageError),
     /// The jurisdiction code is not 2 to 16 letters.
     #[error("the jurisdiction must be 2 to 16 letters (e.g. EU, US, JP, default)")]
     Jurisdiction,
@@ -215,7 +196,7 @@ impl Draft {
 }
 
 fn read_captures(files: &DocumentFiles) -> Result<Option<Captures>, SubmissionError> {
-    files.frames.as_deref().map(Captures::read).transpose()
+    Ok(files.frames.as_deref().map(Captures::read).transpose()?)
 }
 
 /// `document`, `selfie`, `proofOfAddress`, for those given (the liveness frames wait for the
@@ -247,25 +228,18 @@ fn read_documents(files: &DocumentFiles) -> Result<Map<String, Value>, Submissio
     Ok(out)
 }
 
-fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, SubmissionError> {
-    let read = |source| SubmissionError::Read {
-        path: path.to_path_buf(),
-        source,
-    };
-    let meta = std::fs::metadata(path).map_err(read)?;
-    if !meta.is_file() {
-        return Err(read(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "not a regular file",
-        )));
-    }
-    if meta.len() > limit {
-        return Err(SubmissionError::Image {
-            path: path.to_path_buf(),
-            reason: format!("{} bytes, more than the {limit} allowed", meta.len()),
-        });
-    }
-    std::fs::read(path).map_err(read)
+/// `path`, up to `limit` bytes, for a file that is not an image: a read failure is
+/// [`SubmissionError::Read`], a file too large is what `too_large` makes of the reason.
+fn read_small(
+    path: &Path,
+    limit: u64,
+    too_large: impl FnOnce(String) -> SubmissionError,
+) -> Result<Vec<u8>, SubmissionError> {
+    read_limited(path, limit).map_err(|e| match e {
+        ImageError::Read { path, source } => SubmissionError::Read { path, source },
+        ImageError::Unusable { reason, .. } => too_large(reason),
+        other => other.into(),
+    })
 }
 
 fn read_identity(path: &Path) -> Result<Value, SubmissionError> {
@@ -273,10 +247,7 @@ fn read_identity(path: &Path) -> Result<Value, SubmissionError> {
         path: path.to_path_buf(),
         reason,
     };
-    let bytes = read_limited(path, MAX_IDENTITY_BYTES).map_err(|e| match e {
-        SubmissionError::Image { reason, .. } => bad(reason),
-        other => other,
-    })?;
+    let bytes = read_small(path, MAX_IDENTITY_BYTES, bad)?;
     let value: Value = serde_json::from_slice(&bytes)
         .map_err(|e| bad(kyc_core::MalformedError::json("identity", &e).to_string()))?;
     let Value::Object(identity) = &value else {
@@ -297,10 +268,7 @@ fn read_mrz(path: &Path) -> Result<String, SubmissionError> {
         path: path.to_path_buf(),
         reason,
     };
-    let bytes = read_limited(path, 4096).map_err(|e| match e {
-        SubmissionError::Image { .. } => bad("longer than any MRZ"),
-        other => other,
-    })?;
+    let bytes = read_small(path, 4096, |_| bad("longer than any MRZ"))?;
     let text = String::from_utf8(bytes).map_err(|_| bad("not text"))?;
     // Lines as typed or scanned: CRLF or LF, a trailing newline, surrounding blanks.
     let mrz = text
@@ -324,25 +292,12 @@ fn read_mrz(path: &Path) -> Result<String, SubmissionError> {
     Ok(mrz)
 }
 
-/// A JPEG or PNG file as standard base64 (the schema's `image`).
-pub(crate) fn read_image(path: &Path) -> Result<String, SubmissionError> {
-    let bytes = read_limited(path, MAX_IMAGE_BYTES)?;
-    // JPEG: SOI marker FF D8 FF (ITU T.81 B.1.1.2); PNG: the 8-byte signature (RFC 2083 §3.1).
-    let is_jpeg = bytes.starts_with(&[0xFF, 0xD8, 0xFF]);
-    let is_png = bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]);
-    if !is_jpeg && !is_png {
-        return Err(SubmissionError::Image {
-            path: path.to_path_buf(),
-            reason: "not a JPEG or PNG image".into(),
-        });
-    }
-    Ok(B64_STANDARD.encode(bytes))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::liveness::Pose;
+    use base64::engine::general_purpose::STANDARD as B64_STANDARD;
+    use base64::Engine as _;
 
     const PNG: &[u8] = &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0];
 
@@ -427,8 +382,14 @@ mod tests {
         }
         f.frames = Some(frames);
         let err = build_in(tmp.path(), &f, &holder).unwrap_err();
-        assert!(matches!(err, SubmissionError::Frames { .. }), "{err}");
-        assert!(matches!(uploads(&f), Err(SubmissionError::Frames { .. })));
+        assert!(
+            matches!(err, SubmissionError::Image(ImageError::Frames { .. })),
+            "{err}"
+        );
+        assert!(matches!(
+            uploads(&f),
+            Err(SubmissionError::Image(ImageError::Frames { .. }))
+        ));
     }
 
     #[test]
@@ -456,7 +417,7 @@ mod tests {
         f.selfie = Some(tmp.path().join("selfie.gif"));
         assert!(matches!(
             build_in(tmp.path(), &f, &holder),
-            Err(SubmissionError::Image { .. })
+            Err(SubmissionError::Image(ImageError::Unusable { .. }))
         ));
 
         let mut f = files(tmp.path());

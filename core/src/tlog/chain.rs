@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use super::merkle::{leaf_hash, Frontier, Hash};
 
 /// The `prev` of the entry with seq 0: 32 zero bytes.
-pub const GENESIS_PREV: Hash = [0; 32];
+pub const GENESIS_PREV: Hash = Hash([0; 32]);
 
 /// One audit log entry.
 ///
@@ -29,8 +29,7 @@ pub struct Entry {
     pub time: DateTime<Utc>,
     /// What kind of event this is.
     pub kind: String,
-    /// The previous entry's hash ([`GENESIS_PREV`] for seq 0).
-    #[serde(with = "prev_base64")]
+    /// The previous entry's hash ([`GENESIS_PREV`] for seq 0), in standard base64.
     pub prev: Hash,
     /// The event's fields: pseudonymous ids and commitments, never personal data.
     pub data: Map<String, Value>,
@@ -242,26 +241,6 @@ pub fn verify_lines<'a>(lines: impl IntoIterator<Item = &'a str>) -> Result<Chai
     Ok(chain)
 }
 
-/// `prev` as standard base64 with padding (RFC 4648 §4).
-mod prev_base64 {
-    use serde::de::Error as _;
-    use serde::{Deserialize as _, Deserializer, Serializer};
-
-    use crate::tlog::merkle::{hash_from_base64, hash_to_base64, Hash};
-
-    pub(super) fn serialize<S: Serializer>(hash: &Hash, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&hash_to_base64(hash))
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Hash, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        hash_from_base64(&text)
-            .ok_or_else(|| D::Error::custom("prev is not standard base64 of 32 bytes"))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -318,6 +297,7 @@ mod tests {
         let hex: String = entry
             .hash()
             .unwrap()
+            .as_bytes()
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
@@ -437,7 +417,7 @@ mod tests {
 
         // Entry 0 with a non-zero prev.
         let mut first = entries[0].clone();
-        first.prev = [1; 32];
+        first.prev = Hash([1; 32]);
         let err = Chain::new().append(&first).unwrap_err();
         assert_eq!(err, ChainError::Prev { seq: 0 });
 

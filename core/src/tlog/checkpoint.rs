@@ -9,7 +9,7 @@
 //! — example.com/behind-the-sofa Az3grlgtzPICa5OS8npVmf1Myq/5IZniMp+ZJurmRDeOoRDe4URYN7u5/Zhcyv2q1gGzGku9nTo+zyWE+xeMcTOAYQ8=
 //! ```
 
-use super::merkle::{hash_from_base64, hash_to_base64, Hash};
+use super::hash::Hash;
 use super::note::{check_name, check_no_controls, Note, NoteError, SignerKey, VerifierKey};
 
 /// A checkpoint body is malformed, or its signed note is malformed or does not verify.
@@ -94,7 +94,7 @@ impl Checkpoint {
         Ok(Self {
             origin: (*origin).to_owned(),
             size: parse_size(size).ok_or(CheckpointError::BadSize)?,
-            root: hash_from_base64(root).ok_or(CheckpointError::BadRootHash)?,
+            root: root.parse().map_err(|_| CheckpointError::BadRootHash)?,
             extensions: extensions.iter().map(|line| (*line).to_owned()).collect(),
         })
     }
@@ -102,12 +102,7 @@ impl Checkpoint {
     /// The body: origin, size and base64 root hash, then any extension lines, each ending in a
     /// newline.
     pub fn body(&self) -> String {
-        let mut body = format!(
-            "{}\n{}\n{}\n",
-            self.origin,
-            self.size,
-            hash_to_base64(&self.root)
-        );
+        let mut body = format!("{}\n{}\n{}\n", self.origin, self.size, self.root);
         for line in &self.extensions {
             body.push_str(line);
             body.push('\n');
@@ -194,7 +189,7 @@ mod tests {
         assert_eq!(checkpoint.origin(), "example.com/behind-the-sofa");
         assert_eq!(checkpoint.size(), 20852163);
         assert_eq!(
-            hash_to_base64(checkpoint.root()),
+            checkpoint.root().to_string(),
             "CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I="
         );
         assert!(checkpoint.extensions().is_empty());

@@ -6,18 +6,15 @@
 //! algorithms step by step (§2.1.3.2, §2.1.4.2); generation follows its recursive definitions
 //! (§2.1.3.1, §2.1.4.1) over the stored leaf hashes, in O(n).
 
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
-/// A SHA-256 value: a leaf hash, an interior node hash or a tree root.
-pub type Hash = [u8; 32];
+pub use super::hash::Hash;
 
 /// The root of the empty tree, `MTH({}) = SHA-256()` (RFC 9162 §2.1.1).
-pub const EMPTY_ROOT: Hash = [
+pub const EMPTY_ROOT: Hash = Hash([
     0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24,
     0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55,
-];
+]);
 
 /// A proof cannot be generated or does not verify.
 ///
@@ -75,21 +72,25 @@ pub enum ProofError {
 
 /// `SHA-256(0x00 || data)`: the hash of one leaf (RFC 9162 §2.1.1, `MTH({d(0)})`).
 pub fn leaf_hash(data: &[u8]) -> Hash {
-    Sha256::new()
-        .chain_update([0x00])
-        .chain_update(data)
-        .finalize()
-        .into()
+    Hash(
+        Sha256::new()
+            .chain_update([0x00])
+            .chain_update(data)
+            .finalize()
+            .into(),
+    )
 }
 
 /// `SHA-256(0x01 || left || right)`: the hash of an interior node (RFC 9162 §2.1.1).
 pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
-    Sha256::new()
-        .chain_update([0x01])
-        .chain_update(left)
-        .chain_update(right)
-        .finalize()
-        .into()
+    Hash(
+        Sha256::new()
+            .chain_update([0x01])
+            .chain_update(left)
+            .chain_update(right)
+            .finalize()
+            .into(),
+    )
 }
 
 /// The Merkle Tree Hash of a list of leaf hashes, `MTH(D[n])` (RFC 9162 §2.1.1); O(n).
@@ -386,17 +387,6 @@ impl Tree {
     }
 }
 
-/// Standard base64 with padding (RFC 4648 §4): how audit entries and checkpoints carry hashes.
-pub(crate) fn hash_to_base64(hash: &Hash) -> String {
-    B64.encode(hash)
-}
-
-/// The inverse of [`hash_to_base64`]; `None` unless `text` is canonical base64 of 32 bytes.
-pub(crate) fn hash_from_base64(text: &str) -> Option<Hash> {
-    // The STANDARD engine requires canonical padding and zero trailing bits.
-    B64.decode(text).ok()?.try_into().ok()
-}
-
 /// The first `size` leaves, or an error if there are not that many.
 fn prefix(leaves: &[Hash], size: u64) -> Result<&[Hash], ProofError> {
     usize::try_from(size)
@@ -462,7 +452,7 @@ mod tests {
             .step_by(2)
             .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
             .collect();
-        bytes.try_into().unwrap()
+        bytes.as_slice().try_into().unwrap()
     }
 
     /// The leaves of the RFC 6962 reference tree (certificate-transparency and
@@ -513,7 +503,7 @@ mod tests {
 
     #[test]
     fn empty_root_is_sha256_of_nothing() {
-        assert_eq!(EMPTY_ROOT, <[u8; 32]>::from(Sha256::digest(b"")));
+        assert_eq!(EMPTY_ROOT, Hash(Sha256::digest(b"").into()));
         assert_eq!(root(&[]), EMPTY_ROOT);
     }
 
@@ -572,7 +562,7 @@ mod tests {
                         Err(ProofError::ProofTooShort)
                     );
                     let mut flipped = proof.clone();
-                    flipped[0][0] ^= 1;
+                    flipped[0].0[0] ^= 1;
                     assert_eq!(
                         verify_inclusion(&leaf, index, size, &flipped, &r),
                         Err(ProofError::RootMismatch)
@@ -651,7 +641,7 @@ mod tests {
                 );
                 for i in 0..proof.len() {
                     let mut flipped = proof.clone();
-                    flipped[i][0] ^= 1;
+                    flipped[i].0[0] ^= 1;
                     assert!(verify_consistency(first, second, &flipped, &r1, &r2).is_err());
                 }
             }
@@ -709,31 +699,6 @@ mod tests {
         assert_eq!(
             verify_consistency(1, 5, &[], &r1, &r5),
             Err(ProofError::ProofTooShort)
-        );
-    }
-
-    #[test]
-    fn hash_base64_is_strict() {
-        let h = leaf_hash(b"x");
-        assert_eq!(hash_from_base64(&hash_to_base64(&h)), Some(h));
-        // The empty-tree root, as the transparency-dev test data writes it.
-        assert_eq!(
-            hash_from_base64("47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="),
-            Some(EMPTY_ROOT)
-        );
-        // Missing padding, non-zero trailing bits, wrong length, URL-safe alphabet.
-        assert_eq!(
-            hash_from_base64("47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU"),
-            None
-        );
-        assert_eq!(
-            hash_from_base64("47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFV="),
-            None
-        );
-        assert_eq!(hash_from_base64("V3JvbmdSb290"), None);
-        assert_eq!(
-            hash_from_base64("47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU="),
-            None
         );
     }
 }

@@ -147,7 +147,7 @@ fn fast(line: &[u8]) -> Option<(LineEntry<'_>, usize)> {
     s.literal(b",\"kind\":\"")?;
     let kind = s.string_rest()?;
     s.literal(b",\"prev\":\"")?;
-    let prev = super::hash_base64::decode(line.get(s.pos..s.pos + 44)?)?;
+    let prev = Hash::from_base64(line.get(s.pos..s.pos + 44)?).ok()?;
     s.pos += 44;
     s.literal(b"\",\"seq\":")?;
     let (negative, seq) = s.integer()?;

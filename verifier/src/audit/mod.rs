@@ -40,7 +40,6 @@
 mod business;
 mod entry_line;
 mod failure;
-mod hash_base64;
 mod log_integrity;
 mod pipeline;
 mod proof;
@@ -52,9 +51,11 @@ use std::io::BufRead;
 use kyc_core::tlog::{Checkpoint, VerifierKey};
 
 pub use failure::{AuditFailure, ReplayError, Violation};
+/// The proofs' JSON, defined once in kyc-core for the issuer and the auditor.
+pub use kyc_core::tlog::{ConsistencyProof, InclusionProof};
 pub use proof::{
     check_consistency, check_inclusion, verify_consistency_json, verify_inclusion_json,
-    ConsistencyProof, InclusionProof, ProofFailure, ProofVerdict, ProofVerdictError, MAX_PROOF_LEN,
+    ProofFailure, ProofVerdict, ProofVerdictError, MAX_PROOF_LEN,
 };
 pub use report::{CheckpointSummary, DecisionsByLevel, FirstFailure, ReplayReport};
 pub use state::{AuditorState, StateError};

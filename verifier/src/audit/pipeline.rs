@@ -84,19 +84,43 @@ pub(crate) fn run(
         progress(consumed.bytes);
         Ok(())
     };
+    let result = if workers <= 1 {
+        run_here(&mut chunks, decode_events, &mut |batch| {
+            consume(batch, &mut consumed)
+        })?
+    } else {
+        run_on_workers(&mut chunks, workers, decode_events, &mut |batch| {
+            consume(batch, &mut consumed)
+        })?
+    };
+    Ok((consumed, result))
+}
 
-    if workers <= 1 {
-        let mut scratch = Vec::new();
-        while let Some(chunk) = chunks.next()? {
-            let mut batch = parse_chunk(chunk, decode_events, &mut scratch);
-            chunks.recycle(std::mem::take(&mut batch.buffer));
-            if let Err(failure) = consume(batch, &mut consumed) {
-                return Ok((consumed, Err(failure)));
-            }
+/// [`run`] with one worker: parse each chunk on this thread.
+fn run_here(
+    chunks: &mut Chunker<impl BufRead>,
+    decode_events: bool,
+    consume: &mut impl FnMut(Batch) -> Result<(), AuditFailure>,
+) -> io::Result<Result<(), AuditFailure>> {
+    let mut scratch = Vec::new();
+    while let Some(chunk) = chunks.next()? {
+        let mut batch = parse_chunk(chunk, decode_events, &mut scratch);
+        chunks.recycle(std::mem::take(&mut batch.buffer));
+        if let Err(failure) = consume(batch) {
+            return Ok(Err(failure));
         }
-        return Ok((consumed, Ok(())));
     }
+    Ok(Ok(()))
+}
 
+/// [`run`] with `workers` threads parsing chunks round-robin, at most [`IN_FLIGHT`] each, their
+/// batches consumed here in the order the chunks went out.
+fn run_on_workers(
+    chunks: &mut Chunker<impl BufRead>,
+    workers: usize,
+    decode_events: bool,
+    consume: &mut impl FnMut(Batch) -> Result<(), AuditFailure>,
+) -> io::Result<Result<(), AuditFailure>> {
     std::thread::scope(|scope| {
         let mut inputs = Vec::with_capacity(workers);
         let mut outputs = Vec::with_capacity(workers);
@@ -128,16 +152,16 @@ pub(crate) fn run(
                 sent += 1;
             }
             if sent == received {
-                return Ok((consumed, Ok(())));
+                return Ok(Ok(()));
             }
             let mut batch = outputs[received % workers]
                 .recv()
                 .map_err(|_| worker_gone())?;
             received += 1;
             chunks.recycle(std::mem::take(&mut batch.buffer));
-            if let Err(failure) = consume(batch, &mut consumed) {
+            if let Err(failure) = consume(batch) {
                 // Dropping the channels on return stops the workers.
-                return Ok((consumed, Err(failure)));
+                return Ok(Err(failure));
             }
         }
     })

@@ -1,80 +1,22 @@
 //! Single proofs against signed checkpoints: that an entry is in the log (inclusion), and that a
 //! later checkpoint extends an earlier one (consistency).
 //!
-//! The issuer serves proofs as JSON, hashes in standard base64 with padding (RFC 4648 §4),
-//! ordered as RFC 9162 §2.1.3.1 and §2.1.4.1 produce them. Unknown members are refused.
-//!
-//! Inclusion (`leafIndex` is accepted for `seq`; an entry's seq is its leaf index):
-//!
-//! ```json
-//! {"seq": 7, "size": 12, "leafHash": "<base64 of SHA-256(0x00 || line)>", "proof": ["<base64>", "…"]}
-//! ```
-//!
-//! Consistency from tree size `from` to tree size `to`:
-//!
-//! ```json
-//! {"from": 4, "to": 12, "proof": ["<base64>", "…"]}
-//! ```
-//!
-//! Either may carry `"root": "<base64>"`, the root the issuer computed for `size` (or `to`);
-//! it is informative only, and must equal the signed checkpoint's root if present. Roots always
-//! come from checkpoints opened with the log's key: a proof alone proves nothing.
+//! The proofs' JSON ([`InclusionProof`], [`ConsistencyProof`]) is defined once, in
+//! `kyc_core::tlog::proof`, for the issuer that serves it and this auditor alike. A proof's
+//! informative `root`, when present, must equal the signed checkpoint's root. Roots always come
+//! from checkpoints opened with the log's key: a proof alone proves nothing.
 
 use kyc_core::tlog::merkle::{leaf_hash, verify_consistency, verify_inclusion};
 use kyc_core::tlog::{
-    Checkpoint, CheckpointError, Entry, EntryError, Hash, ProofError, VerifierKey,
+    Checkpoint, CheckpointError, ConsistencyProof, Entry, EntryError, Hash, InclusionProof,
+    ProofError, VerifierKey,
 };
 use serde::{Deserialize, Serialize};
 
 use super::failure::{checkpoint_code, checkpoint_is_malformed, proof_is_malformed};
-use super::hash_base64;
 
 /// The largest proof file read. A proof holds at most 2·64 hashes.
 pub const MAX_PROOF_LEN: usize = 64 * 1024;
-
-/// That the entry with `seq` is leaf `seq` of the tree of `size` entries.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct InclusionProof {
-    /// The entry's seq, which is its leaf index.
-    #[serde(alias = "leafIndex")]
-    pub seq: u64,
-    /// The tree size the proof is for.
-    pub size: u64,
-    /// The entry's leaf hash, `SHA-256(0x00 || line)`.
-    #[serde(with = "hash_base64")]
-    pub leaf_hash: Hash,
-    /// The audit path, RFC 9162 §2.1.3.1.
-    #[serde(with = "hash_base64::list")]
-    pub proof: Vec<Hash>,
-    /// The root the issuer claims for `size` (informative).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "hash_base64::option"
-    )]
-    pub root: Option<Hash>,
-}
-
-/// That the tree of `to` entries extends the tree of `from` entries.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConsistencyProof {
-    /// The earlier tree size.
-    pub from: u64,
-    /// The later tree size.
-    pub to: u64,
-    /// The consistency proof, RFC 9162 §2.1.4.1.
-    #[serde(with = "hash_base64::list")]
-    pub proof: Vec<Hash>,
-    /// The root the issuer claims for `to` (informative).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "hash_base64::option"
-    )]
-    pub root: Option<Hash>,
-}
 
 /// A proof is malformed or does not verify.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -230,7 +172,6 @@ pub struct ProofVerdict {
     /// The tree size of the (later) checkpoint, once it opened.
     pub size: Option<u64>,
     /// Its root, base64, once it opened.
-    #[serde(with = "hash_base64::option")]
     pub root: Option<Hash>,
     /// Why not valid.
     pub error: Option<ProofVerdictError>,

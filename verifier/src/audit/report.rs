@@ -14,7 +14,6 @@ pub struct CheckpointSummary {
     /// The tree size it signs.
     pub size: u64,
     /// The root it signs, standard base64.
-    #[serde(with = "super::hash_base64")]
     pub root: Hash,
 }
 

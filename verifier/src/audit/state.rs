@@ -25,7 +25,6 @@ pub struct AuditorState {
     /// How many entries were verified.
     pub size: u64,
     /// The RFC 6962 root of those entries.
-    #[serde(with = "super::hash_base64")]
     pub root: Hash,
 }
 

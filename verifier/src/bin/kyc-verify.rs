@@ -1,7 +1,6 @@
 //! `kyc-verify`: the merchant's and auditor's command line. Thin: parse arguments, call
 //! `kyc-verifier`, print one JSON verdict, exit 0 (valid), 1 (not valid) or 2 (unreadable).
 
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -16,7 +15,7 @@ use kyc_core::{KycTier, MalformedError, VerifyError};
 use kyc_verifier::audit::{self, AuditorState};
 use kyc_verifier::replay::{FileReplayStore, MemoryReplayStore, ReplayStore};
 use kyc_verifier::status_cache::{self, StatusLists};
-use kyc_verifier::{qr, StatusPolicy, TrustList, Verdict};
+use kyc_verifier::{cli, qr, StatusPolicy, TrustList, Verdict};
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -206,23 +205,14 @@ struct Common {
 /// Read a file or stdin, at most [`kyc_core::MAX_INPUT_LEN`] bytes; surrounding whitespace
 /// (a trailing newline from an editor or `echo`) is not part of a compact serialisation.
 fn read_input(path: &Path) -> anyhow::Result<Result<String, VerifyError>> {
-    let limit = kyc_core::MAX_INPUT_LEN as u64 + 1;
-    let mut bytes = Vec::new();
-    if path == Path::new("-") {
-        std::io::stdin()
-            .take(limit)
-            .read_to_end(&mut bytes)
-            .context("reading standard input")?;
-    } else {
-        let file =
-            std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-        file.take(limit)
-            .read_to_end(&mut bytes)
-            .with_context(|| format!("reading {}", path.display()))?;
-    }
-    if bytes.len() > kyc_core::MAX_INPUT_LEN {
-        return Ok(Err(MalformedError::TooLarge(bytes.len()).into()));
-    }
+    let bytes = match cli::read_bounded(path, kyc_core::MAX_INPUT_LEN) {
+        Ok(bytes) => bytes,
+        // One byte past the limit is what was read.
+        Err(cli::InputError::TooLarge { limit, .. }) => {
+            return Ok(Err(MalformedError::TooLarge(limit + 1).into()))
+        }
+        Err(e) => return Err(e.into()),
+    };
     Ok(String::from_utf8(bytes)
         .map(|s| s.trim().to_owned())
         .map_err(|_| MalformedError::Compact("input is not UTF-8 text").into()))
@@ -291,11 +281,7 @@ fn status_sync(issuer: &str, trust: &Path, cache: &Path, lists: &[u64]) -> anyho
         .enable_all()
         .build()
         .context("starting the runtime")?;
-    let http = reqwest::Client::builder()
-        .connect_timeout(std::time::Duration::from_secs(10))
-        .timeout(std::time::Duration::from_secs(30))
-        .user_agent(concat!("kyc-verify/", env!("CARGO_PKG_VERSION")))
-        .build()
+    let http = cli::status_list_client(Some(concat!("kyc-verify/", env!("CARGO_PKG_VERSION"))))
         .context("HTTP client")?;
     let explicit = !lists.is_empty();
     let numbers: Vec<u64> = if explicit {
@@ -306,18 +292,13 @@ fn status_sync(issuer: &str, trust: &Path, cache: &Path, lists: &[u64]) -> anyho
     let mut synced = Vec::new();
     for n in numbers {
         let url = format!("{base}/v1/status-lists/{n}");
-        let fetched = runtime.block_on(async {
-            let response = http.get(&url).send().await?;
-            let status = response.status();
-            Ok::<_, reqwest::Error>((status, response.text().await?))
-        });
-        let (status, body) = fetched.with_context(|| format!("fetching {url}"))?;
-        if status == reqwest::StatusCode::NOT_FOUND && !explicit && n > 1 {
-            break;
-        }
-        if !status.is_success() {
-            bail!("fetching {url}: the issuer answered {status}");
-        }
+        let body = match runtime.block_on(cli::fetch_status_list(&http, &url)) {
+            Ok(body) => body,
+            Err(cli::FetchError::Status(reqwest::StatusCode::NOT_FOUND)) if !explicit && n > 1 => {
+                break
+            }
+            Err(e) => return Err(e).with_context(|| format!("fetching {url}")),
+        };
         let fetched_at = Utc::now();
         let list = status_cache::verify_trusted(&body, &trust)
             .with_context(|| format!("status list {url}"))?;

@@ -1,7 +1,6 @@
 //! `kyc-wallet`: the customer's command line. Thin: parse arguments, call `kyc_wallet`, print,
 //! map errors to exit codes.
 
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -11,7 +10,7 @@ use chrono::Utc;
 use clap::{Args, Parser, Subcommand};
 use kyc_core::presentation::{self, PresentationRequest};
 use kyc_core::DidKey;
-use kyc_verifier::{qr, status_cache};
+use kyc_verifier::{cli, qr, status_cache};
 use kyc_wallet::checkout;
 use kyc_wallet::held::{self, Summary};
 use kyc_wallet::issuer_client::{ClientError, IssuerClient};
@@ -340,116 +339,128 @@ impl Ui {
 async fn wallet_command(ui: &Ui, dir: Option<&Path>, command: Command) -> Result<(), Error> {
     let dir = location::wallet_dir(dir)?;
     match command {
-        Command::Init => {
-            kyc_wallet::wallet::check_can_init(&dir)?;
-            let password = password::new()?;
-            let wallet = Wallet::init(&dir, &password)?;
-            ui.progress(format_args!("created the wallet at {}", dir.display()));
-            let did = wallet.did();
-            ui.result(
-                json!({"did": did.as_str(), "keyId": did.key_id(), "wallet": dir}),
-                || format!("{did}\n"),
-            )?;
-        }
-        Command::Did { key: None } => print_did(Wallet::open(&dir)?.did(), ui.json)?,
-        Command::Apply(args) => apply(ui, &Wallet::open(&dir)?, args).await?,
+        Command::Init => init(ui, &dir),
+        Command::Did { key: None } => print_did(Wallet::open(&dir)?.did(), ui.json),
+        Command::Apply(args) => apply(ui, &Wallet::open(&dir)?, args).await,
         Command::Status {
             id,
             follow,
             timeout,
-        } => status(ui, &Wallet::open(&dir)?, id.as_deref(), follow, timeout).await?,
-        Command::Upload(args) => upload(ui, &Wallet::open(&dir)?, args).await?,
-        Command::Collect { id } => collect(ui, &Wallet::open(&dir)?, id.as_deref()).await?,
-        Command::List => {
-            let wallet = Wallet::open(&dir)?;
-            let applications = wallet.applications()?;
-            let now = Utc::now();
-            let credentials: Vec<Result<Summary, String>> = wallet
-                .credentials()?
-                .iter()
-                .map(|c| {
-                    held::summarise(c, wallet.did(), now)
-                        .map_err(|e| format!("{}  damaged: {e}", c.stem))
-                })
-                .collect();
-            let good: Vec<&Summary> = credentials.iter().filter_map(|c| c.as_ref().ok()).collect();
-            let damaged: Vec<&String> = credentials
-                .iter()
-                .filter_map(|c| c.as_ref().err())
-                .collect();
-            ui.result(
-                json!({"applications": applications, "credentials": good, "damaged": damaged}),
-                || render::list(&applications, &credentials),
-            )?;
-        }
+        } => status(ui, &Wallet::open(&dir)?, id.as_deref(), follow, timeout).await,
+        Command::Upload(args) => upload(ui, &Wallet::open(&dir)?, args).await,
+        Command::Collect { id } => collect(ui, &Wallet::open(&dir)?, id.as_deref()).await,
+        Command::List => list(ui, &Wallet::open(&dir)?),
         Command::Show { id, check_status } => {
-            let wallet = Wallet::open(&dir)?;
-            let stored = wallet.credential(&id)?;
-            let summary = held::summarise(&stored, wallet.did(), Utc::now())?;
-            let cache = wallet.dir().join(STATUS_CACHE_DIR);
-            if check_status {
-                if let Some(status) = &summary.status {
-                    fetch_status_list(ui, &wallet, &status.list, &cache).await?;
-                }
-            }
-            let lists =
-                status_cache::load(&cache, &kyc_core::did::Resolver::new()).map_err(|e| {
-                    Error::StatusList {
-                        url: cache.display().to_string(),
-                        reason: e.to_string(),
-                    }
-                })?;
-            let revocation = held::revocation(&summary, &lists);
-            let mut out = json!(summary);
-            out["revocation"] = json!(revocation);
-            ui.result(out, || {
-                format!(
-                    "{}revocation: {}\n",
-                    render::credential(&summary),
-                    revocation_line(&revocation)
-                )
-            })?;
+            show(ui, &Wallet::open(&dir)?, &id, check_status).await
         }
-        Command::Export { out } => {
-            let wallet = Wallet::open(&dir)?;
-            let password = password::existing()?;
-            wallet.unlock(&password)?;
-            let backup_password = backup_password()?.unwrap_or(password);
-            let backup = kyc_wallet::backup::export(&wallet, &backup_password)?;
-            write_private(&out, &backup, true)?;
-            ui.progress(format_args!("wallet backed up to {}", out.display()));
-            ui.result(json!({"backup": out, "did": wallet.did().as_str()}), || {
-                format!("{}\n", out.display())
-            })?;
-        }
-        Command::Import { file, force } => {
-            let text = std::fs::read_to_string(&file).map_err(|source| Error::File {
-                what: file.display().to_string(),
-                source,
-            })?;
-            let password = password::existing()?;
-            let backup_password = backup_password()?;
-            let staged = kyc_wallet::backup::stage(
-                &text,
-                backup_password
-                    .as_deref()
-                    .map_or(password.as_str(), |p| p.as_str()),
-                &dir,
-            )?;
-            staged.wallet().unlock(&password)?;
-            let wallet = staged.commit(force)?;
-            ui.progress(format_args!("wallet restored at {}", dir.display()));
-            ui.result(json!({"did": wallet.did().as_str(), "wallet": dir}), || {
-                format!("{}\n", wallet.did())
-            })?;
-        }
-        Command::Present(args) if args.key.is_none() => present(ui, &Wallet::open(&dir)?, args)?,
+        Command::Export { out } => export(ui, &Wallet::open(&dir)?, &out),
+        Command::Import { file, force } => import(ui, &dir, &file, force),
+        Command::Present(args) if args.key.is_none() => present(ui, &Wallet::open(&dir)?, args),
         // `main` sends these to their low-level forms.
         Command::Keygen { .. } | Command::Did { .. } | Command::Present(_) => {
-            return Err(Error::NotAWalletCommand)
+            Err(Error::NotAWalletCommand)
         }
     }
-    Ok(())
+}
+
+/// `init`: a new wallet in `dir`, with a fresh holder key under a new password.
+fn init(ui: &Ui, dir: &Path) -> Result<(), Error> {
+    kyc_wallet::wallet::check_can_init(dir)?;
+    let password = password::new()?;
+    let wallet = Wallet::init(dir, &password)?;
+    ui.progress(format_args!("created the wallet at {}", dir.display()));
+    let did = wallet.did();
+    ui.result(
+        json!({"did": did.as_str(), "keyId": did.key_id(), "wallet": dir}),
+        || format!("{did}\n"),
+    )
+}
+
+/// `list`: the applications sent and the credentials held (damaged ones named, not hidden).
+fn list(ui: &Ui, wallet: &Wallet) -> Result<(), Error> {
+    let applications = wallet.applications()?;
+    let now = Utc::now();
+    let credentials: Vec<Result<Summary, String>> = wallet
+        .credentials()?
+        .iter()
+        .map(|c| {
+            held::summarise(c, wallet.did(), now).map_err(|e| format!("{}  damaged: {e}", c.stem))
+        })
+        .collect();
+    let good: Vec<&Summary> = credentials.iter().filter_map(|c| c.as_ref().ok()).collect();
+    let damaged: Vec<&String> = credentials
+        .iter()
+        .filter_map(|c| c.as_ref().err())
+        .collect();
+    ui.result(
+        json!({"applications": applications, "credentials": good, "damaged": damaged}),
+        || render::list(&applications, &credentials),
+    )
+}
+
+/// `show ID [--check-status]`: one credential and its revocation status, from the status lists
+/// cached in the wallet (fetched first with `--check-status`).
+async fn show(ui: &Ui, wallet: &Wallet, id: &str, check_status: bool) -> Result<(), Error> {
+    let stored = wallet.credential(id)?;
+    let summary = held::summarise(&stored, wallet.did(), Utc::now())?;
+    let cache = wallet.dir().join(STATUS_CACHE_DIR);
+    if check_status {
+        if let Some(status) = &summary.status {
+            fetch_status_list(ui, wallet, &status.list, &cache).await?;
+        }
+    }
+    let lists = status_cache::load(&cache, &kyc_core::did::Resolver::new()).map_err(|e| {
+        Error::StatusList {
+            url: cache.display().to_string(),
+            reason: e.to_string(),
+        }
+    })?;
+    let revocation = held::revocation(&summary, &lists);
+    let mut out = json!(summary);
+    out["revocation"] = json!(revocation);
+    ui.result(out, || {
+        format!(
+            "{}revocation: {}\n",
+            render::credential(&summary),
+            revocation_line(&revocation)
+        )
+    })
+}
+
+/// `export --out FILE`: the whole wallet as one password-based JWE (module `backup`).
+fn export(ui: &Ui, wallet: &Wallet, out: &Path) -> Result<(), Error> {
+    let password = password::existing()?;
+    wallet.unlock(&password)?;
+    let backup_password = backup_password()?.unwrap_or(password);
+    let backup = kyc_wallet::backup::export(wallet, &backup_password)?;
+    write_private(out, &backup, true)?;
+    ui.progress(format_args!("wallet backed up to {}", out.display()));
+    ui.result(json!({"backup": out, "did": wallet.did().as_str()}), || {
+        format!("{}\n", out.display())
+    })
+}
+
+/// `import FILE [--force]`: restore a backup into `dir`, all or nothing.
+fn import(ui: &Ui, dir: &Path, file: &Path, force: bool) -> Result<(), Error> {
+    let text = std::fs::read_to_string(file).map_err(|source| Error::File {
+        what: file.display().to_string(),
+        source,
+    })?;
+    let password = password::existing()?;
+    let backup_password = backup_password()?;
+    let staged = kyc_wallet::backup::stage(
+        &text,
+        backup_password
+            .as_deref()
+            .map_or(password.as_str(), |p| p.as_str()),
+        dir,
+    )?;
+    staged.wallet().unlock(&password)?;
+    let wallet = staged.commit(force)?;
+    ui.progress(format_args!("wallet restored at {}", dir.display()));
+    ui.result(json!({"did": wallet.did().as_str(), "wallet": dir}), || {
+        format!("{}\n", wallet.did())
+    })
 }
 
 fn unlock(wallet: &Wallet) -> Result<ed25519_dalek::SigningKey, Error> {
@@ -687,34 +698,12 @@ fn stdout(text: &str) -> Result<(), Error> {
 
 /// A file, or standard input for `-`, up to [`MAX_REQUEST_BYTES`].
 fn read_input(path: &Path) -> Result<Vec<u8>, Error> {
-    let what = if path == Path::new("-") {
-        "standard input".to_owned()
-    } else {
-        path.display().to_string()
-    };
-    let file = |source| Error::File {
-        what: what.clone(),
-        source,
-    };
-    let mut bytes = Vec::new();
-    let limit = MAX_REQUEST_BYTES as u64 + 1;
-    if path == Path::new("-") {
-        std::io::stdin()
-            .take(limit)
-            .read_to_end(&mut bytes)
-            .map_err(file)?;
-    } else {
-        std::fs::File::open(path)
-            .and_then(|f| f.take(limit).read_to_end(&mut bytes))
-            .map_err(file)?;
-    }
-    if bytes.len() > MAX_REQUEST_BYTES {
-        return Err(Error::TooLarge {
-            what,
-            limit: MAX_REQUEST_BYTES,
-        });
-    }
-    Ok(bytes)
+    cli::read_bounded(path, MAX_REQUEST_BYTES).map_err(|e| match e {
+        cli::InputError::Open { what, source } | cli::InputError::Read { what, source } => {
+            Error::File { what, source }
+        }
+        cli::InputError::TooLarge { what, limit } => Error::TooLarge { what, limit },
+    })
 }
 
 /// Write `text` and a newline to `path` with mode 0600 (a presentation discloses claims).
@@ -792,20 +781,10 @@ async fn fetch_status_list(ui: &Ui, wallet: &Wallet, url: &str, cache: &Path) ->
         reason,
     };
     ui.progress(format_args!("fetching the status list {fetch_url}"));
-    let client = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(30))
-        .build()
-        .map_err(|e| fail(e.to_string()))?;
-    let response = client
-        .get(&fetch_url)
-        .send()
+    let client = cli::status_list_client(None).map_err(|e| fail(e.to_string()))?;
+    let jwt = cli::fetch_status_list(&client, &fetch_url)
         .await
         .map_err(|e| fail(e.to_string()))?;
-    if !response.status().is_success() {
-        return Err(fail(format!("the issuer answered {}", response.status())));
-    }
-    let jwt = response.text().await.map_err(|e| fail(e.to_string()))?;
     let fetched_at = Utc::now();
     let list = kyc_core::status_list::verify_jwt(jwt.trim(), &kyc_core::did::Resolver::new())
         .map_err(|e| fail(e.to_string()))?;

@@ -1,14 +1,15 @@
 //! `/v1/audit/*`: the log's signed checkpoint, its entries, and proofs, for auditors and
-//! monitors. The JSON proof shapes are the ones `kyc-verify audit inclusion|consistency` read.
+//! monitors. The JSON proofs are kyc-core's `tlog::proof` types, the ones
+//! `kyc-verify audit inclusion|consistency` read.
 
 use axum::extract::{Query, State};
 use axum::http::{header, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine as _;
+use kyc_core::tlog::merkle::leaf_hash;
+pub(crate) use kyc_core::tlog::{ConsistencyProof, InclusionProof};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::api::problem::Problem;
 use crate::api::responses::ServerError;
@@ -111,20 +112,6 @@ pub(super) struct InclusionQuery {
     size: u64,
 }
 
-/// An RFC 9162 §2.1.3 inclusion proof, as `kyc-verify audit inclusion` reads it.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct InclusionProof {
-    /// The entry's index.
-    seq: u64,
-    /// The tree size.
-    size: u64,
-    /// The entry's leaf hash, `SHA-256(0x00 || entry)` (RFC 9162 §2.1.1), base64.
-    leaf_hash: String,
-    /// The audit path, base64 hashes, leaf to root.
-    proof: Vec<String>,
-}
-
 /// Prove that entry `seq` is in the tree of size `size` (RFC 9162 §2.1.3).
 #[utoipa::path(
     get,
@@ -149,24 +136,13 @@ pub(crate) async fn inclusion(
         .entries(seq, seq + 1)?
         .pop()
         .ok_or_else(Problem::internal)?;
-    let leaf = kyc_core::tlog::merkle::leaf_hash(line.as_bytes());
     Ok(Json(InclusionProof {
         seq,
         size,
-        leaf_hash: B64.encode(leaf),
-        proof: proof.iter().map(|h| B64.encode(h)).collect(),
+        leaf_hash: leaf_hash(line.as_bytes()),
+        proof,
+        root: None,
     }))
-}
-
-/// An RFC 9162 §2.1.4 consistency proof, as `kyc-verify audit consistency` reads it.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub(crate) struct ConsistencyProof {
-    /// The older tree size.
-    from: u64,
-    /// The newer tree size.
-    to: u64,
-    /// The proof, base64 hashes.
-    proof: Vec<String>,
 }
 
 /// Prove that the tree of size `from` is a prefix of the tree of size `to` (RFC 9162 §2.1.4).
@@ -191,6 +167,7 @@ pub(crate) async fn consistency(
     Ok(Json(ConsistencyProof {
         from,
         to,
-        proof: proof.iter().map(|h| B64.encode(h)).collect(),
+        proof,
+        root: None,
     }))
 }
