@@ -236,7 +236,7 @@ impl AuditEvent {
 }
 
 /// The checks that must have completed `clear` (in the application's latest round) before a
-/// credential of `tier` may be issued (DESIGN.md, "KYC tiers and risk").
+/// credential of `tier` may be issued (`docs/design.md`, "KYC tiers and risk").
 ///
 /// Tier 2 also needs the risk level `low`, and tier 3 a reviewer's approval: both are properties
 /// of the decision, checked by [`approval_allows`].

@@ -339,7 +339,7 @@ pub const DISCLOSABLE_CLAIMS: [&str; 8] = [
     "birthDate",
 ];
 
-/// The KYC credential, exactly the shape of DESIGN.md "Formats".
+/// The KYC credential, exactly the shape of `docs/design.md` "Formats".
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct KycCredential {

@@ -11,12 +11,18 @@ use chrono::{DateTime, Utc};
 
 use crate::did::DidError;
 
+/// The largest compact credential, presentation or status list this crate will look at.
+///
+/// A KYC credential is about 2 KiB and a status list of 131,072 entries compresses to far less
+/// than this; anything bigger is refused before any decoding work is done.
+pub const MAX_INPUT_LEN: usize = 256 * 1024;
+
 /// The input cannot be parsed as the format it claims to be.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum MalformedError {
-    /// Larger than [`crate::MAX_INPUT_LEN`]; refused before decoding.
-    #[error("input of {0} bytes exceeds the limit of {limit} bytes", limit = crate::MAX_INPUT_LEN)]
+    /// Larger than [`MAX_INPUT_LEN`]; refused before decoding.
+    #[error("input of {0} bytes exceeds the limit of {limit} bytes", limit = MAX_INPUT_LEN)]
     TooLarge(usize),
     /// Not a compact JWS: wrong number of segments, or data after the last one.
     #[error("not a compact JWS: {0}")]

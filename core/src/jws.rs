@@ -45,7 +45,7 @@ pub struct CompactJws<'a> {
 impl<'a> CompactJws<'a> {
     /// Split and decode `header.payload.signature`; checks `alg` and `crit`.
     pub fn parse(input: &'a str) -> Result<Self, VerifyError> {
-        if input.len() > crate::MAX_INPUT_LEN {
+        if input.len() > crate::error::MAX_INPUT_LEN {
             return Err(MalformedError::TooLarge(input.len()).into());
         }
         let mut parts = input.splitn(4, '.');

@@ -29,10 +29,5 @@ pub mod tlog;
 
 pub use credential::{AssuranceLevel, KycCredential, KycSubject, KycTier};
 pub use did::DidKey;
+pub use error::MAX_INPUT_LEN;
 pub use error::{CryptoError, MalformedError, PolicyError, VerifyError};
-
-/// The largest compact credential, presentation or status list this crate will look at.
-///
-/// A KYC credential is about 2 KiB and a status list of 131,072 entries compresses to far less
-/// than this; anything bigger is refused before any decoding work is done.
-pub const MAX_INPUT_LEN: usize = 256 * 1024;

@@ -24,7 +24,7 @@ pub const TYP_KB_JWT: &str = "kb+jwt";
 pub const KEY_BINDING_MAX_SKEW: Duration = Duration::seconds(60);
 /// How old a key-binding `iat` may be when it reaches the verifier.
 pub const KEY_BINDING_MAX_AGE: Duration = Duration::minutes(5);
-/// Minimum nonce entropy: 128 bits (DESIGN.md "Presentation request").
+/// Minimum nonce entropy: 128 bits (`docs/design.md` "Presentation request").
 const MIN_NONCE_BYTES: usize = 16;
 
 /// What a merchant asks a wallet for.

@@ -116,7 +116,7 @@ pub struct SdJwt<'a> {
 impl<'a> SdJwt<'a> {
     /// Split a compact SD-JWT; refuses empty disclosures and oversize input.
     pub fn parse(input: &'a str) -> Result<Self, MalformedError> {
-        if input.len() > crate::MAX_INPUT_LEN {
+        if input.len() > crate::error::MAX_INPUT_LEN {
             return Err(MalformedError::TooLarge(input.len()));
         }
         let last_tilde = input

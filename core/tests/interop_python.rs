@@ -471,7 +471,7 @@ fn tamper_country(
 }
 
 /// (b) An SD-JWT issued by the reference implementation verifies with kyc-core: header as
-/// DESIGN.md requires, every claim back, the library's decoy digests ignored.
+/// `docs/design.md` requires, every claim back, the library's decoy digests ignored.
 #[test]
 fn kyc_core_verifies_reference_issuance() {
     if !reference_available() {

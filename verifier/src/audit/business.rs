@@ -1,5 +1,5 @@
 //! The business half of a replay: every application's state machine rebuilt from the events,
-//! and the invariants of DESIGN.md checked as each event arrives.
+//! and the invariants of `docs/design.md` checked as each event arrives.
 //!
 //! An application is created by `application_submitted`. Its checks run in *rounds*: the first
 //! starts at submission, and each `documents_submitted` starts another, forgetting the previous
@@ -166,7 +166,7 @@ impl BusinessReplay {
     }
 }
 
-/// Whether the current round earned a credential of `tier` (DESIGN.md, "Invariants": issued
+/// Whether the current round earned a credential of `tier` (`docs/design.md`, "Invariants": issued
 /// only on completed checks and an approve decision, at the tier the checks earned).
 fn earned(app: &Application, tier: KycTier) -> Result<(), Violation> {
     let decision = match app.decision {

@@ -29,6 +29,10 @@ use kyc_core::audit_event::AuditEvent;
 use kyc_core::tlog::{Entry, EntryError, Hash};
 use serde_json::{Map, Value};
 
+/// The longest line accepted. An audit entry is well under a kilobyte; a longer line is
+/// malformed, and refusing it bounds the memory a hostile log can claim.
+pub const MAX_ENTRY_LEN: usize = 64 * 1024;
+
 /// Deeper `data` goes to the full check (serde_json itself stops at 128).
 const MAX_FAST_DEPTH: u32 = 32;
 

@@ -18,7 +18,7 @@ pub enum AuditFailure {
     #[error("checkpoint: {0}")]
     Checkpoint(CheckpointError),
     /// An entry is malformed (not the exact canonical line of an entry, not UTF-8, longer than
-    /// [`super::MAX_ENTRY_LEN`]) or breaks the hash chain (seq, prev, time).
+    /// [`super::entry_line::MAX_ENTRY_LEN`]) or breaks the hash chain (seq, prev, time).
     #[error(transparent)]
     Chain(ChainError),
     /// Malformed: an entry's `kind` and `data` are not a known audit event.
@@ -151,7 +151,7 @@ pub(crate) fn proof_is_malformed(e: &ProofError) -> bool {
     !matches!(e, ProofError::RootMismatch | ProofError::FirstRootMismatch)
 }
 
-/// A business rule of DESIGN.md ("Invariants", "KYC tiers and risk") that an entry breaks.
+/// A business rule of `docs/design.md` ("Invariants", "KYC tiers and risk") that an entry breaks.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Violation {

@@ -1,7 +1,7 @@
 //! The auditor: replays the issuer's exported audit log end to end, without trusting the
 //! issuer's database, and checks single proofs.
 //!
-//! A replay ([`replay`]) streams the log (DESIGN.md, "Audit log": JSON Lines, each line the
+//! A replay ([`replay`]) streams the log (`docs/design.md`, "Audit log": JSON Lines, each line the
 //! RFC 8785 form of `{seq, time, kind, prev, data}`) and checks, stopping at the first failure:
 //!
 //! 1. every line strictly: exactly the canonical form of an entry ([`kyc_core::tlog::Entry`]);
@@ -50,6 +50,7 @@ use std::io::BufRead;
 
 use kyc_core::tlog::{Checkpoint, VerifierKey};
 
+pub use entry_line::MAX_ENTRY_LEN;
 pub use failure::{AuditFailure, ReplayError, Violation};
 /// The proofs' JSON, defined once in kyc-core for the issuer and the auditor.
 pub use kyc_core::tlog::{ConsistencyProof, InclusionProof};
@@ -62,10 +63,6 @@ pub use state::{AuditorState, StateError};
 
 use business::BusinessReplay;
 use log_integrity::LogIntegrity;
-
-/// The longest line accepted. An audit entry is well under a kilobyte; a longer line is
-/// malformed, and refusing it bounds the memory a hostile log can claim.
-pub const MAX_ENTRY_LEN: usize = 64 * 1024;
 
 /// How to run a replay.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -18,8 +18,8 @@ use kyc_core::tlog::merkle::leaf_hash;
 use kyc_core::tlog::{ChainError, EntryError, Hash};
 
 use super::entry_line::LineEntry;
+use super::entry_line::MAX_ENTRY_LEN;
 use super::failure::AuditFailure;
-use super::MAX_ENTRY_LEN;
 
 /// Target chunk size: large enough that per-chunk costs vanish, small enough to keep a few in
 /// flight per worker.

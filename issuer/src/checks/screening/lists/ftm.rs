@@ -8,7 +8,8 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 
-use super::{open, parse_digits, short_hex, BirthDate, Entry, HitKind, ListError};
+use super::entry::{BirthDate, Entry, HitKind};
+use super::read::{open, parse_digits, short_hex, ListError};
 
 /// The parts of an FtM entity screening reads; everything else is ignored.
 #[derive(Deserialize)]

@@ -25,29 +25,21 @@
 //! A load is all-or-nothing: the first malformed line stops it with an error naming the file
 //! and the 1-based line. Errors never quote a line's content, which is personal data.
 
-use std::fs::File;
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 
+mod entry;
 mod ftm;
 mod ofac;
+mod read;
 
 use ftm::read_ftm;
 use ofac::{read_alt, read_sdn};
 
-/// What a list entry is, and so what a hit on it means to the risk engine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HitKind {
-    /// A sanctioned person: a confirmed match is high risk.
-    Sanction,
-    /// A politically exposed person (or a relative or close associate): medium risk.
-    Pep,
-}
+pub use entry::{BirthDate, Entry, HitKind};
+pub use read::ListError;
 
 /// A list file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,107 +94,6 @@ pub struct ListVersion {
     pub loaded_at: DateTime<Utc>,
 }
 
-/// A birth date as a list gives it: a day, a month, a year, or a range of them, kept as the
-/// first and last day it may be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BirthDate {
-    /// Earliest possible day.
-    pub earliest: NaiveDate,
-    /// Latest possible day.
-    pub latest: NaiveDate,
-}
-
-impl BirthDate {
-    /// One known day.
-    pub fn day(date: NaiveDate) -> Self {
-        Self {
-            earliest: date,
-            latest: date,
-        }
-    }
-
-    /// Whether the list knows the exact day.
-    pub fn is_exact(&self) -> bool {
-        self.earliest == self.latest
-    }
-
-    fn year(year: i32) -> Option<Self> {
-        Some(Self {
-            earliest: NaiveDate::from_ymd_opt(year, 1, 1)?,
-            latest: NaiveDate::from_ymd_opt(year, 12, 31)?,
-        })
-    }
-
-    fn month(year: i32, month: u32) -> Option<Self> {
-        let earliest = NaiveDate::from_ymd_opt(year, month, 1)?;
-        let next = if month == 12 {
-            NaiveDate::from_ymd_opt(year + 1, 1, 1)?
-        } else {
-            NaiveDate::from_ymd_opt(year, month + 1, 1)?
-        };
-        Some(Self {
-            earliest,
-            latest: next.pred_opt()?,
-        })
-    }
-
-    fn span(a: Self, b: Self) -> Self {
-        Self {
-            earliest: a.earliest.min(b.earliest),
-            latest: a.latest.max(b.latest),
-        }
-    }
-}
-
-/// One person on a list, parsed: what the index is built from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
-    /// The list's id for it (FtM `id`, OFAC `ent_num`).
-    pub id: String,
-    /// Sanction or PEP.
-    pub kind: HitKind,
-    /// Every name it is known by, as written.
-    pub names: Vec<String>,
-    /// Birth dates (several when the list is unsure).
-    pub birth_dates: Vec<BirthDate>,
-    /// Nationalities, ISO 3166-1 alpha-2, upper case.
-    pub nationalities: Vec<[u8; 2]>,
-}
-
-/// Why a list did not load. Never quotes a line's content.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ListError {
-    /// The file could not be read.
-    #[error("screening list {file}: {source}")]
-    Io {
-        /// The file.
-        file: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// A line is not what the format says.
-    #[error("screening list {file}, line {line}: {reason}")]
-    Malformed {
-        /// The file.
-        file: PathBuf,
-        /// 1-based line number.
-        line: u64,
-        /// What is wrong with it, without its content.
-        reason: String,
-    },
-    /// The file parsed but holds nothing to screen against: a truncated download or the wrong
-    /// file. Refused so that screening never silently runs against an empty list.
-    #[error("screening list {file}: no entity to screen against")]
-    Empty {
-        /// The file.
-        file: PathBuf,
-    },
-    /// The list configuration itself is wrong.
-    #[error("screening configuration: {0}")]
-    Config(String),
-}
-
 /// A parsed list: its version and entries.
 #[derive(Debug, Clone)]
 pub(crate) struct LoadedList {
@@ -255,41 +146,4 @@ pub(crate) fn load_source(source: &ListSource) -> Result<LoadedList, ListError> 
         },
         entries,
     })
-}
-
-pub(super) fn open(path: &Path) -> Result<File, ListError> {
-    File::open(path).map_err(|source| ListError::Io {
-        file: path.to_owned(),
-        source,
-    })
-}
-
-pub(super) fn short_hex(hasher: Sha256) -> String {
-    hasher.finalize()[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// A reader that hashes what passes through it, so the version hash covers exactly the bytes
-/// parsed (the file may be replaced while it is read).
-pub(super) struct HashingReader<R> {
-    pub(super) inner: R,
-    pub(super) hasher: Sha256,
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
-    }
-}
-
-pub(super) fn parse_digits<T: std::str::FromStr>(s: &str, len: usize) -> Option<T> {
-    if s.len() == len && s.bytes().all(|b| b.is_ascii_digit()) {
-        s.parse().ok()
-    } else {
-        None
-    }
 }

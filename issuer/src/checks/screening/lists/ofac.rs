@@ -8,7 +8,8 @@ use std::path::Path;
 use chrono::{Datelike as _, NaiveDate};
 use sha2::{Digest as _, Sha256};
 
-use super::{open, parse_digits, short_hex, BirthDate, Entry, HashingReader, HitKind, ListError};
+use super::entry::{BirthDate, Entry, HitKind};
+use super::read::{open, parse_digits, short_hex, HashingReader, ListError};
 
 const SDN_COLUMNS: usize = 12;
 const ALT_COLUMNS: usize = 5;
