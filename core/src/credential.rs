@@ -441,6 +441,57 @@ impl KycCredential {
     }
 }
 
+/// A tier-2 credential shaped exactly as `kyc-issuer` signs one for an approved application
+/// (`issuance::issue`): every subject claim, a revocation entry at an index in the issuer's
+/// random-looking range, one `evidence` entry per check (document, biometric, screening, risk),
+/// and timestamps carrying the nanoseconds `Utc::now()` gives. About 1.4 KB of JSON, 2.1 KB as
+/// `vc+jwt`: what merchants really receive, so benchmarks measure that and not a trimmed one.
+///
+/// Not part of the API: shared by the benchmarks of this crate and `kyc-verifier`.
+#[doc(hidden)]
+pub fn issued_sample(issuer: &DidKey, holder: &DidKey, issued_at: DateTime<Utc>) -> KycCredential {
+    let at = |minutes_before: i64, nanos: i64| {
+        issued_at - chrono::Duration::minutes(minutes_before) + chrono::Duration::nanoseconds(nanos)
+    };
+    let issued_at = at(0, 417_093_612);
+    let mut c = KycCredential::new(
+        issuer,
+        KycSubject {
+            id: holder.as_str().into(),
+            kyc_tier: KycTier::Verified,
+            assurance_level: KycTier::Verified.assurance_level(),
+            age_over_18: Some(true),
+            age_over_21: Some(true),
+            country_of_residence: Some(CountryCode([b'D', b'E'])),
+            nationality: Some(CountryCode([b'D', b'E'])),
+            given_name: Some("Erika".into()),
+            family_name: Some("Mustermann".into()),
+            birth_date: NaiveDate::from_ymd_opt(1990, 1, 31),
+        },
+        issued_at,
+        Some(issued_at + chrono::Duration::days(365)),
+    );
+    c.credential_status = Some(StatusEntry::revocation(
+        "https://kyc.example/v1/status-lists/1",
+        104_729,
+    ));
+    c.evidence = vec![
+        Evidence::new(CheckKind::Document, CheckOutcome::Clear, at(9, 120_553_871)),
+        Evidence::new(
+            CheckKind::Biometric,
+            CheckOutcome::Clear,
+            at(8, 903_418_207),
+        ),
+        Evidence::new(
+            CheckKind::Screening,
+            CheckOutcome::Clear,
+            at(8, 911_072_335),
+        ),
+        Evidence::new(CheckKind::Risk, CheckOutcome::Clear, at(8, 911_640_908)),
+    ];
+    c
+}
+
 /// A credential whose issuer signature checked out. Policy (trust, time, status) is still to do.
 #[derive(Debug, Clone)]
 pub struct VerifiedCredential {
@@ -536,6 +587,24 @@ pub(crate) mod tests {
             e.status_list_index = bad.into();
             assert!(e.index().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn issued_sample_has_the_issuers_size() {
+        let (ik, issuer) = DidKey::generate();
+        let (_, holder) = DidKey::generate();
+        let now = Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap();
+        let c = issued_sample(&issuer, &holder, now);
+        let json = serde_json::to_vec(&c).unwrap().len();
+        let jwt = c.sign_jwt(&ik).unwrap().len();
+        assert!((1300..1500).contains(&json), "{json} bytes of JSON");
+        assert!((2000..2200).contains(&jwt), "{jwt} bytes of vc+jwt");
+        assert_eq!(
+            verify_jwt(&c.sign_jwt(&ik).unwrap(), &Resolver::new())
+                .unwrap()
+                .credential,
+            c
+        );
     }
 
     #[test]
