@@ -25,9 +25,9 @@ for l in sys.stdin:
 import re, subprocess, sys
 out = sys.argv[1]
 # Each bench's closure calls `marker` `n` times per iteration, which counts the iterations.
-MARKERS = {"raw_verify_strict": ("VerifyingKey::verify_strict", 1),
+MARKERS = {"raw_verify_strict": ("verify::raw_verify_strict", 1),
            "vc_jwt_verify": ("credential::verify_jwt", 1),
-           "two_raw_verify_strict": ("VerifyingKey::verify_strict", 2),
+           "two_raw_verify_strict": ("verify::raw_verify_strict", 2),
            "presentation_verify": ("presentation::verify_presentation", 1)}
 def per_call(name):
     """Instructions per iteration of the timed closure (everything Bencher::iter calls)."""
