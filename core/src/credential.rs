@@ -197,21 +197,50 @@ impl Evidence {
 
 /// VC Data Model 2.0 lets a set of one be written as the value itself (`"type": "KycEvidence"`),
 /// and libraries such as ssi do so; accept both, emit the array.
+///
+/// An array is always the set; a string or an object is the one member. Hand-written rather than
+/// a `#[serde(untagged)]` enum, which buffers the whole value (every evidence entry, every string
+/// in it) into an intermediate tree before trying each variant: on an issued credential that
+/// buffering was the largest cost of `verify_jwt` after the signature.
 fn one_or_many<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: Deserialize<'de>,
 {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany<T> {
-        Many(Vec<T>),
-        One(T),
+    use serde::de::value::{BorrowedStrDeserializer, MapAccessDeserializer, StrDeserializer};
+    use serde::de::{MapAccess, SeqAccess, Visitor};
+
+    struct OneOrMany<T>(std::marker::PhantomData<T>);
+
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for OneOrMany<T> {
+        type Value = Vec<T>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("one value or an array of them")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+            let mut all = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(16));
+            while let Some(x) = seq.next_element()? {
+                all.push(x);
+            }
+            Ok(all)
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Vec<T>, A::Error> {
+            T::deserialize(MapAccessDeserializer::new(map)).map(|x| vec![x])
+        }
+
+        fn visit_borrowed_str<E: serde::de::Error>(self, s: &'de str) -> Result<Vec<T>, E> {
+            T::deserialize(BorrowedStrDeserializer::new(s)).map(|x| vec![x])
+        }
+
+        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Vec<T>, E> {
+            T::deserialize(StrDeserializer::new(s)).map(|x| vec![x])
+        }
     }
-    Ok(match OneOrMany::deserialize(d)? {
-        OneOrMany::Many(v) => v,
-        OneOrMany::One(x) => vec![x],
-    })
+
+    d.deserialize_any(OneOrMany(std::marker::PhantomData))
 }
 
 /// `credentialSchema`: which JSON Schema the credential conforms to.
