@@ -406,6 +406,18 @@ impl KycCredential {
 
     /// Check the structural rules serde cannot express: contexts, types, DIDs, validity order.
     pub fn check_structure(&self) -> Result<(), MalformedError> {
+        crate::did::public_key_bytes(&self.issuer)?;
+        self.check_structure_of_verified(&self.issuer)
+    }
+
+    /// [`Self::check_structure`] once the issuer is known to be `issuer`, a DID already parsed
+    /// (the key that verified the signature): the issuer is compared, not decoded again.
+    pub(crate) fn check_structure_of_verified(&self, issuer: &str) -> Result<(), MalformedError> {
+        if self.issuer != issuer {
+            return Err(MalformedError::Structure(
+                "issuer is not the DID given".into(),
+            ));
+        }
         let bad = |m: &str| Err(MalformedError::Structure(m.into()));
         if self.context.first().map(String::as_str) != Some(VC_V2_CONTEXT) {
             return bad("@context must start with the VC 2.0 context");
@@ -418,7 +430,6 @@ impl KycCredential {
         {
             return bad("type must include VerifiableCredential and KycCredential");
         }
-        crate::did::public_key_bytes(&self.issuer)?;
         crate::did::public_key_bytes(&self.credential_subject.id)?;
         if let Some(until) = self.valid_until {
             if until < self.valid_from {
@@ -536,12 +547,11 @@ pub fn verify_jwt(input: &str, resolver: &Resolver) -> Result<VerifiedCredential
     jws.expect_typ(&[TYP_VC_JWT, TYP_VC_LD_JWT])?;
     let issuer = resolve_kid(&jws, resolver)?;
     jws.verify(issuer.verifying_key())?;
-    let credential: KycCredential =
-        serde_json::from_slice(&jws.payload).map_err(|e| MalformedError::json("credential", &e))?;
+    let credential: KycCredential = jws.payload_json("credential")?;
     if credential.issuer != issuer.as_str() {
         return Err(CryptoError::KeyIdNotIssuer.into());
     }
-    credential.check_structure()?;
+    credential.check_structure_of_verified(issuer.as_str())?;
     Ok(VerifiedCredential { credential, issuer })
 }
 
