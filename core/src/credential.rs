@@ -180,6 +180,7 @@ pub struct Evidence {
     /// Its outcome.
     pub outcome: CheckOutcome,
     /// When it completed.
+    #[serde(deserialize_with = "crate::timestamp::required")]
     pub performed_at: DateTime<Utc>,
 }
 
@@ -358,9 +359,14 @@ pub struct KycCredential {
     /// The issuer's `did:key`.
     pub issuer: String,
     /// Start of validity.
+    #[serde(deserialize_with = "crate::timestamp::required")]
     pub valid_from: DateTime<Utc>,
     /// End of validity.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::timestamp::optional"
+    )]
     pub valid_until: Option<DateTime<Utc>>,
     /// The JSON Schema it conforms to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
