@@ -38,14 +38,14 @@ def per_call(name):
     marker, n = MARKERS[name]
     total, iterations = 0, None
     for l in lines[start + 1:]:
-        m = re.match(r"\s*([\d,]+) \(.*?\)\s+>\s+(.*?) \((\d+)x\)", l)
+        m = re.match(r"\s*([\d,]+) \(.*?\)\s+>\s+(.*?) \(([\d,]+)x\)", l)
         if not m:
             break
         if "criterion::" in m.group(2) or "std::time" in m.group(2):
             continue
         total += int(m.group(1).replace(",", ""))
         if marker in m.group(2):
-            iterations = int(m.group(3)) // n
+            iterations = int(m.group(3).replace(",", "")) // n
     return total / iterations
 ir = {n: per_call(n) for n in ["raw_verify_strict", "vc_jwt_verify", "two_raw_verify_strict",
                                "presentation_verify"]}
