@@ -205,6 +205,7 @@ pub struct Evidence {
     /// Its outcome.
     pub outcome: CheckOutcome,
     /// When it completed.
+    #[serde(deserialize_with = "crate::timestamp::required")]
     pub performed_at: DateTime<Utc>,
 }
 
@@ -222,21 +223,50 @@ impl Evidence {
 
 /// VC Data Model 2.0 lets a set of one be written as the value itself (`"type": "KycEvidence"`),
 /// and libraries such as ssi do so; accept both, emit the array.
+///
+/// An array is always the set; a string or an object is the one member. Hand-written rather than
+/// a `#[serde(untagged)]` enum, which buffers the whole value (every evidence entry, every string
+/// in it) into an intermediate tree before trying each variant: on an issued credential that
+/// buffering was the largest cost of `verify_jwt` after the signature.
 fn one_or_many<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: Deserialize<'de>,
 {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany<T> {
-        Many(Vec<T>),
-        One(T),
+    use serde::de::value::{BorrowedStrDeserializer, MapAccessDeserializer, StrDeserializer};
+    use serde::de::{MapAccess, SeqAccess, Visitor};
+
+    struct OneOrMany<T>(std::marker::PhantomData<T>);
+
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for OneOrMany<T> {
+        type Value = Vec<T>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("one value or an array of them")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+            let mut all = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(16));
+            while let Some(x) = seq.next_element()? {
+                all.push(x);
+            }
+            Ok(all)
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Vec<T>, A::Error> {
+            T::deserialize(MapAccessDeserializer::new(map)).map(|x| vec![x])
+        }
+
+        fn visit_borrowed_str<E: serde::de::Error>(self, s: &'de str) -> Result<Vec<T>, E> {
+            T::deserialize(BorrowedStrDeserializer::new(s)).map(|x| vec![x])
+        }
+
+        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Vec<T>, E> {
+            T::deserialize(StrDeserializer::new(s)).map(|x| vec![x])
+        }
     }
-    Ok(match OneOrMany::deserialize(d)? {
-        OneOrMany::Many(v) => v,
-        OneOrMany::One(x) => vec![x],
-    })
+
+    d.deserialize_any(OneOrMany(std::marker::PhantomData))
 }
 
 /// `credentialSchema`: which JSON Schema the credential conforms to.
@@ -354,9 +384,14 @@ pub struct KycCredential {
     /// The issuer's `did:key`.
     pub issuer: String,
     /// Start of validity.
+    #[serde(deserialize_with = "crate::timestamp::required")]
     pub valid_from: DateTime<Utc>,
     /// End of validity.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::timestamp::optional"
+    )]
     pub valid_until: Option<DateTime<Utc>>,
     /// The JSON Schema it conforms to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -402,6 +437,18 @@ impl KycCredential {
 
     /// Check the structural rules serde cannot express: contexts, types, DIDs, validity order.
     pub fn check_structure(&self) -> Result<(), MalformedError> {
+        crate::did::public_key_bytes(&self.issuer)?;
+        self.check_structure_of_verified(&self.issuer)
+    }
+
+    /// [`Self::check_structure`] once the issuer is known to be `issuer`, a DID already parsed
+    /// (the key that verified the signature): the issuer is compared, not decoded again.
+    pub(crate) fn check_structure_of_verified(&self, issuer: &str) -> Result<(), MalformedError> {
+        if self.issuer != issuer {
+            return Err(MalformedError::Structure(
+                "issuer is not the DID given".into(),
+            ));
+        }
         let bad = |m: &str| Err(MalformedError::Structure(m.into()));
         if self.context.first().map(String::as_str) != Some(VC_V2_CONTEXT) {
             return bad("@context must start with the VC 2.0 context");
@@ -414,7 +461,6 @@ impl KycCredential {
         {
             return bad("type must include VerifiableCredential and KycCredential");
         }
-        crate::did::public_key_bytes(&self.issuer)?;
         crate::did::public_key_bytes(&self.credential_subject.id)?;
         if let Some(until) = self.valid_until {
             if until < self.valid_from {
@@ -466,6 +512,57 @@ impl KycCredential {
     }
 }
 
+/// A tier-2 credential shaped exactly as `kyc-issuer` signs one for an approved application
+/// (`issuance::issue`): every subject claim, a revocation entry at an index in the issuer's
+/// random-looking range, one `evidence` entry per check (document, biometric, screening, risk),
+/// and timestamps carrying the nanoseconds `Utc::now()` gives. About 1.4 KB of JSON, 2.1 KB as
+/// `vc+jwt`: what merchants really receive, so benchmarks measure that and not a trimmed one.
+///
+/// Not part of the API: shared by the benchmarks of this crate and `kyc-verifier`.
+#[doc(hidden)]
+pub fn issued_sample(issuer: &DidKey, holder: &DidKey, issued_at: DateTime<Utc>) -> KycCredential {
+    let at = |minutes_before: i64, nanos: i64| {
+        issued_at - chrono::Duration::minutes(minutes_before) + chrono::Duration::nanoseconds(nanos)
+    };
+    let issued_at = at(0, 417_093_612);
+    let mut c = KycCredential::new(
+        issuer,
+        KycSubject {
+            id: holder.as_str().into(),
+            kyc_tier: KycTier::Verified,
+            assurance_level: KycTier::Verified.assurance_level(),
+            age_over_18: Some(true),
+            age_over_21: Some(true),
+            country_of_residence: Some(CountryCode([b'D', b'E'])),
+            nationality: Some(CountryCode([b'D', b'E'])),
+            given_name: Some("Erika".into()),
+            family_name: Some("Mustermann".into()),
+            birth_date: NaiveDate::from_ymd_opt(1990, 1, 31),
+        },
+        issued_at,
+        Some(issued_at + chrono::Duration::days(365)),
+    );
+    c.credential_status = Some(StatusEntry::revocation(
+        "https://kyc.example/v1/status-lists/1",
+        104_729,
+    ));
+    c.evidence = vec![
+        Evidence::new(CheckKind::Document, CheckOutcome::Clear, at(9, 120_553_871)),
+        Evidence::new(
+            CheckKind::Biometric,
+            CheckOutcome::Clear,
+            at(8, 903_418_207),
+        ),
+        Evidence::new(
+            CheckKind::Screening,
+            CheckOutcome::Clear,
+            at(8, 911_072_335),
+        ),
+        Evidence::new(CheckKind::Risk, CheckOutcome::Clear, at(8, 911_640_908)),
+    ];
+    c
+}
+
 /// A credential whose issuer signature checked out. Policy (trust, time, status) is still to do.
 #[derive(Debug, Clone)]
 pub struct VerifiedCredential {
@@ -481,12 +578,11 @@ pub fn verify_jwt(input: &str, resolver: &Resolver) -> Result<VerifiedCredential
     jws.expect_typ(&[TYP_VC_JWT, TYP_VC_LD_JWT])?;
     let issuer = resolve_kid(&jws, resolver)?;
     jws.verify(issuer.verifying_key())?;
-    let credential: KycCredential =
-        serde_json::from_slice(&jws.payload).map_err(|e| MalformedError::json("credential", &e))?;
+    let credential: KycCredential = jws.payload_json("credential")?;
     if credential.issuer != issuer.as_str() {
         return Err(CryptoError::KeyIdNotIssuer.into());
     }
-    credential.check_structure()?;
+    credential.check_structure_of_verified(issuer.as_str())?;
     Ok(VerifiedCredential { credential, issuer })
 }
 
@@ -561,6 +657,24 @@ pub(crate) mod tests {
             e.status_list_index = bad.into();
             assert!(e.index().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn issued_sample_has_the_issuers_size() {
+        let (ik, issuer) = DidKey::generate();
+        let (_, holder) = DidKey::generate();
+        let now = Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap();
+        let c = issued_sample(&issuer, &holder, now);
+        let json = serde_json::to_vec(&c).unwrap().len();
+        let jwt = c.sign_jwt(&ik).unwrap().len();
+        assert!((1300..1500).contains(&json), "{json} bytes of JSON");
+        assert!((2000..2200).contains(&jwt), "{jwt} bytes of vc+jwt");
+        assert_eq!(
+            verify_jwt(&c.sign_jwt(&ik).unwrap(), &Resolver::new())
+                .unwrap()
+                .credential,
+            c
+        );
     }
 
     #[test]

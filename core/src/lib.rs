@@ -8,6 +8,7 @@
 //! - [`credential`]: the KYC credential (VC Data Model 2.0), its tiers, and `vc+jwt` securing.
 //! - [`sd_jwt`]: the credential as `vc+sd-jwt` (RFC 9901): issuance, disclosures, verification.
 //! - [`presentation`]: the merchant's request and the holder's key-bound presentation.
+//! - `timestamp` (private): the credential's RFC 3339 times, read fast, accepted as chrono does.
 //! - [`status_list`]: Bitstring Status List encoding and the signed status list credential.
 //! - [`context`]: the embedded JSON-LD context and JSON Schema.
 //! - [`error`]: what can go wrong, kept apart as *malformed*, *crypto* and *policy*.
@@ -25,6 +26,7 @@ pub mod jws;
 pub mod presentation;
 pub mod sd_jwt;
 pub mod status_list;
+mod timestamp;
 pub mod tlog;
 
 pub use credential::{AssuranceLevel, KycCredential, KycSubject, KycTier};

@@ -163,8 +163,7 @@ pub fn verify_presentation(
         .map_err(|_| MalformedError::Structure("cnf.jwk is not a valid Ed25519 key".into()))?;
     kb.verify(&holder)
         .map_err(|_| CryptoError::KeyBindingSignature)?;
-    let claims: KeyBindingClaims = serde_json::from_slice(&kb.payload)
-        .map_err(|e| MalformedError::json("key-binding JWT", &e))?;
+    let claims: KeyBindingClaims = kb.payload_json("key-binding JWT")?;
     if claims.sd_hash != sd_jwt::digest(parsed.without_key_binding) {
         return Err(CryptoError::SdHashMismatch.into());
     }

@@ -197,8 +197,7 @@ pub fn verify(sd_jwt: &SdJwt<'_>, resolver: &Resolver) -> Result<VerifiedSdJwt, 
     jws.expect_typ(&[TYP_VC_SD_JWT])?;
     let issuer = resolve_kid(&jws, resolver)?;
     jws.verify(issuer.verifying_key())?;
-    let mut payload: Map<String, Value> = serde_json::from_slice(&jws.payload)
-        .map_err(|e| MalformedError::json("SD-JWT payload", &e))?;
+    let mut payload: Map<String, Value> = jws.payload_json("SD-JWT payload")?;
     match payload.remove("_sd_alg") {
         Some(Value::String(alg)) if alg == SD_ALG => {}
         Some(Value::String(alg)) => return Err(CryptoError::DigestAlgorithm(alg).into()),
@@ -224,7 +223,7 @@ pub fn verify(sd_jwt: &SdJwt<'_>, resolver: &Resolver) -> Result<VerifiedSdJwt, 
     if credential.issuer != issuer.as_str() {
         return Err(CryptoError::KeyIdNotIssuer.into());
     }
-    credential.check_structure()?;
+    credential.check_structure_of_verified(issuer.as_str())?;
     if did::public_key_bytes(&credential.credential_subject.id).map_err(MalformedError::from)?
         != holder_key
     {

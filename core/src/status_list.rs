@@ -223,8 +223,7 @@ pub fn verify_jwt(input: &str, resolver: &Resolver) -> Result<VerifiedStatusList
     jws.expect_typ(&[TYP_VC_JWT, TYP_VC_LD_JWT])?;
     let issuer = resolve_kid(&jws, resolver)?;
     jws.verify(issuer.verifying_key())?;
-    let credential: StatusListCredential = serde_json::from_slice(&jws.payload)
-        .map_err(|e| MalformedError::json("status list", &e))?;
+    let credential: StatusListCredential = jws.payload_json("status list")?;
     if credential.issuer != issuer.as_str() {
         return Err(CryptoError::KeyIdNotIssuer.into());
     }
