@@ -17,7 +17,7 @@ import re
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CRATES = ["core", "verifier", "issuer", "wallet-cli", "tests"]
+CRATES = ["core", "verifier", "issuer", "wallet-cli", "tests", "testkit", "sample-images"]
 
 # The issuer's modules that are not the web layer's: they must not mention axum, HeaderMap or
 # `crate::api` (the HTTP layer, the configuration root and the binary sit above them).

@@ -14,27 +14,32 @@
 //! Run: `cargo bench -p kyc-issuer --bench biometric` (after `scripts/setup-biometrics.sh`).
 #![allow(missing_docs, clippy::unwrap_used)]
 
-#[path = "../tests/biometric_support/mod.rs"]
-mod biometric_support;
-
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use biometric_support::{id_card, jpeg, load, png, resize_to_pixels, the_face, turned, Turn};
 use chrono::Utc;
 use criterion::{criterion_group, criterion_main, Criterion};
 use dlib_face_recognition::ImageMatrix;
-use kyc_issuer::checks::biometric::local::{decode_image, FaceModels};
+use image::RgbImage;
+use kyc_issuer::checks::biometric::local::{decode_image, Face, FaceModels};
 use kyc_issuer::checks::biometric::{
     default_models_dir, BiometricConfig, BiometricProvider as _, BiometricRequest, Detector,
     HeadTurn, ImageRole, LivenessChallenge, LivenessRequest, LocalBiometrics,
 };
+use kyc_testkit::images::{id_card, jpeg, load, png, resize_to_pixels, turned, Turn};
 use sha2::{Digest as _, Sha256};
 
 fn models() -> FaceModels {
     FaceModels::open(&default_models_dir(), Detector::Hog)
         .unwrap_or_else(|e| panic!("{e}: run scripts/setup-biometrics.sh"))
+}
+
+/// The one face on `image` (the fixtures are built around it).
+fn the_face(models: &FaceModels, image: &RgbImage) -> Face {
+    let mut faces = models.faces(image);
+    assert_eq!(faces.len(), 1, "fixture image should show one face");
+    faces.remove(0)
 }
 
 fn local(workers: usize) -> LocalBiometrics {
@@ -50,7 +55,8 @@ fn bench(c: &mut Criterion) {
     let models = models();
     let selfie = resize_to_pixels(&load("obama.jpg"), 1_000_000);
     let selfie_jpeg = jpeg(&selfie);
-    let card_png = png(&id_card(&models, &load("obama2.jpg"), true));
+    let portrait = load("obama2.jpg");
+    let card_png = png(&id_card(&portrait, Some(the_face(&models, &portrait).rect)));
 
     c.bench_function("baseline/sha256_selfie_jpeg", |b| {
         b.iter(|| Sha256::digest(black_box(&selfie_jpeg)))
@@ -83,7 +89,7 @@ fn bench(c: &mut Criterion) {
     let face = the_face(&models, &small);
     let frames: Vec<Vec<u8>> = [Turn::Left, Turn::Centre, Turn::Right]
         .into_iter()
-        .map(|t| jpeg(&turned(&small, &face, t)))
+        .map(|t| jpeg(&turned(&small, &face.points, t)))
         .collect();
     let challenge = LivenessChallenge {
         id: uuid::Uuid::new_v4(),

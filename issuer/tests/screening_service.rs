@@ -111,7 +111,7 @@ async fn pep_hit_cleared_by_a_reviewer_then_reload_to_a_sanctions_hit() {
     let asked = post_json(&client, &base, &review, REVIEWER_TOKEN, &decision).await;
     assert_eq!(asked["state"], "more_documents_requested", "{asked}");
     let token = holder_token(&client, &base, &key).await;
-    let passport = json!({"document": {"type": "passport", "mrz": "P<D<<MUSTERMANN<<ERIKA<<<<<<<<<<<<<<<<<<<<<<\nC01X00T478D<<9001310F3508013<<<<<<<<<<<<<<06"}});
+    let passport = json!({"document": kyc_testkit::applicant::passport()});
     let upload = format!("/v1/applications/{id}/documents");
     let checked = post_json(&client, &base, &upload, &token, &passport).await;
     let screening = check(&checked, "screening");

@@ -554,7 +554,7 @@ async fn more_documents_requested_then_uploaded() {
     let view = spawned_issuer::submit(&client, &base, &submission(&holder)).await;
     let id = view["id"].as_str().unwrap().to_owned();
     let upload = format!("{base}/v1/applications/{id}/documents");
-    let new_document = json!({"document": {"type": "passport", "mrz": "P<D<<MUSTERMANN<<ERIKA<<<<<<<<<<<<<<<<<<<<<<\nC01X00T478D<<9001310F3508013<<<<<<<<<<<<<<06"}});
+    let new_document = json!({"document": kyc_testkit::applicant::passport()});
 
     // Nothing was requested yet: an upload is a conflict and changes nothing.
     let before = audit_size(&client, &base).await;

@@ -3,7 +3,8 @@
 //!
 //! Cargo only hands `CARGO_BIN_EXE_*` to integration tests of the package that owns the binary,
 //! so this crate finds them itself, in the target directory the test executable was built into,
-//! and builds them there once per test process.
+//! and builds them there once per test process ([`kyc_testkit::binaries`]). It links none of
+//! them: the fixtures it shares with the issuer's and the wallet's tests are `kyc-testkit`'s.
 //!
 //! # Layout
 //! - [`Program`], [`Program::path`]: where each binary is; the one `cargo build` per process
@@ -16,8 +17,9 @@
 //! - [`Service`]: a real `kyc-issuer serve` on a loopback port chosen at run time, with a
 //!   reviewer and an admin (and any further configuration, [`Service::start_with`]), and
 //!   [`http`] to speak to it as staff; [`wallet`] runs `kyc-wallet` on a wallet directory.
-//! - [`GIVEN_NAME`], [`FAMILY_NAME`], [`BIRTH_DATE`]: the subject's personal data, which
-//!   [`Invocation::run`] checks never reaches stderr.
+//! - [`GIVEN_NAME`], [`FAMILY_NAME`], [`BIRTH_DATE`]: the subject's personal data (the
+//!   applicant's, [`kyc_testkit::applicant`]), which [`Invocation::run`] checks never reaches
+//!   stderr.
 #![warn(missing_docs)]
 
 use std::ffi::OsStr;
@@ -30,14 +32,10 @@ use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
+use kyc_testkit::{IssuerConfig, IssuerProcess};
 use serde_json::Value;
 
-/// The subject's given name in [`Issued`]'s credential.
-pub const GIVEN_NAME: &str = "Erika";
-/// The subject's family name in [`Issued`]'s credential.
-pub const FAMILY_NAME: &str = "Mustermann";
-/// The subject's birth date in [`Issued`]'s credential.
-pub const BIRTH_DATE: &str = "1990-01-31";
+pub use kyc_testkit::applicant::{BIRTH_DATE, FAMILY_NAME, GIVEN_NAME};
 
 /// How long one run may take before it is killed and the test fails; generous for debug builds
 /// on a loaded machine, short enough that a hang is reported rather than waited out.
@@ -52,8 +50,8 @@ pub enum Program {
     Wallet,
     /// `kyc-verify` (verifier/src/bin/kyc-verify.rs).
     Verify,
-    /// `kyc-sample-images` (tests/src/bin/kyc-sample-images.rs): a selfie, an ID card and
-    /// liveness frames from the biometric test photos.
+    /// `kyc-sample-images` (sample-images/src/main.rs): a selfie, an ID card and liveness
+    /// frames from the biometric test photos.
     SampleImages,
 }
 
@@ -73,14 +71,14 @@ impl Program {
     /// The binary, built from the current sources.
     ///
     /// The first call in a test process runs `cargo build --bin kyc-issuer --bin kyc-wallet
-    /// --bin kyc-verify --bin kyc-sample-images` into the target directory of the running test executable (found from
-    /// [`std::env::current_exe`]: `target/<profile>/deps/cli-…` → `target/<profile>/`). It runs
-    /// even when the binaries exist: `cargo test -p kyc-tests` does not rebuild other packages'
-    /// binaries, and an existing one may predate the sources under test. When nothing changed
-    /// the build is a freshness check. Panics (failing the test) when the build fails.
+    /// --bin kyc-verify --bin kyc-sample-images` into the target directory of the running test
+    /// executable ([`kyc_testkit::binaries::build`]). It runs even when the binaries exist:
+    /// `cargo test -p kyc-tests` does not rebuild other packages' binaries, and an existing one
+    /// may predate the sources under test. When nothing changed the build is a freshness check.
+    /// Panics (failing the test) when the build fails.
     pub fn path(self) -> PathBuf {
         static BIN_DIR: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-        match BIN_DIR.get_or_init(build_binaries) {
+        match BIN_DIR.get_or_init(|| kyc_testkit::binaries::build(&Self::ALL.map(Self::name))) {
             Ok(dir) => dir.join(self.name()),
             Err(e) => panic!("{e}"),
         }
@@ -101,66 +99,6 @@ impl Program {
             stdin: Vec::new(),
         }
     }
-}
-
-/// The profile directory holding the running test executable (`target/debug` for
-/// `target/debug/deps/cli-…`).
-fn profile_dir() -> Result<PathBuf, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("locating the test executable: {e}"))?;
-    let mut dir = exe
-        .parent()
-        .ok_or_else(|| format!("{} has no parent directory", exe.display()))?;
-    if dir.file_name() == Some(OsStr::new("deps")) {
-        dir = dir
-            .parent()
-            .ok_or_else(|| format!("{} has no parent directory", dir.display()))?;
-    }
-    Ok(dir.to_path_buf())
-}
-
-/// Build the binaries into the profile directory of this test executable; returns it.
-fn build_binaries() -> Result<PathBuf, String> {
-    let bin_dir = profile_dir()?;
-    let profile = bin_dir
-        .file_name()
-        .and_then(OsStr::to_str)
-        .ok_or_else(|| format!("{}: no profile name", bin_dir.display()))?;
-    let target_dir = bin_dir
-        .parent()
-        .ok_or_else(|| format!("{}: no target directory", bin_dir.display()))?;
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .ok_or("kyc-tests has no parent directory")?;
-    // Cargo's profile directory for `dev` and `test` is `debug`; every other profile's has its name.
-    let profile = if profile == "debug" { "dev" } else { profile };
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut build = Command::new(&cargo);
-    build
-        .arg("build")
-        .arg("--quiet")
-        .arg("--manifest-path")
-        .arg(workspace.join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(target_dir)
-        .args(["--profile", profile]);
-    for program in Program::ALL {
-        build.args(["--bin", program.name()]);
-    }
-    let status = build
-        .status()
-        .map_err(|e| format!("running {}: {e}", Path::new(&cargo).display()))?;
-    if !status.success() {
-        return Err(format!(
-            "building the binaries failed ({status}): {build:?}"
-        ));
-    }
-    for program in Program::ALL {
-        let path = bin_dir.join(program.name());
-        if !path.is_file() {
-            return Err(format!("{} was not built", path.display()));
-        }
-    }
-    Ok(bin_dir)
 }
 
 /// A prepared run of one program: arguments and standard input.
@@ -597,7 +535,8 @@ pub fn wallet(dir: &Path, args: &[&str]) -> Invocation {
 /// loopback, a reviewer and an admin whose tokens come from `kyc-issuer staff new-token`.
 #[derive(Debug)]
 pub struct Service {
-    child: Child,
+    process: IssuerProcess,
+    settings: IssuerConfig,
     /// `http://127.0.0.1:PORT`.
     pub base: String,
     /// The configuration file.
@@ -610,7 +549,7 @@ pub struct Service {
 
 impl Service {
     /// The public URL in the configuration (what credentials and holder tokens name).
-    pub const PUBLIC_URL: &'static str = "https://kyc.example";
+    pub const PUBLIC_URL: &'static str = kyc_testkit::PUBLIC_URL;
 
     /// Configure a service with its data in `dir/issuer-data` and start it on a free port.
     pub fn start(dir: &Path) -> Self {
@@ -628,21 +567,15 @@ impl Service {
         };
         let ((reviewer, reviewer_digest), (admin, admin_digest)) = (token(), token());
         let config = dir.join("issuer.toml");
-        let staff = format!(
-            "[[staff]]\nid = \"rita\"\nrole = \"reviewer\"\ntoken_sha256 = \"{reviewer_digest}\"\n\
-             [[staff]]\nid = \"adam\"\nrole = \"admin\"\ntoken_sha256 = \"{admin_digest}\"\n"
-        );
-        let settings = format!(
-            "data_dir = \"{}\"\npublic_url = \"{}\"\n{staff}{sections}",
-            dir.join("issuer-data").display(),
-            Self::PUBLIC_URL
-        );
-        write(&dir.join("settings.toml"), &settings);
-        write(&config, format!("listen = \"127.0.0.1:0\"\n{settings}"));
-        let (child, base) = spawn_service(&config);
+        let settings = IssuerConfig::new(dir.join("issuer-data"))
+            .staff_digest("rita", "reviewer", &reviewer_digest)
+            .staff_digest("adam", "admin", &admin_digest)
+            .sections(sections);
+        let process = spawn_service(&settings, &config);
         Self {
-            child,
-            base,
+            base: process.base.clone(),
+            process,
+            settings,
             config,
             reviewer,
             admin,
@@ -651,49 +584,26 @@ impl Service {
 
     /// Stop the service (as `kill` would), keeping its data and configuration.
     pub fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.stop();
     }
 
     /// Start it again on the address it had, so that wallets that recorded it find it.
     pub fn restart(&mut self) {
         self.stop();
-        let dir = self.config.parent().expect("config has a directory");
         let addr = self.base.trim_start_matches("http://");
-        let settings = read(&dir.join("settings.toml"));
-        write(&self.config, format!("listen = \"{addr}\"\n{settings}"));
-        let (child, base) = spawn_service(&self.config);
-        assert_eq!(base, self.base, "restarted on another address");
-        self.child = child;
+        let settings = self.settings.clone().listen(addr);
+        self.process = spawn_service(&settings, &self.config);
+        assert_eq!(self.process.base, self.base, "restarted on another address");
     }
 }
 
-impl Drop for Service {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-fn spawn_service(config: &Path) -> (Child, String) {
-    use std::io::BufRead as _;
-    let mut child = Command::new(Program::Issuer.path())
-        .args(["serve", "--config"])
-        .arg(config)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("starting kyc-issuer serve");
-    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout is piped"));
-    let mut line = String::new();
-    let _ = stdout.read_line(&mut line);
-    let Some(addr) = line.trim().strip_prefix("listening on ").map(str::to_owned) else {
-        let _ = child.kill();
-        panic!("kyc-issuer serve said {line:?}");
-    };
-    // Keep draining, so a later line never meets a closed pipe.
-    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-    (child, format!("http://{addr}"))
+/// Write `settings` to `config` and run `kyc-issuer serve` on it.
+fn spawn_service(settings: &IssuerConfig, config: &Path) -> IssuerProcess {
+    settings
+        .write(config)
+        .unwrap_or_else(|e| panic!("writing {}: {e}", config.display()));
+    IssuerProcess::spawn(&Program::Issuer.path(), config)
+        .unwrap_or_else(|e| panic!("starting kyc-issuer serve: {e}"))
 }
 
 /// One HTTP request (`GET` without a body, `POST` with a JSON one), as staff when `bearer` is

@@ -10,22 +10,14 @@
 
 use std::path::{Path, PathBuf};
 
+use kyc_testkit::applicant;
 use kyc_tests::{new_request, trust_toml, wallet, write, Program, Service};
 use serde_json::{json, Value};
 
-/// A valid ICAO 9303 TD1 zone for [`erika`] (the fixture the other end-to-end tests use).
-const ERIKA_MRZ: &str =
-    "IDD<<C01X00T478<<<<<<<<<<<<<<<\n9001310F3508013D<<<<<<<<<<<<<6\nMUSTERMANN<<ERIKA<<<<<<<<<<<<<\n";
 /// A valid TD1 zone for [`jonas`]: check digits per ICAO 9303 Part 3 §4.9 (weights 7, 3, 1),
 /// composite over Part 5 §4.2.2's fields.
 const JONAS_MRZ: &str =
     "IDD<<L01X00T529<<<<<<<<<<<<<<<\n8505154M3306013D<<<<<<<<<<<<<0\nBEISPIEL<<JONAS<<<<<<<<<<<<<<<\n";
-
-fn erika() -> Value {
-    json!({"givenName": "Erika", "familyName": "Mustermann", "birthDate": "1990-01-31",
-           "nationality": "DE", "residence": {"country": "DE", "city": "Köln"},
-           "documentNumber": "C01X00T47"})
-}
 
 fn jonas() -> Value {
     json!({"givenName": "Jonas", "familyName": "Beispiel", "birthDate": "1985-05-15",
@@ -136,7 +128,10 @@ fn the_checks_earn_tier_2_and_a_shop_accepts_it() {
         &service,
         dir,
         &wallet_dir,
-        (erika(), ERIKA_MRZ),
+        (
+            applicant::identity(),
+            &format!("{}\n", applicant::ID_CARD_MRZ),
+        ),
         &obama,
         &obama.join("frames"),
     );

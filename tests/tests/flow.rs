@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
+use kyc_testkit::applicant;
 use kyc_tests::{http, new_request, read, trust_toml, wallet, write, Outcome, Program, Service};
 use serde_json::{json, Value};
 
@@ -77,18 +78,9 @@ fn present(wallet_dir: &Path, request: &Path, out: &Path) {
 fn apply_and_collect(service: &Service, dir: &Path, wallet_dir: &Path) -> String {
     wallet(wallet_dir, &["init"]).run().success();
     let identity = dir.join("identity.json");
-    write(
-        &identity,
-        json!({"givenName": "Erika", "familyName": "Mustermann", "birthDate": "1990-01-31",
-               "nationality": "DE", "residence": {"country": "DE", "city": "Köln"},
-               "documentNumber": "C01X00T47"})
-        .to_string(),
-    );
+    write(&identity, applicant::identity().to_string());
     let mrz = dir.join("mrz.txt");
-    write(
-        &mrz,
-        "P<D<<MUSTERMANN<<ERIKA<<<<<<<<<<<<<<<<<<<<<<\nC01X00T478D<<9001310F3508013<<<<<<<<<<<<<<06\n",
-    );
+    write(&mrz, format!("{}\n", applicant::PASSPORT_MRZ));
     wallet(wallet_dir, &["apply", "--issuer", &service.base])
         .args(["--audience", Service::PUBLIC_URL, "--jurisdiction", "EU"])
         .arg("--identity")

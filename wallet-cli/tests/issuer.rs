@@ -19,24 +19,15 @@ use common::*;
 use kyc_core::did::Resolver;
 use kyc_core::presentation::verify_presentation;
 use kyc_core::KycTier;
+use kyc_testkit::applicant;
 use serde_json::json;
 
 /// An applicant's files: identity, MRZ, a selfie and a liveness capture per pose.
 fn applicant_files(dir: &Path) -> Vec<String> {
     let identity = dir.join("identity.json");
-    std::fs::write(
-        &identity,
-        json!({
-            "givenName": PERSONAL[0], "familyName": PERSONAL[1], "birthDate": PERSONAL[2],
-            "nationality": "DE", "residence": {"country": "DE", "city": "Köln"},
-            "documentNumber": PERSONAL[3]
-        })
-        .to_string(),
-    )
-    .unwrap();
+    std::fs::write(&identity, applicant::identity().to_string()).unwrap();
     let mrz = dir.join("mrz.txt");
-    // A valid ICAO 9303 TD1 zone for the identity above.
-    std::fs::write(&mrz, "IDD<<C01X00T478<<<<<<<<<<<<<<<\n9001310F3508013D<<<<<<<<<<<<<6\nMUSTERMANN<<ERIKA<<<<<<<<<<<<<\n").unwrap();
+    std::fs::write(&mrz, format!("{}\n", applicant::ID_CARD_MRZ)).unwrap();
     let png = [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13];
     let selfie = dir.join("selfie.png");
     std::fs::write(&selfie, png).unwrap();

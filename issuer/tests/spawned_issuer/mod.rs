@@ -1,101 +1,43 @@
 //! A real `kyc-issuer serve` on a loopback port chosen at run time, and the requests most tests
 //! need: holder tokens, the audit log size, problem responses, replaying the exported log.
-#![allow(dead_code)] // each test binary uses its own part of this module
+#![allow(dead_code, unused_imports)] // each test binary uses its own part of this module
 
-use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
-use chrono::Utc;
 use ed25519_dalek::SigningKey;
-use kyc_core::DidKey;
-use serde_json::{json, Value};
+use kyc_testkit::IssuerConfig;
+use serde_json::Value;
 
-pub(crate) const REVIEWER_TOKEN: &str = "reviewer-token-0123456789abcdef";
-pub(crate) const ADMIN_TOKEN: &str = "admin-token-0123456789abcdef";
-pub(crate) const COMPLIANCE_TOKEN: &str = "compliance-token-0123456789abcdef";
-pub(crate) const PUBLIC_URL: &str = "https://kyc.example";
-
-/// The personal data in [`submission`]: none of it may appear in a problem, an event or the log.
-pub(crate) const PERSONAL_DATA: [&str; 4] = ["Erika", "Mustermann", "1990-01-31", "C01X00T47"];
-
-/// The running service; killed when dropped.
-pub(crate) struct Issuer {
-    pub(crate) child: Child,
-    pub(crate) base: String,
-}
-
-impl Drop for Issuer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+pub(crate) use kyc_testkit::applicant::{submission, PERSONAL_DATA};
+pub(crate) use kyc_testkit::tokens::{ADMIN_TOKEN, COMPLIANCE_TOKEN, REVIEWER_TOKEN};
+pub(crate) use kyc_testkit::{IssuerProcess as Issuer, PUBLIC_URL};
 
 /// `dir/issuer.toml`: loopback, data under `dir/data`, a reviewer `rita`, an admin `adam` and
 /// a compliance officer `carla`, a 64 KiB body limit unless `extra` has its own `[limits]`,
 /// then `extra` (more TOML sections).
 pub(crate) fn write_config(dir: &Path, extra: &str) -> PathBuf {
-    let config = dir.join("issuer.toml");
+    let path = dir.join("issuer.toml");
     let limits = if extra.contains("[limits]") {
         ""
     } else {
         "[limits]\nbody_bytes = 65536\n"
     };
-    let text = format!(
-        "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\npublic_url = \"{PUBLIC_URL}\"\n\
-         {limits}\
-         [[staff]]\nid = \"rita\"\nrole = \"reviewer\"\ntoken_sha256 = \"{}\"\n\
-         [[staff]]\nid = \"adam\"\nrole = \"admin\"\ntoken_sha256 = \"{}\"\n\
-         [[staff]]\nid = \"carla\"\nrole = \"compliance\"\ntoken_sha256 = \"{}\"\n{extra}",
-        dir.join("data").display(),
-        kyc_issuer::auth::hash_token(REVIEWER_TOKEN),
-        kyc_issuer::auth::hash_token(ADMIN_TOKEN),
-        kyc_issuer::auth::hash_token(COMPLIANCE_TOKEN),
-    );
-    std::fs::write(&config, text).unwrap();
-    config
+    IssuerConfig::new(dir.join("data"))
+        .staff("rita", "reviewer", REVIEWER_TOKEN)
+        .staff("adam", "admin", ADMIN_TOKEN)
+        .staff("carla", "compliance", COMPLIANCE_TOKEN)
+        .sections(limits)
+        .sections(extra)
+        .write(&path)
+        .unwrap();
+    path
 }
 
 /// Start the service on [`write_config`]`(dir, extra)`; returns once it listens.
 pub(crate) fn start(dir: &Path, extra: &str) -> Issuer {
     let config = write_config(dir, extra);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kyc-issuer"))
-        .args(["serve", "--config"])
-        .arg(&config)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("listening line")
-        .to_owned();
-    Issuer {
-        child,
-        base: format!("http://{addr}"),
-    }
-}
-
-/// A valid EU submission for `holder` (no screening provider: it goes to review).
-pub(crate) fn submission(holder: &DidKey) -> Value {
-    json!({
-        "jurisdiction": "EU",
-        "holder": holder.as_str(),
-        "identity": {
-            "givenName": "Erika", "familyName": "Mustermann", "birthDate": "1990-01-31",
-            "nationality": "DE", "residence": {"country": "DE", "city": "Köln"},
-            "documentNumber": "C01X00T47"
-        },
-        // A valid ICAO 9303 TD1 zone for the identity above (every check digit right).
-        "document": {"type": "id_card", "mrz": "IDD<<C01X00T478<<<<<<<<<<<<<<<\n9001310F3508013D<<<<<<<<<<<<<6\nMUSTERMANN<<ERIKA<<<<<<<<<<<<<"}
-    })
+    Issuer::spawn(Path::new(env!("CARGO_BIN_EXE_kyc-issuer")), &config).unwrap()
 }
 
 /// Submit `body`; the application view.
@@ -120,15 +62,7 @@ pub(crate) async fn holder_token(client: &reqwest::Client, base: &str, key: &Sig
         .json()
         .await
         .unwrap();
-    let did = DidKey::from_verifying_key(&key.verifying_key());
-    let now = Utc::now().timestamp();
-    let claims = json!({"iss": did.as_str(), "aud": PUBLIC_URL, "nonce": nonce["nonce"], "iat": now, "exp": now + 120});
-    kyc_core::jws::sign(
-        "JWT",
-        Some(&did.key_id()),
-        claims.to_string().as_bytes(),
-        key,
-    )
+    kyc_testkit::tokens::holder_token(key, PUBLIC_URL, &nonce["nonce"])
 }
 
 /// Entries in the audit log, from `/healthz`.

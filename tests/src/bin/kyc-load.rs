@@ -10,7 +10,6 @@
 //! Run with `scripts/load.sh` (builds the release binaries first).
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -19,11 +18,10 @@ use anyhow::{bail, Context as _};
 use clap::Parser;
 use ed25519_dalek::SigningKey;
 use kyc_core::DidKey;
+use kyc_testkit::{applicant, IssuerConfig, IssuerProcess};
 use serde_json::{json, Value};
-use sha2::{Digest as _, Sha256};
 
 const REVIEWER_TOKEN: &str = "load-reviewer-token-0123456789";
-const PUBLIC_URL: &str = "https://kyc.example";
 
 #[derive(Parser)]
 #[command(about = "Load generator for kyc-issuer serve")]
@@ -42,20 +40,9 @@ struct Args {
     data_dir: Option<PathBuf>,
 }
 
-struct Issuer {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Issuer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(dir: &Path) -> anyhow::Result<Issuer> {
-    use std::io::BufRead as _;
+/// The issuer (the binary next to this one) on a fresh configuration in `dir`, with one
+/// reviewer.
+fn start(dir: &Path) -> anyhow::Result<IssuerProcess> {
     let exe = std::env::current_exe()?;
     let issuer = exe.with_file_name("kyc-issuer");
     if !issuer.exists() {
@@ -64,36 +51,11 @@ fn start(dir: &Path) -> anyhow::Result<Issuer> {
             issuer.display()
         );
     }
-    let digest: String = Sha256::digest(REVIEWER_TOKEN)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
     let config = dir.join("issuer.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\npublic_url = \"{PUBLIC_URL}\"\n\
-             [[staff]]\nid = \"load\"\nrole = \"reviewer\"\ntoken_sha256 = \"{digest}\"\n",
-            dir.join("data").display()
-        ),
-    )?;
-    let mut child = Command::new(issuer)
-        .args(["serve", "--config"])
-        .arg(&config)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()?;
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().context("stdout")?).read_line(&mut line)?;
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .context("issuer did not start")?
-        .to_owned();
-    Ok(Issuer {
-        child,
-        base: format!("http://{addr}"),
-    })
+    IssuerConfig::new(dir.join("data"))
+        .staff("load", "reviewer", REVIEWER_TOKEN)
+        .write(&config)?;
+    IssuerProcess::spawn(&issuer, &config).context("issuer did not start")
 }
 
 fn resident_kib(pid: u32) -> Option<u64> {
@@ -134,22 +96,17 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+/// The applicant's submission with her passport: the document check really runs.
 fn submission(holder: &DidKey) -> Value {
-    json!({
-        "jurisdiction": "EU",
-        "holder": holder.as_str(),
-        "identity": {"givenName": "Erika", "familyName": "Mustermann", "birthDate": "1990-01-31",
-                     "nationality": "DE", "residence": {"country": "DE"}, "documentNumber": "C01X00T47"},
-        // A valid ICAO 9303 TD3 zone for this identity: the document check really runs.
-        "document": {"type": "passport", "mrz": "P<D<<MUSTERMANN<<ERIKA<<<<<<<<<<<<<<<<<<<<<<\nC01X00T478D<<9001310F3508013<<<<<<<<<<<<<<06"}
-    })
+    let mut submission = applicant::submission(holder);
+    submission["document"] = applicant::passport();
+    submission
 }
 
 async fn holder_token(
     client: &reqwest::Client,
     base: &str,
     key: &SigningKey,
-    did: &DidKey,
 ) -> anyhow::Result<String> {
     let nonce: Value = client
         .post(format!("{base}/v1/nonce"))
@@ -157,13 +114,10 @@ async fn holder_token(
         .await?
         .json()
         .await?;
-    let now = chrono::Utc::now().timestamp();
-    let claims = json!({"iss": did.as_str(), "aud": PUBLIC_URL, "nonce": nonce["nonce"], "iat": now, "exp": now + 120});
-    Ok(kyc_core::jws::sign(
-        "JWT",
-        Some(&did.key_id()),
-        claims.to_string().as_bytes(),
+    Ok(kyc_testkit::tokens::holder_token(
         key,
+        kyc_testkit::PUBLIC_URL,
+        &nonce["nonce"],
     ))
 }
 
@@ -189,7 +143,7 @@ async fn one_credential(client: &reqwest::Client, base: &str) -> anyhow::Result<
     if approve.status() != 200 {
         bail!("approve: {}", approve.status());
     }
-    let token = holder_token(client, base, &key, &did).await?;
+    let token = holder_token(client, base, &key).await?;
     let started = Instant::now();
     let collect = client
         .post(format!("{base}/v1/applications/{id}/credential"))

@@ -1,22 +1,26 @@
 //! What the wallet's integration tests share: running the real `kyc-wallet` binary, credentials
 //! signed here with `kyc-core` for a wallet's DID, and the real `kyc-issuer` service.
-#![allow(dead_code, unreachable_pub)]
+// Each test binary uses its own part.
+#![allow(dead_code, unused_imports, unreachable_pub)]
 
-use std::io::{BufRead as _, Write as _};
+use std::io::Write as _;
 use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use kyc_core::credential::{CountryCode, StatusEntry};
 use kyc_core::presentation::PresentationRequest;
 use kyc_core::{AssuranceLevel, DidKey, KycCredential, KycSubject, KycTier};
+use kyc_testkit::{IssuerConfig, IssuerProcess};
+
+pub use kyc_testkit::applicant::PERSONAL_DATA as PERSONAL;
+pub use kyc_testkit::tokens::REVIEWER_TOKEN;
+pub use kyc_testkit::PUBLIC_URL;
 
 /// The wallet password every test uses.
 pub const PASSWORD: &str = "correct horse battery staple";
-/// Personal data in the fixtures; no stderr may ever carry it.
-pub const PERSONAL: [&str; 4] = ["Erika", "Mustermann", "1990-01-31", "C01X00T47"];
 
 /// One finished run of `kyc-wallet`.
 #[derive(Debug)]
@@ -155,80 +159,38 @@ pub fn write_request(dir: &Path, name: &str, request: &PresentationRequest) -> P
 
 // ---- the real issuer service --------------------------------------------------------------
 
-/// The reviewer's bearer token in the issuer's configuration.
-pub const REVIEWER_TOKEN: &str = "reviewer-token-0123456789abcdef";
-/// The issuer's public URL (what holder tokens must name).
-pub const PUBLIC_URL: &str = "https://kyc.example";
-
-/// `kyc-issuer`, next to `kyc-wallet` in the target directory, built once per test process.
-///
-/// Cargo hands `CARGO_BIN_EXE_*` only for this package's own binaries, so another package's
-/// binary is found in the same profile directory and built there, as tests/src/lib.rs does: a
-/// binary that merely exists may predate the issuer's sources, and `cargo build` of an
-/// up-to-date one is a quick freshness check. When the build fails but an older binary exists
-/// (the issuer's sources mid-change in a shared tree), that one is used, with a warning.
+/// `kyc-issuer`, next to `kyc-wallet` in the target directory, built once per test process
+/// ([`kyc_testkit::binaries::build`]). When the build fails but an older binary exists (the
+/// issuer's sources mid-change in a shared tree), that one is used, with a warning.
 pub fn issuer_binary() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT.get_or_init(build_issuer).clone()
 }
 
 fn build_issuer() -> PathBuf {
-    let profile_dir = Path::new(env!("CARGO_BIN_EXE_kyc-wallet"))
-        .parent()
-        .unwrap();
-    // Cargo's profile directory for `dev` and `test` is `debug`; others carry their name.
-    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-        Some("debug") | None => "dev",
-        Some(other) => other,
-    };
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "kyc-issuer",
-            "--bin",
-            "kyc-issuer",
-        ])
-        .arg("--manifest-path")
-        .arg(workspace.join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(profile_dir.parent().unwrap())
-        .args(["--profile", profile])
-        .status()
-        .expect("running cargo build");
-    let issuer = profile_dir.join("kyc-issuer");
-    if !status.success() {
-        assert!(issuer.is_file(), "building kyc-issuer failed");
-        eprintln!("warning: building kyc-issuer failed; testing against the existing binary");
-    }
-    assert!(issuer.is_file(), "{} was not built", issuer.display());
-    issuer
-}
-
-/// A running `kyc-issuer serve` on a loopback port; killed on drop.
-pub struct Issuer {
-    child: Child,
-    /// `http://127.0.0.1:PORT`.
-    pub base: String,
-}
-
-impl Drop for Issuer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    match kyc_testkit::binaries::build(&["kyc-issuer"]) {
+        Ok(dir) => dir.join("kyc-issuer"),
+        Err(e) => {
+            let dir = kyc_testkit::binaries::profile_dir().unwrap();
+            let issuer = dir.join("kyc-issuer");
+            assert!(issuer.is_file(), "building kyc-issuer failed: {e}");
+            eprintln!("warning: building kyc-issuer failed; testing against the existing binary");
+            issuer
+        }
     }
 }
 
-/// SHA-256 of a staff token, lower-case hex (the configuration's `token_sha256`).
-fn token_sha256(token: &str) -> String {
-    use sha2::{Digest as _, Sha256};
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+/// A running `kyc-issuer serve` on a loopback port ([`IssuerProcess`]: `issuer.base` is
+/// `http://127.0.0.1:PORT`); killed on drop.
+#[derive(Debug)]
+pub struct Issuer(IssuerProcess);
+
+impl std::ops::Deref for Issuer {
+    type Target = IssuerProcess;
+
+    fn deref(&self) -> &IssuerProcess {
+        &self.0
+    }
 }
 
 impl Issuer {
@@ -236,35 +198,11 @@ impl Issuer {
     /// every application goes to review, and only tier 0 can be approved).
     pub fn start(dir: &Path) -> Self {
         let config = dir.join("issuer.toml");
-        let text = format!(
-            "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\npublic_url = \"{PUBLIC_URL}\"\n\
-             [[staff]]\nid = \"rita\"\nrole = \"reviewer\"\ntoken_sha256 = \"{}\"\n",
-            dir.join("issuer-data").display(),
-            token_sha256(REVIEWER_TOKEN),
-        );
-        std::fs::write(&config, text).unwrap();
-        let mut child = Command::new(issuer_binary())
-            .args(["serve", "--config"])
-            .arg(&config)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("starting kyc-issuer");
-        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        stdout.read_line(&mut line).unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("kyc-issuer said {line:?}"))
-            .to_owned();
-        // Keep reading, so a later line never meets a closed pipe.
-        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-        Self {
-            child,
-            base: format!("http://{addr}"),
-        }
+        IssuerConfig::new(dir.join("issuer-data"))
+            .staff("rita", "reviewer", REVIEWER_TOKEN)
+            .write(&config)
+            .unwrap();
+        Self(IssuerProcess::spawn(&issuer_binary(), &config).expect("starting kyc-issuer"))
     }
 
     /// A reviewer's decision on application `id`; returns the HTTP status.

@@ -8,27 +8,24 @@
 //! - `frames/left.jpg`, `frames/centre.jpg`, `frames/right.jpg`: the selfie with the head turned,
 //!   for `kyc-wallet apply --frames DIR/frames`.
 //!
-//! The images are built by the issuer's biometric test fixtures (`issuer/tests/biometric_support`,
-//! included below, not copied): [`biometric_support::id_card`] for the card and
-//! [`biometric_support::turned`] for the head turns (a warp of the nose region that moves the
-//! yaw the issuer measures from dlib's landmarks). The photos and models come from
+//! The images are built by the shared test fixtures (`kyc_testkit::images`, as the issuer's
+//! biometric tests build theirs): `id_card` for the card and `turned` for the head turns (a warp
+//! of the nose region that moves the yaw the issuer measures from dlib's landmarks), around the
+//! face the issuer's dlib models find. The photos and models come from
 //! `scripts/setup-biometrics.sh` (`KYC_TEST_IMAGES_DIR`, `KYC_MODELS_DIR` override where).
 //!
 //! The card prints an ICAO specimen's MRZ; the issuer's document check reads the MRZ the
 //! submission carries as text (`kyc-wallet apply --mrz FILE`), not the card's picture, and
 //! the face match compares the card's portrait with the selfie, never with a name.
 
-#[path = "../../../issuer/tests/biometric_support/mod.rs"]
-mod biometric_support;
-
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
-use biometric_support::{id_card, images_dir, jpeg, load, png, resize_to_pixels, turned, Turn};
 use clap::{Parser, ValueEnum};
 use image::RgbImage;
 use kyc_issuer::checks::biometric::local::{Face, FaceModels};
 use kyc_issuer::checks::biometric::{default_models_dir, Detector};
+use kyc_testkit::images::{id_card, images_dir, jpeg, load, png, resize_to_pixels, turned, Turn};
 
 /// A selfie larger than this is scaled down to it: what a phone's front camera sends.
 const SELFIE_PIXELS: u64 = 1_000_000;
@@ -100,9 +97,9 @@ fn main() -> anyhow::Result<()> {
     }
     let face = one_face(&models, &selfie, selfie_photo)?;
     let portrait = load(portrait_photo);
-    // id_card cuts the portrait around the photo's one face (and insists on one).
-    one_face(&models, &portrait, portrait_photo)?;
-    let card = id_card(&models, &portrait, true);
+    // id_card cuts the portrait around the photo's one face.
+    let portrait_face = one_face(&models, &portrait, portrait_photo)?;
+    let card = id_card(&portrait, Some(portrait_face.rect));
 
     let frames_dir = cli.out.join("frames");
     std::fs::create_dir_all(&frames_dir)
@@ -116,7 +113,7 @@ fn main() -> anyhow::Result<()> {
         (Turn::Centre, "centre.jpg"),
         (Turn::Right, "right.jpg"),
     ] {
-        let frame = turned(&selfie, &face, turn);
+        let frame = turned(&selfie, &face.points, turn);
         written.push(write(&frames_dir.join(name), &jpeg(&frame))?);
     }
     println!(
