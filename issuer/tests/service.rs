@@ -392,6 +392,28 @@ async fn bad_requests_change_nothing() {
     extra["favouriteColour"] = json!("blue");
     expect_problem(client.post(&url).json(&extra).send().await.unwrap(), 400).await;
 
+    // A member named twice (the last would win in serde_json, the first elsewhere): refused.
+    let text = submission(&holder).to_string();
+    let twice = text.replacen("{", "{\"jurisdiction\":\"JP\",", 1);
+    let p = expect_problem(
+        client
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(twice)
+            .send()
+            .await
+            .unwrap(),
+        400,
+    )
+    .await;
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("duplicate member `jurisdiction`"),
+        "{p}"
+    );
+
     let mut bad_holder = submission(&holder);
     bad_holder["holder"] = json!("did:web:example.com");
     expect_problem(

@@ -142,10 +142,79 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Problem> {
         let JsonBytes(body) = JsonBytes::from_request(req, state).await?;
-        serde_json::from_slice(&body).map(Self).map_err(|e| {
+        let malformed = |e: serde_json::Error| {
             Problem::bad_request(kyc_core::MalformedError::json("body", &e).to_string())
-        })
+        };
+        unique_members(&body).map_err(malformed)?;
+        serde_json::from_slice(&body).map(Self).map_err(malformed)
     }
+}
+
+/// Refuse a JSON text in which an object names a member twice (RFC 8259 §4 leaves what that
+/// means to the parser: serde_json keeps the last, another parser the first, so a signature
+/// checker, a schema validator and the code after them could each see a different document).
+/// The error names the member when it is a plain identifier, never anything else.
+fn unique_members(body: &[u8]) -> Result<(), serde_json::Error> {
+    use serde::de::{DeserializeSeed, Error as _, MapAccess, SeqAccess, Visitor};
+
+    struct Unique;
+
+    impl<'de> DeserializeSeed<'de> for Unique {
+        type Value = ();
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Unique {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON value")
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_str<E>(self, _: &str) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_unit<E>(self) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while seq.next_element_seed(Unique)?.is_some() {}
+            Ok(())
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            let mut seen = std::collections::HashSet::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if !seen.insert(key.clone()) {
+                    let plain = !key.is_empty()
+                        && key.len() <= 64
+                        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+                    return Err(A::Error::custom(if plain {
+                        format!("duplicate member `{key}`")
+                    } else {
+                        "duplicate member".to_owned()
+                    }));
+                }
+                map.next_value_seed(Unique)?;
+            }
+            Ok(())
+        }
+    }
+
+    let mut de = serde_json::Deserializer::from_slice(body);
+    Unique.deserialize(&mut de)?;
+    de.end()
 }
 
 /// An `application/json` body as the bytes that were sent (for a signature over them); a body
@@ -228,6 +297,34 @@ mod tests {
             bearer(&opaque),
             Err(AuthError::MalformedCredentials(_))
         ));
+    }
+
+    #[test]
+    fn a_member_named_twice_is_refused_at_any_depth() {
+        for body in [
+            r#"{"jurisdiction": "EU", "jurisdiction": "JP"}"#,
+            r#"{"identity": {"givenName": "A", "givenName": "B"}}"#,
+            r#"[{"a": 1}, {"b": [{"c": 1, "c": 2}]}]"#,
+        ] {
+            let err = unique_members(body.as_bytes()).unwrap_err();
+            assert!(
+                err.to_string().contains("duplicate member"),
+                "{body}: {err}"
+            );
+        }
+        // A name that is not a plain identifier is not echoed.
+        let err = unique_members(br#"{"Erika 1990": 1, "Erika 1990": 2}"#).unwrap_err();
+        assert!(!err.to_string().contains("Erika"), "{err}");
+        for body in [
+            r#"{"a": {"b": 1}, "b": {"a": 2}}"#,
+            "[1, 2, 1]",
+            r#""x""#,
+            "null",
+        ] {
+            unique_members(body.as_bytes()).unwrap();
+        }
+        // Malformed JSON is still an error here, before the real parse.
+        assert!(unique_members(b"{\"a\": 1").is_err());
     }
 
     #[test]
