@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::applications::ApplicationError;
+use crate::audit::AuditError;
 use crate::auth::{AuthError, AuthFailure};
 use crate::webhooks::WebhookError;
 
@@ -148,6 +149,20 @@ impl From<ApplicationError> for Problem {
             }
         };
         Problem::new(status, code, title, e.to_string())
+    }
+}
+
+impl From<AuditError> for Problem {
+    fn from(e: AuditError) -> Self {
+        match e {
+            AuditError::BadRange { .. }
+            | AuditError::RangeTooLarge { .. }
+            | AuditError::Proof(_) => Problem::bad_request(e.to_string()),
+            other => {
+                tracing::error!(error = %other, "audit log failure");
+                Problem::internal()
+            }
+        }
     }
 }
 

@@ -18,8 +18,8 @@ use crate::audit::AuditLog;
 use crate::checks::CheckSuite;
 use crate::events::{EventSettings, Events, StateChange};
 use crate::model::{
-    ApplicationRecord, ApplicationState, DecisionRecord, LivenessAnswer, Submission, VendorPending,
-    APPLICATION_SCHEMA,
+    ApplicationRecord, ApplicationState, CheckRecord, DecisionRecord, LivenessAnswer, Submission,
+    VendorPending, APPLICATION_SCHEMA,
 };
 use crate::pii::{self, SubjectKey};
 use crate::state::{StateError, StateStore};
@@ -319,6 +319,17 @@ impl Applications {
             .key
             .map(SubjectKey::from_bytes)
             .ok_or(ApplicationError::Erased)
+    }
+}
+
+/// The audit event recording `record` on application `id`.
+pub(super) fn check_event(id: &str, record: &CheckRecord) -> AuditEvent {
+    AuditEvent::CheckCompleted {
+        application: id.to_owned(),
+        check: record.check,
+        outcome: record.outcome,
+        reasons: record.wire_reasons(),
+        data_version: record.data_version.clone(),
     }
 }
 

@@ -8,7 +8,7 @@ use kyc_core::DidKey;
 use chrono::{DateTime, Utc};
 use kyc_core::audit_event::AuditEvent;
 
-use super::context::{apply_decision, conflict, decision_event, Applications};
+use super::context::{apply_decision, check_event, conflict, decision_event, Applications};
 use super::context::{context, Traces};
 use super::error::{ApplicationError, Broken};
 use super::views::ApplicationView;
@@ -17,8 +17,8 @@ use crate::checks::country_risk::{association_keys, AssociationKind};
 use crate::checks::CheckContext;
 use crate::events::StateChange;
 use crate::model::{
-    ApplicationRecord, ApplicationState, CheckRecord, DecisionRecord, LivenessAnswer,
-    SubjectRecord, Submission, VendorPending, UPLOADABLE,
+    ApplicationRecord, ApplicationState, DecisionRecord, LivenessAnswer, SubjectRecord, Submission,
+    VendorPending, UPLOADABLE,
 };
 use crate::pii::{self, SubjectKey};
 
@@ -276,16 +276,5 @@ impl Applications {
         });
         self.announce(&next);
         Ok((&next).into())
-    }
-}
-
-/// The audit event recording `record` on application `id`.
-fn check_event(id: &str, record: &CheckRecord) -> AuditEvent {
-    AuditEvent::CheckCompleted {
-        application: id.to_owned(),
-        check: record.check,
-        outcome: record.outcome,
-        reasons: record.wire_reasons(),
-        data_version: record.data_version.clone(),
     }
 }

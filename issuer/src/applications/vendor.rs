@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use kyc_core::audit_event::{AuditCheck, AuditEvent};
 
-use super::context::{apply_decision, conflict, decision_event, Applications};
+use super::context::{apply_decision, check_event, conflict, decision_event, Applications};
 use super::error::{ApplicationError, Broken};
 use super::views::ApplicationView;
 use crate::model::{ApplicationRecord, ApplicationState, CheckRecord, Reason, VendorPending};
@@ -119,13 +119,7 @@ fn redecided(
     }
     let decision = crate::risk::decide(&next.checks, policy, now);
     let events = [
-        AuditEvent::CheckCompleted {
-            application: next.id.clone(),
-            check: AuditCheck::Biometric,
-            outcome: record.outcome,
-            reasons: record.wire_reasons(),
-            data_version: None,
-        },
+        check_event(&next.id, &record),
         decision_event(&next.id, &decision),
     ];
     apply_decision(&mut next, decision, now);

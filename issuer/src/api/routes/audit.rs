@@ -14,7 +14,6 @@ use serde::Deserialize;
 use crate::api::problem::Problem;
 use crate::api::responses::ServerError;
 use crate::api::state::{AppState, Routes};
-use crate::audit::AuditError;
 
 /// Served under `/v1/audit`.
 pub(crate) fn routes() -> Routes {
@@ -30,20 +29,6 @@ fn query<T: DeserializeOwned>(uri: &Uri) -> Result<T, Problem> {
     Query::<T>::try_from_uri(uri)
         .map(|Query(q)| q)
         .map_err(|e| Problem::bad_request(e.body_text()))
-}
-
-impl From<AuditError> for Problem {
-    fn from(e: AuditError) -> Self {
-        match e {
-            AuditError::BadRange { .. }
-            | AuditError::RangeTooLarge { .. }
-            | AuditError::Proof(_) => Problem::bad_request(e.to_string()),
-            other => {
-                tracing::error!(error = %other, "audit log failure");
-                Problem::internal()
-            }
-        }
-    }
 }
 
 /// A fresh checkpoint over the current tree, as a C2SP signed note (`text/plain`).

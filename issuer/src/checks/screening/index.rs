@@ -542,17 +542,16 @@ impl ScreeningLists {
     fn ranked(&self, driving: &[(&[&[u32]], f32)], max: usize) -> Vec<u32> {
         let lists_of = |rank: usize| driving.get(rank).map_or(&[][..], |d| d.0);
         let weights: Vec<f32> = driving.iter().map(|d| d.1).collect();
-        let order = driving;
         // A hit needs every token of the shorter name partnered (see `score`), so when two or
         // more query tokens are indexed, a candidate must share a key with at least two of
         // them. Every such name is in the lists of some token other than the most frequent
         // one: those lists are enumerated, the most frequent token's only probed (binary
         // search) for the names found. A common given name never fills the candidate set.
-        let required = if order.len() >= 2 { 2 } else { 1 };
-        let enumerated = if order.len() >= 2 {
-            order.len() - 1
+        let required = if driving.len() >= 2 { 2 } else { 1 };
+        let enumerated = if driving.len() >= 2 {
+            driving.len() - 1
         } else {
-            order.len()
+            driving.len()
         };
         SCRATCH.with(|scratch| {
             let mut scratch = scratch.borrow_mut();
@@ -580,7 +579,7 @@ impl ScreeningLists {
                     }
                 }
             }
-            if enumerated < order.len() {
+            if enumerated < driving.len() {
                 let bit = 1u8 << enumerated;
                 let lists = lists_of(enumerated);
                 for &n in touched.iter() {
