@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{NaiveDate, Utc};
+use chrono::{Datelike as _, NaiveDate, Utc};
 use kyc_core::audit_event::{AuditCheck, CheckOutcome};
 use kyc_issuer::checks::screening::{
     check_record, HitKind, ListError, ListFormat, ListSource, Screener, ScreeningCheck,
@@ -15,6 +15,7 @@ use kyc_issuer::checks::screening::{
 };
 use kyc_issuer::checks::Check;
 use kyc_issuer::model::Submission;
+use proptest::arbitrary::Arbitrary as _;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -481,4 +482,148 @@ fn duplicate_list_names_are_refused() {
         ScreeningLists::load(&s),
         Err(ListError::Config(_))
     ));
+}
+
+/// Given names, family name, birth date, nationality (ISO and ICAO).
+type Person = (&'static str, &'static str, (i32, u32, u32), &'static str, &'static str);
+
+/// People on the fixture lists, with a passport zone for each.
+const PEOPLE: [Person; 3] = [
+    ("Ivan Petrovich", "Sidorov", (1961, 8, 4), "RU", "RUS"),
+    ("Oleg", "Vorontsov", (1958, 2, 11), "RU", "RUS"),
+    ("Jurgen", "Schafer", (1955, 6, 1), "DE", "D"),
+];
+
+/// Characters an attacker might insert: punctuation, digits, controls, invisible and
+/// direction characters, combining marks, other dashes and apostrophes.
+const INSERTABLE: &[char] = &[
+    '.',
+    '_',
+    '\0',
+    '\'',
+    '`',
+    '1',
+    '9',
+    '/',
+    '\\',
+    '*',
+    '!',
+    '?',
+    '(',
+    ')',
+    ':',
+    ';',
+    '"',
+    '#',
+    '+',
+    '=',
+    '~',
+    '|',
+    '@',
+    '&',
+    '%',
+    '$',
+    '^',
+    '[',
+    ']',
+    '{',
+    '}',
+    ',',
+    '-',
+    ' ',
+    '<',
+    '\u{200B}',
+    '\u{200C}',
+    '\u{200D}',
+    '\u{202E}',
+    '\u{2066}',
+    '\u{00AD}',
+    '\u{FEFF}',
+    '\u{0301}',
+    '\u{0308}',
+    '\u{2019}',
+    '\u{02BC}',
+    '\u{00B7}',
+    '\u{2022}',
+    '\u{2010}',
+    '\u{2013}',
+    '\u{3000}',
+    '\u{00A0}',
+    '\u{1F600}',
+    '王',
+    'α',
+    'ж',
+    'ß',
+];
+
+fn zone(given: &str, family: &str, born: (i32, u32, u32), nat3: &str) -> serde_json::Value {
+    let mrz = mrz::format_td3(&mrz::Td3Fields {
+        issuing_country: nat3.into(),
+        document_number: "720431587".into(),
+        surname: family.to_uppercase(),
+        given_names: given.to_uppercase(),
+        nationality: nat3.into(),
+        date_of_birth: mrz::MrzDate::Calendar(mrz::Date::new(born.0, born.1, born.2)),
+        sex: mrz::Sex::Male,
+        date_of_expiry: mrz::MrzDate::Calendar(mrz::Date::new(2031, 3, 1)),
+        ..Default::default()
+    });
+    serde_json::json!({"type": "passport", "mrz": mrz})
+}
+
+fn document_result(
+    document: &serde_json::Value,
+    given: &str,
+    family: &str,
+    born: NaiveDate,
+    nat: &str,
+) -> (CheckOutcome, Vec<kyc_issuer::model::Reason>) {
+    let identity: kyc_issuer::model::Identity = serde_json::from_value(serde_json::json!({
+        "givenName": given, "familyName": family, "birthDate": born.to_string(),
+        "nationality": nat
+    }))
+    .unwrap();
+    kyc_issuer::checks::document::check_document(document, &identity, ymd(2026, 12, 1))
+}
+
+/// The best score among the hits.
+fn best(r: &ScreeningResult) -> f64 {
+    r.hits.iter().map(|h| h.score).fold(0.0, f64::max)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config::with_cases(400))]
+
+    /// Issue 12, finding 1: for any name and any insertion of characters the document check
+    /// ignores (its result is unchanged), screening's score does not drop. Screening and the
+    /// document check split names by one rule (`model::name::components`).
+    #[test]
+    fn characters_the_document_check_ignores_never_lower_screening(
+        who in 0..PEOPLE.len(),
+        inserts in proptest::collection::vec(
+            (proptest::bool::ANY, proptest::sample::Index::arbitrary(), proptest::sample::select(INSERTABLE)),
+            1..6,
+        ),
+    ) {
+        let s = screener();
+        let (given, family, born, nat, nat3) = PEOPLE[who];
+        let born = ymd(born.0, born.1, born.2);
+        let document = zone(given, family, (born.year(), born.month(), born.day()), nat3);
+        let (mut g, mut f): (Vec<char>, Vec<char>) = (given.chars().collect(), family.chars().collect());
+        for (in_given, at, c) in inserts {
+            let part = if in_given { &mut g } else { &mut f };
+            let i = at.index(part.len() + 1);
+            part.insert(i, c);
+        }
+        let (g, f): (String, String) = (g.into_iter().collect(), f.into_iter().collect());
+        // Only insertions the document check ignores: it says what it said of the name as
+        // printed.
+        proptest::prop_assume!(
+            document_result(&document, &g, &f, born, nat)
+                == document_result(&document, given, family, born, nat)
+        );
+        let before = best(&s.screen(&query(given, family, Some(born), Some(nat))));
+        let after = best(&s.screen(&query(&g, &f, Some(born), Some(nat))));
+        proptest::prop_assert!(after >= before, "{before} -> {after}");
+    }
 }

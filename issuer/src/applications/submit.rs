@@ -16,9 +16,10 @@ use crate::checks::biometric::{submission_frame_digests, PriorAnswer};
 use crate::checks::country_risk::{association_keys, AssociationKind};
 use crate::checks::CheckContext;
 use crate::events::StateChange;
+use crate::model::name;
 use crate::model::{
-    ApplicationRecord, ApplicationState, DecisionRecord, LivenessAnswer, SubjectRecord, Submission,
-    VendorPending, UPLOADABLE,
+    ApplicationRecord, ApplicationState, DecisionRecord, Identity, LivenessAnswer, SubjectRecord,
+    Submission, VendorPending, UPLOADABLE,
 };
 use crate::pii::{self, SubjectKey};
 
@@ -39,6 +40,7 @@ impl Applications {
                 kyc_core::MalformedError::json("submission", &e).to_string(),
             )
         })?;
+        check_identity_text(&submission.identity)?;
         if self.checks.policy(&submission.jurisdiction).is_none() {
             let known: Vec<&str> = self.checks.jurisdictions().codes().collect();
             return Err(ApplicationError::UnknownJurisdiction(known.join(", ")));
@@ -277,4 +279,31 @@ impl Applications {
         self.announce(&next);
         Ok((&next).into())
     }
+}
+
+/// The names by [`name::check_name`], the other free text by [`name::check_text`]: nothing
+/// invisible, reordering or punctuated reaches a check or a credential. The error names the
+/// field and the rule, never the value.
+fn check_identity_text(identity: &Identity) -> Result<(), ApplicationError> {
+    let refuse = |field: &str, problem: name::NameProblem| {
+        ApplicationError::BadRequest(format!("identity.{field} {problem}"))
+    };
+    name::check_name(&identity.given_name).map_err(|p| refuse("givenName", p))?;
+    name::check_name(&identity.family_name).map_err(|p| refuse("familyName", p))?;
+    let mut texts: Vec<(String, &serde_json::Value)> =
+        identity.other.iter().map(|(k, v)| (k.clone(), v)).collect();
+    if let Some(residence) = &identity.residence {
+        texts.extend(
+            residence
+                .other
+                .iter()
+                .map(|(k, v)| (format!("residence.{k}"), v)),
+        );
+    }
+    for (field, value) in texts {
+        if let Some(text) = value.as_str() {
+            name::check_text(text).map_err(|p| refuse(&field, p))?;
+        }
+    }
+    Ok(())
 }

@@ -19,7 +19,7 @@ use kyc_core::audit_event::{AuditCheck, CheckOutcome};
 use mrz::{CyrillicLanguage, MrzData, MrzDate, ParseOptions, TransliterationStyle};
 
 use super::check::Check;
-use crate::model::CheckRecord;
+use crate::model::{name, CheckRecord};
 use crate::model::{Identity, Reason, Submission};
 
 /// The document check.
@@ -75,6 +75,23 @@ pub fn check_document(
     found.dates(&data, identity.birth_date, today);
     found.identity(&data, identity);
     found.finish(format_code(&data))
+}
+
+/// The holder's name as the document's machine-readable zone prints it, `(given names,
+/// surname)` with fillers as spaces; `None` without a zone that parses. Screening checks this
+/// name as well as the typed one: the zone is what the document check compared the typed name
+/// with, so a typed spelling cannot steer screening away from the name on the document.
+pub fn document_name(document: &serde_json::Value) -> Option<(String, String)> {
+    let text = document.get("mrz")?.as_str()?;
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let data = parse(&lines, &ParseOptions::default())?;
+    let given = name::components(&data.given_names).join(" ");
+    let surname = name::components(&data.surname).join(" ");
+    (!given.is_empty() || !surname.is_empty()).then_some((given, surname))
 }
 
 /// What the document check found, by severity.
@@ -294,7 +311,8 @@ fn compare_tokens(zone: &[&str], sub: &[&str]) -> NameMatch {
 
 /// The submitted name as MRZ components, once per ICAO 9303 Part 3 §6 A transliteration
 /// style (the issuing State picks one: `Ä` is `AE` or `A`, `Ü` is `UE`, `U` or `UXX`, …),
-/// Cyrillic by §6 B. Upper-casing first turns `ß` into `SS`. Spaces, hyphens and commas
+/// Cyrillic by §6 B, other scripts as screening spells them. Upper-casing first turns `ß`
+/// into `SS`. Spaces, hyphens and commas
 /// separate components (they become `<`); apostrophes and other punctuation are left out
 /// (Part 3 §4.6).
 fn spellings(name: &str) -> Vec<Vec<String>> {
@@ -307,20 +325,20 @@ fn spellings(name: &str) -> Vec<Vec<String>> {
     ] {
         let latin = mrz::transliterate(&upper, style);
         let text = mrz::transliterate_cyrillic(&latin, CyrillicLanguage::Russian);
-        let mut tokens = Vec::new();
-        let mut current = String::new();
-        for c in text.chars() {
-            if c.is_ascii_uppercase() {
-                current.push(c);
-            } else if (c.is_whitespace() || matches!(c, '-' | '‐' | '‑' | ',' | '<'))
-                && !current.is_empty()
-            {
-                tokens.push(std::mem::take(&mut current));
-            }
-        }
-        if !current.is_empty() {
-            tokens.push(current);
-        }
+        // A letter neither table covers (Greek, Han, Arabic, …) is still a letter: spelled
+        // out as screening spells it (`any_ascii`), never dropped, so that one cannot be
+        // slipped into a name unseen by this check and seen by screening.
+        let text: String = text
+            .chars()
+            .map(|c| {
+                if !c.is_ascii() && name::is_letter(c) {
+                    any_ascii::any_ascii_char(c).to_owned()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect();
+        let tokens = name::components(&text);
         if !out.contains(&tokens) {
             out.push(tokens);
         }

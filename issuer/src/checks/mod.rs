@@ -297,8 +297,7 @@ impl CheckSuite {
             threshold: policy.thresholds.screening_hit,
             ..*config
         };
-        let query = screening::ScreeningQuery::from_identity(&submission.identity);
-        let result = screener.current().screen(&query, &config);
+        let result = screener.current().screen_submission(submission, &config);
         let mut record = screening::check_record(&result, ctx.cleared, ctx.now);
         if record.outcome != CheckOutcome::Clear {
             record.matches = result

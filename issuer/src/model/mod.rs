@@ -3,6 +3,7 @@
 //! decision. Plain data: no I/O, no HTTP, no configuration.
 
 mod liveness;
+pub mod name;
 mod reasons;
 mod records;
 mod review;

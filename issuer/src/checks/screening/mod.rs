@@ -156,6 +156,20 @@ impl ScreeningLists {
         Ok(built)
     }
 
+    /// Screen a submission: the typed name and the name on the document
+    /// ([`ScreeningQuery::for_submission`]), the stronger hit kept.
+    pub fn screen_submission(
+        &self,
+        submission: &Submission,
+        config: &ScreeningSettings,
+    ) -> ScreeningResult {
+        let typed = self.screen(&ScreeningQuery::from_identity(&submission.identity), config);
+        ScreeningQuery::for_submission(submission)
+            .iter()
+            .skip(1)
+            .fold(typed, |result, q| result.stronger(self.screen(q, config)))
+    }
+
     /// Screen a query against these lists.
     pub fn screen(&self, query: &ScreeningQuery, config: &ScreeningSettings) -> ScreeningResult {
         let (hits, name_tokens) = if self.versions().is_empty() {
@@ -360,9 +374,8 @@ impl Check for ScreeningCheck {
     }
 
     fn run(&self, submission: &Submission, now: DateTime<Utc>) -> CheckRecord {
-        let result = self
-            .screener
-            .screen(&ScreeningQuery::from_identity(&submission.identity));
+        let lists = self.screener.current();
+        let result = lists.screen_submission(submission, &self.screener.config);
         check_record(&result, &[], now)
     }
 }

@@ -3,8 +3,10 @@
 //!
 //! 1. Transliterate to ASCII (`any_ascii`: "Влади́мир Пу́тин" → "Vladimir Putin", "Müller" →
 //!    "Muller"; combining accents vanish).
-//! 2. Lower case; apostrophes are dropped inside a token ("O'Brien" → "obrien"); every other
-//!    non-alphanumeric character separates tokens ("Jean-Pierre" → "jean", "pierre").
+//! 2. Split into components by the one rule of [`crate::model::name`], which the document
+//!    check uses too: spaces, hyphens and commas separate ("Jean-Pierre" → "jean", "pierre");
+//!    every other character is ignored ("O'Brien" → "obrien", "S.i.d.o.r.o.v" → "sidorov");
+//!    lower case.
 //! 3. Sort and deduplicate the tokens, so "Putin Vladimir" and "Vladimir Putin" are equal.
 //!
 //! Phonetic keys are Double Metaphone (Philips 2000; `rphonetic`, 4-character codes), primary
@@ -12,23 +14,27 @@
 
 use rphonetic::DoubleMetaphone;
 
-/// The normalised tokens of a name, sorted, without duplicates.
+use crate::model::name::{classify, components, is_letter, NameChar};
+
+/// The normalised tokens of a name, sorted, without duplicates: the name transliterated to
+/// ASCII and split by the one rule every check uses ([`crate::model::name::components`]), in
+/// lower case.
 pub(crate) fn tokens(name: &str) -> Vec<String> {
-    let ascii = any_ascii::any_ascii(name);
-    let mut out = Vec::new();
-    let mut current = String::new();
-    for c in ascii.chars() {
-        if c.is_ascii_alphanumeric() {
-            current.push(c.to_ascii_lowercase());
-        } else if c == '\'' || c == '`' {
-            // "O'Brien", "Ma'ruf": one token.
-        } else if !current.is_empty() {
-            out.push(std::mem::take(&mut current));
+    // Letters are transliterated one by one; anything else keeps its own class, so that a
+    // symbol `any_ascii` spells out in letters (an emoji becomes `:grinning:`) is ignored as
+    // the document check ignores it, not turned into part of the name.
+    let mut ascii = String::with_capacity(name.len());
+    for c in name.chars() {
+        if is_letter(c) {
+            ascii.push_str(any_ascii::any_ascii_char(c));
+        } else if classify(c) == NameChar::Separator {
+            ascii.push(' ');
         }
     }
-    if !current.is_empty() {
-        out.push(current);
-    }
+    let mut out: Vec<String> = components(&ascii)
+        .into_iter()
+        .map(|t| t.to_ascii_lowercase())
+        .collect();
     out.sort_unstable();
     out.dedup();
     out

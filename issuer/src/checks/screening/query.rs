@@ -4,7 +4,8 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::lists::{HitKind, ListVersion};
-use crate::model::Identity;
+use crate::checks::document::document_name;
+use crate::model::{Identity, Submission};
 
 /// Who to screen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,6 +21,25 @@ pub struct ScreeningQuery {
 }
 
 impl ScreeningQuery {
+    /// The queries for a submission: its identity data as typed, and, when the document has a
+    /// machine-readable zone, the same person under the name the zone prints. Screening runs
+    /// both and keeps the stronger hit ([`ScreeningResult::stronger`]).
+    pub fn for_submission(submission: &Submission) -> Vec<Self> {
+        let typed = Self::from_identity(&submission.identity);
+        let mut out = vec![typed.clone()];
+        if let Some((given_name, family_name)) = document_name(&submission.document) {
+            let printed = Self {
+                given_name,
+                family_name,
+                ..typed
+            };
+            if printed != out[0] {
+                out.push(printed);
+            }
+        }
+        out
+    }
+
     /// The query for a submission's identity data.
     pub fn from_identity(identity: &Identity) -> Self {
         Self {
@@ -91,5 +111,24 @@ impl ScreeningResult {
             })
             .collect();
         Some(parts.join(","))
+    }
+
+    /// Both results in one, for the same lists: every hit of either, the stronger one where
+    /// both matched the same entry (a confirmed sanction first, then the higher score).
+    pub fn stronger(mut self, other: ScreeningResult) -> ScreeningResult {
+        for hit in other.hits {
+            match self.hits.iter_mut().find(|h| h.key() == hit.key()) {
+                Some(mine) => {
+                    let rank = |h: &Hit| (h.is_confirmed_sanction(), h.score);
+                    if rank(&hit) > rank(mine) {
+                        *mine = hit;
+                    }
+                }
+                None => self.hits.push(hit),
+            }
+        }
+        self.hits.sort_by(|a, b| b.score.total_cmp(&a.score));
+        self.name_tokens = self.name_tokens.max(other.name_tokens);
+        self
     }
 }
