@@ -10,15 +10,16 @@ mod spawned_issuer;
 use kyc_core::DidKey;
 use serde_json::Value;
 use spawned_issuer::{
-    expect_problem, holder_token, submission, ADMIN_TOKEN, COMPLIANCE_TOKEN, PUBLIC_URL,
-    REVIEWER_TOKEN,
+    expect_problem, holder_token, submission, ADMIN_TOKEN, AUDITOR_TOKEN, COMPLIANCE_TOKEN,
+    PUBLIC_URL, REVIEWER_TOKEN,
 };
 
 /// The staff tokens of `spawned_issuer`'s configuration, by role.
-const STAFF: [(&str, &str); 3] = [
+const STAFF: [(&str, &str); 4] = [
     ("reviewer", REVIEWER_TOKEN),
     ("admin", ADMIN_TOKEN),
     ("compliance", COMPLIANCE_TOKEN),
+    ("auditor", AUDITOR_TOKEN),
 ];
 
 async fn fetch_document(client: &reqwest::Client, base: &str) -> Value {

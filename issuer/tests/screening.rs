@@ -485,7 +485,13 @@ fn duplicate_list_names_are_refused() {
 }
 
 /// Given names, family name, birth date, nationality (ISO and ICAO).
-type Person = (&'static str, &'static str, (i32, u32, u32), &'static str, &'static str);
+type Person = (
+    &'static str,
+    &'static str,
+    (i32, u32, u32),
+    &'static str,
+    &'static str,
+);
 
 /// People on the fixture lists, with a passport zone for each.
 const PEOPLE: [Person; 3] = [

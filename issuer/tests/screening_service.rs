@@ -83,6 +83,7 @@ async fn pep_hit_cleared_by_a_reviewer_then_reload_to_a_sanctions_hit() {
     let size = spawned_issuer::audit_size(&client, &base).await;
     let text = client
         .get(format!("{base}/v1/audit/entries?from=0&to={size}"))
+        .bearer_auth(spawned_issuer::AUDITOR_TOKEN)
         .send()
         .await
         .unwrap()

@@ -13,7 +13,8 @@ use kyc_core::did::Resolver;
 use kyc_core::DidKey;
 use serde_json::{json, Value};
 use spawned_issuer::{
-    audit_size, expect_problem, holder_token, submission, ADMIN_TOKEN, PUBLIC_URL, REVIEWER_TOKEN,
+    audit_size, expect_problem, holder_token, submission, ADMIN_TOKEN, AUDITOR_TOKEN,
+    COMPLIANCE_TOKEN, PUBLIC_URL, REVIEWER_TOKEN,
 };
 
 fn start(dir: &Path) -> spawned_issuer::Issuer {
@@ -307,8 +308,34 @@ fn verifier_key(config: &Path) -> kyc_core::tlog::VerifierKey {
 async fn audit_over_http(client: &reqwest::Client, base: &str, config: &Path, early: &str) {
     let get = |path: String| {
         let client = client.clone();
-        async move { client.get(format!("{base}{path}")).send().await.unwrap() }
+        async move {
+            client
+                .get(format!("{base}{path}"))
+                .bearer_auth(AUDITOR_TOKEN)
+                .send()
+                .await
+                .unwrap()
+        }
     };
+    // Issue 12, finding 3: only the checkpoint is public. The entries and proofs need the
+    // auditor's token: 401 without one, 403 with another role's.
+    for path in [
+        "/v1/audit/entries?from=0&to=1".to_owned(),
+        "/v1/audit/proof/inclusion?seq=0&size=1".to_owned(),
+        "/v1/audit/proof/consistency?from=1&to=2".to_owned(),
+    ] {
+        let anonymous = client.get(format!("{base}{path}")).send().await.unwrap();
+        expect_problem(anonymous, 401).await;
+        for token in [ADMIN_TOKEN, REVIEWER_TOKEN, COMPLIANCE_TOKEN] {
+            let other = client
+                .get(format!("{base}{path}"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            expect_problem(other, 403).await;
+        }
+    }
     let key = verifier_key(config);
     let latest = checkpoint(client, base).await;
     let size_of = |note: &str| -> u64 { note.lines().nth(1).unwrap().parse().unwrap() };

@@ -11,6 +11,8 @@ use sha2::{Digest as _, Sha256};
 pub const REVIEWER_TOKEN: &str = "reviewer-token-0123456789abcdef";
 /// The admin's bearer token.
 pub const ADMIN_TOKEN: &str = "admin-token-0123456789abcdef";
+/// The auditor's bearer token.
+pub const AUDITOR_TOKEN: &str = "auditor-token-0123456789abcdef";
 /// The compliance officer's bearer token.
 pub const COMPLIANCE_TOKEN: &str = "compliance-token-0123456789abcdef";
 

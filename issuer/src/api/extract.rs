@@ -94,6 +94,13 @@ impl StaffRoles for Admin {
     const ACCEPTED: &'static [Role] = &[Role::Admin];
 }
 
+/// Staff with role `auditor`: reads the audit log's entries and proofs.
+pub(super) enum Auditor {}
+
+impl StaffRoles for Auditor {
+    const ACCEPTED: &'static [Role] = &[Role::Auditor];
+}
+
 /// Staff with role `compliance` (the compliance officer).
 pub(super) enum Compliance {}
 

@@ -60,6 +60,13 @@ problem_responses!(
 });
 
 problem_responses!(
+    /// An auditor's route: the token refused, or another role.
+    AuditorToken {
+    "401" => "No valid staff token",
+    "403" => "The caller's role is not auditor",
+});
+
+problem_responses!(
     /// The compliance officer's route: the token refused, or another role.
     ComplianceToken {
     "401" => "No valid staff token",

@@ -10,11 +10,13 @@ use kyc_testkit::IssuerConfig;
 use serde_json::Value;
 
 pub(crate) use kyc_testkit::applicant::{submission, PERSONAL_DATA};
-pub(crate) use kyc_testkit::tokens::{ADMIN_TOKEN, COMPLIANCE_TOKEN, REVIEWER_TOKEN};
+pub(crate) use kyc_testkit::tokens::{
+    ADMIN_TOKEN, AUDITOR_TOKEN, COMPLIANCE_TOKEN, REVIEWER_TOKEN,
+};
 pub(crate) use kyc_testkit::{IssuerProcess as Issuer, PUBLIC_URL};
 
-/// `dir/issuer.toml`: loopback, data under `dir/data`, a reviewer `rita`, an admin `adam` and
-/// a compliance officer `carla`, a 64 KiB body limit unless `extra` has its own `[limits]`,
+/// `dir/issuer.toml`: loopback, data under `dir/data`, a reviewer `rita`, an admin `adam`, a
+/// compliance officer `carla` and an auditor `audrey`, a 64 KiB body limit unless `extra` has its own `[limits]`,
 /// then `extra` (more TOML sections).
 pub(crate) fn write_config(dir: &Path, extra: &str) -> PathBuf {
     let path = dir.join("issuer.toml");
@@ -27,6 +29,7 @@ pub(crate) fn write_config(dir: &Path, extra: &str) -> PathBuf {
         .staff("rita", "reviewer", REVIEWER_TOKEN)
         .staff("adam", "admin", ADMIN_TOKEN)
         .staff("carla", "compliance", COMPLIANCE_TOKEN)
+        .staff("audrey", "auditor", AUDITOR_TOKEN)
         .sections(limits)
         .sections(extra)
         .write(&path)

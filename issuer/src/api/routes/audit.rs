@@ -1,6 +1,10 @@
-//! `/v1/audit/*`: the log's signed checkpoint, its entries, and proofs, for auditors and
-//! monitors. The JSON proofs are kyc-core's `tlog::proof` types, the ones
-//! `kyc-verify audit inclusion|consistency` read.
+//! `/v1/audit/*`: the log's signed checkpoint, its entries, and proofs. The JSON proofs are
+//! kyc-core's `tlog::proof` types, the ones `kyc-verify audit inclusion|consistency` read.
+//!
+//! Only the checkpoint is public: anyone may watch the tree grow and hold the issuer to one
+//! history. The entries and the proofs are for staff with the `auditor` role: even
+//! pseudonymous, the log tells a case's story (checks, reasons, reviews), and a merchant who
+//! saw one credential must not be able to read the story of its holder.
 
 use axum::extract::{Query, State};
 use axum::http::{header, Uri};
@@ -11,8 +15,9 @@ pub(crate) use kyc_core::tlog::{ConsistencyProof, InclusionProof};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+use crate::api::extract::{Auditor, Staff};
 use crate::api::problem::Problem;
-use crate::api::responses::ServerError;
+use crate::api::responses::{AuditorToken, ServerError};
 use crate::api::state::{AppState, Routes};
 
 /// Served under `/v1/audit`.
@@ -33,8 +38,7 @@ fn query<T: DeserializeOwned>(uri: &Uri) -> Result<T, Problem> {
 
 /// A fresh checkpoint over the current tree, as a C2SP signed note (`text/plain`).
 ///
-/// Public, like the rest of the audit log: entries hold pseudonymous ids and keyed commitments
-/// only.
+/// Public: it commits to the whole log without revealing an entry.
 #[utoipa::path(
     get,
     path = "/v1/audit/checkpoint",
@@ -62,20 +66,27 @@ pub(super) struct Range {
 }
 
 /// Entries `from..to` (half-open) as JSON Lines, exactly the bytes that were hashed.
+///
+/// Caller: staff with role `auditor`.
 #[utoipa::path(
     get,
     path = "/v1/audit/entries",
     tag = "audit",
+    security(("staffToken" = ["auditor"])),
     params(Range),
     responses(
         (status = 200, description = "One audit event per line, as hashed into the tree",
             content_type = "application/jsonl", body = String),
         (status = 400, description = "Missing, unknown or malformed parameters, a range outside \
             the log or too large", content_type = "application/problem+json", body = Problem),
-        ServerError,
+        AuditorToken, ServerError,
     ),
 )]
-pub(crate) async fn entries(State(state): State<AppState>, uri: Uri) -> Result<Response, Problem> {
+pub(crate) async fn entries(
+    _: Staff<Auditor>,
+    State(state): State<AppState>,
+    uri: Uri,
+) -> Result<Response, Problem> {
     let Range { from, to } = query(&uri)?;
     let lines = state.audit.entries(from, to)?;
     let mut body = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
@@ -98,19 +109,23 @@ pub(super) struct InclusionQuery {
 }
 
 /// Prove that entry `seq` is in the tree of size `size` (RFC 9162 §2.1.3).
+///
+/// Caller: staff with role `auditor`.
 #[utoipa::path(
     get,
     path = "/v1/audit/proof/inclusion",
     tag = "audit",
+    security(("staffToken" = ["auditor"])),
     params(InclusionQuery),
     responses(
         (status = 200, description = "The inclusion proof", body = InclusionProof),
         (status = 400, description = "Missing, unknown or malformed parameters, or no such entry \
             or tree size", content_type = "application/problem+json", body = Problem),
-        ServerError,
+        AuditorToken, ServerError,
     ),
 )]
 pub(crate) async fn inclusion(
+    _: Staff<Auditor>,
     State(state): State<AppState>,
     uri: Uri,
 ) -> Result<Json<InclusionProof>, Problem> {
@@ -131,19 +146,23 @@ pub(crate) async fn inclusion(
 }
 
 /// Prove that the tree of size `from` is a prefix of the tree of size `to` (RFC 9162 §2.1.4).
+///
+/// Caller: staff with role `auditor`.
 #[utoipa::path(
     get,
     path = "/v1/audit/proof/consistency",
     tag = "audit",
+    security(("staffToken" = ["auditor"])),
     params(Range),
     responses(
         (status = 200, description = "The consistency proof", body = ConsistencyProof),
         (status = 400, description = "Missing, unknown or malformed parameters, or sizes out of \
             order or beyond the log", content_type = "application/problem+json", body = Problem),
-        ServerError,
+        AuditorToken, ServerError,
     ),
 )]
 pub(crate) async fn consistency(
+    _: Staff<Auditor>,
     State(state): State<AppState>,
     uri: Uri,
 ) -> Result<Json<ConsistencyProof>, Problem> {
