@@ -117,6 +117,9 @@ impl Error {
                 ..
             }) => Class::Refused,
             Self::Backup(BackupError::WrongPassword) => Class::Refused,
+            // An issuer URL the wallet will not use is the user's input, not the issuer's
+            // state: trying again later will not help.
+            Self::Issuer(ClientError::BadUrl) => Class::Input,
             Self::Issuer(e) if e.is_refusal() => Class::Refused,
             Self::StatusList { .. } => Class::Unavailable,
             Self::Issuer(_) => Class::Unavailable,

@@ -63,6 +63,14 @@ pub enum ClientError {
         /// What the network layer said.
         reason: String,
     },
+    /// The issuer answered with a redirect to another origin (scheme, host, port), which the
+    /// wallet does not follow: the application would carry personal data to a server the user
+    /// never named.
+    #[error("the issuer at {url} redirected to another origin; not followed")]
+    Redirected {
+        /// The URL called.
+        url: String,
+    },
     /// The issuer answered with an RFC 9457 problem.
     #[error("the issuer refused ({status} {title}){}", detail_suffix(.detail))]
     Problem {
@@ -201,8 +209,22 @@ impl IssuerClient {
     pub fn new(base: &str, audience: Option<&str>) -> Result<Self, ClientError> {
         let base = base.trim_end_matches('/');
         check_base_url(base)?;
+        let origin = reqwest::Url::parse(base)
+            .map_err(|_| ClientError::BadUrl)?
+            .origin();
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
+            // Redirects are followed only within the issuer's origin (at most 5): a 307 to
+            // another host would re-post the whole application there.
+            .redirect(reqwest::redirect::Policy::custom(move |attempt| {
+                if attempt.url().origin() != origin {
+                    attempt.error(LeftOrigin)
+                } else if attempt.previous().len() > 5 {
+                    attempt.error("too many redirects")
+                } else {
+                    attempt.follow()
+                }
+            }))
             .user_agent(concat!("kyc-wallet/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ClientError::Unreachable {
@@ -466,6 +488,12 @@ impl IssuerClient {
     ) -> Result<T, ClientError> {
         let response = request.send().await.map_err(|e| unreachable(url, &e))?;
         let status = response.status().as_u16();
+        if response.status().is_redirection() {
+            return Err(ClientError::Unexpected {
+                status,
+                reason: "a redirect that was not followed".into(),
+            });
+        }
         if !response.status().is_success() {
             return Err(problem(response).await);
         }
@@ -476,6 +504,18 @@ impl IssuerClient {
         })
     }
 }
+
+/// The redirect policy's refusal: the target left the issuer's origin.
+#[derive(Debug)]
+struct LeftOrigin;
+
+impl std::fmt::Display for LeftOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("redirected to another origin")
+    }
+}
+
+impl std::error::Error for LeftOrigin {}
 
 /// The schema's `livenessChallenge`: a lower-case hyphenated UUID (RFC 9562 §4).
 fn is_uuid(id: &str) -> bool {
@@ -610,6 +650,15 @@ pub fn printable(text: &str) -> String {
 }
 
 fn unreachable(url: &str, e: &reqwest::Error) -> ClientError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if s.is::<LeftOrigin>() {
+            return ClientError::Redirected {
+                url: url.to_owned(),
+            };
+        }
+        source = s.source();
+    }
     ClientError::Unreachable {
         url: url.to_owned(),
         reason: chain(e),

@@ -252,6 +252,13 @@ fn issuer_problems_are_shown() {
     files[j + 1] = "EU".into();
     args.extend(files.iter().map(String::as_str));
     wallet(&dir, &args).fails(3, "cannot reach the issuer");
+    // An issuer URL the wallet will not use (plain http to another host, another scheme) is
+    // the user's input: exit 2, as for every unusable argument (issue 12, finding 14).
+    for bad in ["http://kyc.example", "ftp://127.0.0.1", "not a url"] {
+        let mut args = vec!["apply", "--issuer", bad];
+        args.extend(files.iter().map(String::as_str));
+        wallet(&dir, &args).fails(2, "the issuer URL must be");
+    }
 }
 
 #[test]
