@@ -64,12 +64,52 @@ impl MalformedError {
     /// A JSON error whose message keeps field names and positions but not values: serde_json
     /// quotes offending strings (`invalid type: string "Erika"`), which could be personal data.
     pub fn json(part: &'static str, err: &serde_json::Error) -> Self {
-        let mut reason = String::new();
-        for (i, piece) in err.to_string().split('"').enumerate() {
-            reason.push_str(if i % 2 == 1 { "\"…\"" } else { piece });
+        Self::Json {
+            part,
+            reason: redact_values(&err.to_string()),
         }
-        Self::Json { part, reason }
     }
+}
+
+/// A serde message without the values it quotes. serde writes what it found in backticks
+/// (``unknown variant `Erika Mustermann` ``, ``invalid value: integer `12345678901` ``,
+/// ``floating point `1.5` ``, ``unknown field `x` ``) and strings in double quotes; what follows
+/// `, expected` is the schema's own vocabulary (``expected one of `EU`, `US` ``), kept. Every
+/// span the input could have put there becomes `…`.
+pub fn redact_values(message: &str) -> String {
+    let (found, expected) = match message.find(", expected") {
+        Some(at) => message.split_at(at),
+        None => (message, ""),
+    };
+    let mut out = redact_spans(found, &['`', '"']);
+    out.push_str(&redact_spans(expected, &['"']));
+    out
+}
+
+/// `text` with every span between two equal `quotes` characters replaced by `…` (an unclosed
+/// one to the end).
+fn redact_spans(text: &str, quotes: &[char]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut open: Option<char> = None;
+    for c in text.chars() {
+        match open {
+            Some(q) if c == q => {
+                out.push('…');
+                out.push(c);
+                open = None;
+            }
+            Some(_) => {}
+            None if quotes.contains(&c) => {
+                out.push(c);
+                open = Some(c);
+            }
+            None => out.push(c),
+        }
+    }
+    if open.is_some() {
+        out.push('…');
+    }
+    out
 }
 
 /// The input is well formed but a cryptographic check fails.
@@ -248,5 +288,45 @@ mod tests {
         let shown = MalformedError::json("subject", &err).to_string();
         assert!(!shown.contains("Erika"), "{shown}");
         assert!(shown.contains("invalid type"), "{shown}");
+    }
+
+    /// Issue 12, finding 9: backtick-quoted values (variants, numbers, fields) are redacted
+    /// too; the schema's own words after `expected` stay.
+    #[test]
+    fn backticked_values_and_numbers_are_redacted() {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Review {
+            decision: Decision,
+            tier: Option<u8>,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(rename_all = "lowercase")]
+        enum Decision {
+            Approve,
+            Reject,
+        }
+        for (body, secret, kept) in [
+            (
+                r#"{"decision": "Erika Mustermann 1990-01-31"}"#,
+                "Erika",
+                "`approve`",
+            ),
+            (r#"{"decision": "approve", "tier": 1.5}"#, "1.5", "u8"),
+            (
+                r#"{"decision": "approve", "tier": 12345678901}"#,
+                "12345678901",
+                "u8",
+            ),
+            (r#"{"decision": "approve", "Erika": 1}"#, "Erika", "`tier`"),
+            (r#"{"decision": true}"#, "true", "line 1"),
+        ] {
+            let err = serde_json::from_str::<Review>(body).unwrap_err();
+            let shown = MalformedError::json("review", &err).to_string();
+            assert!(!shown.contains(secret), "{shown}");
+            assert!(shown.contains(kept), "{shown}");
+        }
+        assert_eq!(redact_values("unclosed `Erika"), "unclosed `…");
     }
 }

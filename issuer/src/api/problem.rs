@@ -86,7 +86,12 @@ impl From<BytesRejection> for Problem {
             s if s.is_server_error() => ("internal", "Internal error"),
             _ => ("bad-request", "Bad request"),
         };
-        Self::new(status, code, title, rejection.body_text())
+        Self::new(
+            status,
+            code,
+            title,
+            kyc_core::error::redact_values(&rejection.body_text()),
+        )
     }
 }
 

@@ -33,7 +33,7 @@ pub(crate) fn routes() -> Routes {
 fn query<T: DeserializeOwned>(uri: &Uri) -> Result<T, Problem> {
     Query::<T>::try_from_uri(uri)
         .map(|Query(q)| q)
-        .map_err(|e| Problem::bad_request(e.body_text()))
+        .map_err(|e| Problem::bad_request(kyc_core::error::redact_values(&e.body_text())))
 }
 
 /// A fresh checkpoint over the current tree, as a C2SP signed note (`text/plain`).
