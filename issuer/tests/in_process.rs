@@ -17,6 +17,7 @@ use kyc_issuer::audit::{AuditLog, AuditSettings, SledStore};
 use kyc_issuer::checks::CheckSuite;
 use kyc_issuer::model::{ApplicationState, ReviewDecision};
 use kyc_issuer::state::memory::MemoryState;
+use kyc_issuer::subject_keys::MemoryKeys;
 use serde_json::json;
 
 const PUBLIC_URL: &str = "https://kyc.example";
@@ -36,6 +37,7 @@ fn applications(dir: &std::path::Path) -> (Applications, AuditLog) {
     .unwrap();
     let applications = Applications::new(
         Arc::new(MemoryState::new()),
+        Arc::new(MemoryKeys::new()),
         audit.clone(),
         key,
         IssuanceSettings {
