@@ -553,6 +553,10 @@ pub struct Rotation {
 /// stopped (the store's lock is taken). Running it again after an interruption finishes the
 /// same rotation.
 pub fn rotate_kek(settings: &SubjectKeySettings) -> Result<Rotation, KeyStoreError> {
+    // The lock first: nothing changes while an issuer has the store open.
+    let tmp = settings.dir.join("tmp");
+    create_private_dir(&tmp)?;
+    let lock = lock(&settings.dir)?;
     let old = load_kek(&settings.kek_file)?;
     let next = next_path(&settings.kek_file);
     let new = match load_kek(&next) {
@@ -562,13 +566,11 @@ pub fn rotate_kek(settings: &SubjectKeySettings) -> Result<Rotation, KeyStoreErr
         other => other?,
     };
     // Opened under the new KEK without the start-up check (a rotation may be half done).
-    let tmp = settings.dir.join("tmp");
-    create_private_dir(&tmp)?;
     let store = FileKeys {
         dir: settings.dir.clone(),
         tmp,
         kek: new.clone(),
-        _lock: lock(&settings.dir)?,
+        _lock: lock,
     };
     let mut rotation = Rotation {
         old: old.id().to_owned(),
@@ -756,11 +758,12 @@ mod tests {
             .map(|(s, _)| std::fs::read(settings.dir.join(format!("{s}.key"))).unwrap())
             .collect();
 
-        // Not while the issuer has the store open.
+        // Not while the issuer has the store open, and nothing changed by trying.
         assert!(matches!(
             rotate_kek(&settings),
             Err(KeyStoreError::Locked(_))
         ));
+        assert!(!next_path(&settings.kek_file).exists());
         drop(store);
 
         // An interrupted rotation: the new KEK written, two keys rewrapped under it.

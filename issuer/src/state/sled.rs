@@ -524,3 +524,50 @@ impl StateStore for SledState {
         Ok(taken)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn a_store_with_keys_inside_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store");
+        // A store as an earlier version wrote it: a subject record carrying its key, no marker.
+        {
+            let db = sled::Config::new().path(&path).open().unwrap();
+            let old = serde_json::json!({
+                "id": "s1", "key": vec![7u8; 32], "created_at": "2026-01-01T00:00:00Z",
+                "erased_at": null
+            });
+            db.open_tree("subjects")
+                .unwrap()
+                .insert("s1", serde_json::to_vec(&old).unwrap())
+                .unwrap();
+            db.flush().unwrap();
+        }
+        let db = sled::Config::new().path(&path).open().unwrap();
+        let err = SledState::new(&db, &path).unwrap_err().to_string();
+        assert!(err.contains("earlier kyc-issuer"), "{err}");
+        assert!(err.contains("new data_dir"), "{err}");
+    }
+
+    #[test]
+    fn a_new_store_is_marked_and_reopens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store");
+        let db = sled::Config::new().path(&path).open().unwrap();
+        let state = SledState::new(&db, &path).unwrap();
+        let subject = SubjectRecord {
+            id: "s1".into(),
+            created_at: chrono::Utc::now(),
+            erased_at: None,
+        };
+        state.put_subject(&subject).unwrap();
+        drop(state);
+        let state = SledState::new(&db, &path).unwrap();
+        assert_eq!(state.subject("s1").unwrap(), Some(subject));
+    }
+}
