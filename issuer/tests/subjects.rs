@@ -15,8 +15,8 @@ use kyc_core::DidKey;
 use kyc_issuer::pii::{self, SubjectKey};
 use serde_json::{json, Value};
 use spawned_issuer::{
-    audit_size, check, expect_problem, holder_token, replay_export, start, submission, submit,
-    Issuer, ADMIN_TOKEN, PERSONAL_DATA, REVIEWER_TOKEN,
+    audit_size, check, expect_problem, holder_token, refused_start, replay_export, start,
+    submission, submit, Issuer, ADMIN_TOKEN, PERSONAL_DATA, REVIEWER_TOKEN,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -578,4 +578,99 @@ async fn erasure_leaves_no_key_on_disk() {
         410,
     )
     .await;
+}
+
+/// `kyc-issuer subject-keys rotate-kek --config dir/issuer.toml`: its exit status and output.
+fn rotate_kek(dir: &Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_kyc-issuer"))
+        .args(["subject-keys", "rotate-kek", "--config"])
+        .arg(dir.join("issuer.toml"))
+        .output()
+        .unwrap()
+}
+
+/// KEK rotation with the issuer stopped: every key rewrapped, the service starts on the new KEK
+/// with the data intact, and the retired KEK, with a copy of the data directory taken after
+/// the rotation, opens nothing. Refused while the issuer runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kek_rotation_rewraps_and_retires() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut issuer = start(tmp.path(), "");
+    let client = reqwest::Client::new();
+    let (holder_key, holder) = DidKey::generate();
+    let subject = submit(&client, &issuer.base, &submission(&holder)).await["subject"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let kek_file = tmp.path().join("subject-keys.kek");
+    let old_kek = std::fs::read(&kek_file).unwrap();
+
+    let refused = rotate_kek(tmp.path());
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("in use"), "{stderr}");
+    assert_eq!(
+        std::fs::read(&kek_file).unwrap(),
+        old_kek,
+        "nothing changed"
+    );
+
+    terminate(&mut issuer).await;
+    let rotated = rotate_kek(tmp.path());
+    assert!(rotated.status.success(), "{rotated:?}");
+    let stdout = String::from_utf8_lossy(&rotated.stdout);
+    assert!(stdout.contains("1 rewrapped"), "{stdout}");
+    assert_ne!(std::fs::read(&kek_file).unwrap(), old_kek);
+
+    // The retired KEK with today's data directory: nothing opens.
+    let old: Value = serde_json::from_slice(&old_kek).unwrap();
+    let old = URL_SAFE_NO_PAD.decode(old["k"].as_str().unwrap()).unwrap();
+    let mut copy = DiskCopy::read(&tmp.path().join("data"));
+    copy.files.push((
+        PathBuf::from("retired.kek"),
+        URL_SAFE_NO_PAD.encode(&old).into_bytes(),
+    ));
+    let opened: Vec<String> = copy.opened().into_iter().map(|o| o.context).collect();
+    assert!(opened.is_empty(), "the retired KEK opens {opened:?}");
+
+    let issuer = start(tmp.path(), "");
+    let token = holder_token(&client, &issuer.base, &holder_key).await;
+    let export = client
+        .get(format!("{}/v1/subjects/{subject}/export", issuer.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(export.status(), 200);
+    let data: Value = export.json().await.unwrap();
+    assert_eq!(data["applications"][0]["submission"], submission(&holder));
+}
+
+/// The KEK is never kept in the data directory, and a KEK others can read is refused.
+#[test]
+fn kek_inside_data_dir_or_exposed_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inside = tmp.path().join("data").join("subject-keys.kek");
+    let stderr = refused_start(
+        tmp.path(),
+        &format!("[subject_keys]\nkek_file = \"{}\"\n", inside.display()),
+    );
+    assert!(stderr.contains("subject_keys.kek_file"), "{stderr}");
+    assert!(stderr.contains("outside data_dir"), "{stderr}");
+
+    let kek = tmp.path().join("subject-keys.kek");
+    let created = std::process::Command::new(env!("CARGO_BIN_EXE_kyc-issuer"))
+        .args(["subject-keys", "new-kek", "--out"])
+        .arg(&kek)
+        .output()
+        .unwrap();
+    assert!(created.status.success());
+    use std::os::unix::fs::PermissionsExt as _;
+    assert_eq!(
+        std::fs::metadata(&kek).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    std::fs::set_permissions(&kek, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let stderr = refused_start(tmp.path(), "");
+    assert!(stderr.contains("readable by group or others"), "{stderr}");
 }
