@@ -3,8 +3,14 @@
 //! Every piece of personal data the issuer keeps (identity fields, document scans, selfies) is
 //! stored as a compact JWE (RFC 7516 §7.1) with `alg: dir` and `enc: A256GCM` under a random
 //! 256-bit [`SubjectKey`] that belongs to one subject. Destroying that key erases the data
-//! everywhere it was copied, backups included (crypto-shredding), and makes the subject's
-//! [`commitment`]s in the audit log unlinkable to any value.
+//! everywhere it was copied (crypto-shredding), and makes the subject's [`commitment`]s in the
+//! audit log unlinkable to any value.
+//!
+//! Subject keys are never stored beside the data: they are wrapped under a
+//! [`KeyEncryptionKey`] kept outside the data directory, one file per key
+//! (`crate::subject_keys`), and erasure destroys the file. A backup of the key store taken
+//! before an erasure still holds the key, wrapped: erasure reaches that backup once the KEK it
+//! was taken under is retired (rotated and destroyed).
 //!
 //! # The sealed form
 //!

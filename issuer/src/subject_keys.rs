@@ -340,12 +340,12 @@ fn lock(dir: &Path) -> Result<File, KeyStoreError> {
         .mode(0o600)
         .open(&path)
         .map_err(io(&path))?;
-    match file.try_lock() {
+    match fs2::FileExt::try_lock_exclusive(&file) {
         Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => {
+        Err(e) if e.kind() == fs2::lock_contended_error().kind() => {
             Err(KeyStoreError::Locked(dir.display().to_string()))
         }
-        Err(std::fs::TryLockError::Error(e)) => Err(io(&path)(e)),
+        Err(e) => Err(io(&path)(e)),
     }
 }
 
@@ -440,12 +440,26 @@ impl FileKeys {
     }
 }
 
+/// Run `f`, which waits for the disk. The key store is called from async handlers; on a
+/// multi-threaded runtime the wait is declared with `block_in_place`, so that the worker's other
+/// tasks move elsewhere meanwhile (as the state store does for its syncs).
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    let on_multi_thread =
+        Handle::try_current().is_ok_and(|h| h.runtime_flavor() == RuntimeFlavor::MultiThread);
+    if on_multi_thread {
+        tokio::task::block_in_place(f)
+    } else {
+        f()
+    }
+}
+
 impl SubjectKeys for FileKeys {
     fn insert(&self, subject: &str, key: &SubjectKey) -> Result<(), KeyStoreError> {
         if !valid_subject(subject) {
             return Err(KeyStoreError::BadSubject);
         }
-        self.write(subject, &self.kek, key)
+        blocking(|| self.write(subject, &self.kek, key))
     }
 
     fn get(&self, subject: &str) -> Result<Option<SubjectKey>, KeyStoreError> {
@@ -470,7 +484,7 @@ impl SubjectKeys for FileKeys {
         if !valid_subject(subject) {
             return Ok(false);
         }
-        shred(&self.path_of(subject))
+        blocking(|| shred(&self.path_of(subject)))
     }
 }
 
