@@ -102,6 +102,19 @@ pub enum KeyStoreError {
     /// The KEK file is not a KEK.
     #[error("KEK file {0} is not a private oct JWK of 32 bytes")]
     KekInvalid(String),
+    /// There is no KEK file and it cannot be created there (on first start).
+    #[error(
+        "cannot create the KEK file {path} ({source}); create one where the issuer can read it, \
+         outside data_dir, with `kyc-issuer subject-keys new-kek --out FILE`, and name it in \
+         subject_keys.kek_file"
+    )]
+    KekCreate {
+        /// The KEK file.
+        path: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
     /// There is no KEK file but there are wrapped keys: a new KEK would open none of them.
     #[error(
         "KEK file {kek} is missing but the key store {store} holds wrapped subject keys; \
@@ -248,7 +261,8 @@ fn create_private_dir(dir: &Path) -> Result<(), KeyStoreError> {
 /// Write `bytes` to a new file `tmp` (0600), fsync it, rename it to `path`, fsync `path`'s
 /// directory.
 fn write_atomically(tmp: &Path, path: &Path, bytes: &[u8]) -> Result<(), KeyStoreError> {
-    let _ = std::fs::remove_file(tmp);
+    // A leftover of an interrupted write is shredded like any key file.
+    shred(tmp)?;
     let mut file = OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -397,7 +411,10 @@ impl FileKeys {
                         store: settings.dir.display().to_string(),
                     });
                 }
-                let kek = create_kek(&settings.kek_file)?;
+                let kek = create_kek(&settings.kek_file).map_err(|e| match e {
+                    KeyStoreError::Io { path, source } => KeyStoreError::KekCreate { path, source },
+                    other => other,
+                })?;
                 tracing::info!(
                     kek = kek.id(),
                     file = %settings.kek_file.display(),
@@ -753,6 +770,18 @@ mod tests {
         std::fs::set_permissions(&settings.kek_file, std::fs::Permissions::from_mode(0o600))
             .unwrap();
         assert!(FileKeys::open_configured(&settings).is_ok());
+    }
+
+    #[test]
+    fn a_kek_that_cannot_be_created_says_what_to_do() {
+        let root = tempfile::tempdir().unwrap();
+        let settings = SubjectKeySettings {
+            kek_file: root.path().join("no-such-dir").join("kek.jwk"),
+            dir: root.path().join("keys"),
+        };
+        let err = FileKeys::open_configured(&settings).unwrap_err();
+        assert!(matches!(err, KeyStoreError::KekCreate { .. }), "{err:?}");
+        assert!(err.to_string().contains("subject_keys.kek_file"), "{err}");
     }
 
     #[test]
