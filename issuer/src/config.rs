@@ -23,6 +23,7 @@ use crate::checks::biometric::BiometricConfig;
 use crate::checks::screening::ScreeningConfig;
 use crate::checks::ChecksConfig;
 use crate::events::EventsConfig;
+use crate::subject_keys::{SubjectKeySettings, SubjectKeysConfig, DEFAULT_DIR, DEFAULT_KEK_FILE};
 use crate::webhooks::WebhooksConfig;
 
 /// Prefix of the environment overrides.
@@ -98,6 +99,13 @@ pub struct Config {
     /// (`kyc-issuer staff hash-token` prints one).
     #[serde(default)]
     pub staff: Vec<StaffEntry>,
+    /// The subject keys' store and its key-encryption key ([`crate::subject_keys`]).
+    #[serde(default)]
+    pub subject_keys: SubjectKeysConfig,
+    /// The directory of the configuration file [`Config::load`] read (where the KEK is kept
+    /// by default); `None` for a configuration made from text.
+    #[serde(skip)]
+    pub config_dir: Option<PathBuf>,
 }
 
 impl Config {
@@ -111,13 +119,25 @@ impl Config {
             path: path.display().to_string(),
             source,
         })?;
-        Self::from_toml(&text, std::env::vars())
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        Self::parse(&text, std::env::vars(), Some(dir))
     }
 
     /// Parse `text`, apply the `KYC_ISSUER_*` pairs among `env`, validate.
     pub fn from_toml(
         text: &str,
         env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        Self::parse(text, env, None)
+    }
+
+    fn parse(
+        text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+        config_dir: Option<PathBuf>,
     ) -> Result<Self, ConfigError> {
         let mut table: toml::Table =
             toml::from_str(text).map_err(|e| ConfigError::Syntax(e.message().to_owned()))?;
@@ -135,9 +155,10 @@ impl Config {
                 .unwrap_or(toml::Value::String(value));
             set_path(&mut table, &keys, value).ok_or(ConfigError::BadOverride(name))?;
         }
-        let config: Config = toml::Value::Table(table)
+        let mut config: Config = toml::Value::Table(table)
             .try_into()
             .map_err(|e: toml::de::Error| ConfigError::Syntax(e.message().to_owned()))?;
+        config.config_dir = config_dir;
         config.validate()?;
         Ok(config)
     }
@@ -216,7 +237,46 @@ impl Config {
         if self.audit_origin().contains(['\n', '+', ' ']) {
             return invalid("audit.origin", "must be one line with no spaces or '+'");
         }
+        if let Some(kek) = self.kek_file() {
+            if inside(&kek, &self.data_dir) {
+                return invalid(
+                    "subject_keys.kek_file",
+                    "must be outside data_dir: a copy of the data directory must not carry \
+                     the key that opens it",
+                );
+            }
+        }
         Ok(())
+    }
+
+    /// The KEK file: configured, or [`DEFAULT_KEK_FILE`] beside the configuration file.
+    fn kek_file(&self) -> Option<PathBuf> {
+        self.subject_keys.kek_file.clone().or_else(|| {
+            self.config_dir
+                .as_ref()
+                .map(|dir| dir.join(DEFAULT_KEK_FILE))
+        })
+    }
+
+    /// Where the subject keys and their KEK are.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] for a configuration made from text without `kek_file`: there
+    /// is no configuration file to keep the KEK beside.
+    pub fn subject_key_settings(&self) -> Result<SubjectKeySettings, ConfigError> {
+        let kek_file = self.kek_file().ok_or(ConfigError::Invalid {
+            key: "subject_keys.kek_file",
+            reason: "must be set (no configuration file to keep it beside)".into(),
+        })?;
+        Ok(SubjectKeySettings {
+            kek_file,
+            dir: self
+                .subject_keys
+                .dir
+                .clone()
+                .unwrap_or_else(|| self.data_dir.join(DEFAULT_DIR)),
+        })
     }
 
     /// The audit log's origin: configured, or `<public host>/audit`.
@@ -238,6 +298,15 @@ impl From<&crate::config::Config> for ServiceSettings {
             webhooks: (&config.webhooks).into(),
             retention: chrono::Duration::days(config.retention.min_days.into()),
         }
+    }
+}
+
+/// Whether `path` is `dir` or under it, compared as absolute paths (symbolic links are not
+/// followed: this catches the mistake, not every way around it).
+fn inside(path: &std::path::Path, dir: &std::path::Path) -> bool {
+    match (std::path::absolute(path), std::path::absolute(dir)) {
+        (Ok(path), Ok(dir)) => path.starts_with(dir),
+        _ => false,
     }
 }
 
@@ -289,6 +358,40 @@ mod tests {
         assert_eq!(c.audit.checkpoint_every_entries, 10);
         assert_eq!(c.retention.min_days, 0);
         assert_eq!(c.webhooks.retry_base_ms, 50);
+    }
+
+    #[test]
+    fn kek_beside_the_configuration_and_never_in_data_dir() {
+        let c = Config::from_toml(BASE, env(&[])).unwrap();
+        assert!(
+            c.subject_key_settings().is_err(),
+            "no file to keep it beside"
+        );
+        let c = Config::parse(BASE, env(&[]), Some("/etc/kyc".into())).unwrap();
+        let settings = c.subject_key_settings().unwrap();
+        assert_eq!(
+            settings.kek_file,
+            PathBuf::from("/etc/kyc/subject-keys.kek")
+        );
+        assert_eq!(settings.dir, PathBuf::from("/tmp/x/subject-keys"));
+        let c = Config::from_toml(
+            BASE,
+            env(&[("KYC_ISSUER_SUBJECT_KEYS__KEK_FILE", "/run/secrets/kek")]),
+        )
+        .unwrap();
+        let settings = c.subject_key_settings().unwrap();
+        assert_eq!(settings.kek_file, PathBuf::from("/run/secrets/kek"));
+        for inside in ["/tmp/x/kek", "/tmp/x/store/kek"] {
+            assert!(matches!(
+                Config::from_toml(BASE, env(&[("KYC_ISSUER_SUBJECT_KEYS__KEK_FILE", inside)])),
+                Err(ConfigError::Invalid {
+                    key: "subject_keys.kek_file",
+                    ..
+                })
+            ));
+        }
+        // A configuration file inside data_dir would put the default KEK there.
+        assert!(Config::parse(BASE, env(&[]), Some("/tmp/x".into())).is_err());
     }
 
     #[test]

@@ -16,6 +16,9 @@
 //! - [`issuance`]: credential and status list signing.
 //! - [`pii`]: personal data at rest: JWE (`dir` + `A256GCM`) under per-subject keys
 //!   (crypto-shredding), keyed commitments for the audit log.
+//! - [`subject_keys`]: the subject keys at rest, outside the state store: one file per key,
+//!   wrapped under a key-encryption key kept outside the data directory, shredded on erasure;
+//!   KEK rotation.
 //! - [`audit`]: the durable audit log: group-committed appends, signed checkpoints, proofs.
 //! - [`auth`]: who is calling: single-use nonces, holder tokens, staff tokens and their roles.
 //! - [`state`]: the issuer's state behind one trait (subjects, applications, credentials,
@@ -41,6 +44,7 @@ pub mod jurisdiction;
 pub mod issuance;
 pub mod pii;
 pub mod signing_key;
+pub mod subject_keys;
 
 pub mod audit;
 pub mod auth;

@@ -3,8 +3,14 @@
 //! Every piece of personal data the issuer keeps (identity fields, document scans, selfies) is
 //! stored as a compact JWE (RFC 7516 §7.1) with `alg: dir` and `enc: A256GCM` under a random
 //! 256-bit [`SubjectKey`] that belongs to one subject. Destroying that key erases the data
-//! everywhere it was copied, backups included (crypto-shredding), and makes the subject's
-//! [`commitment`]s in the audit log unlinkable to any value.
+//! everywhere it was copied (crypto-shredding), and makes the subject's [`commitment`]s in the
+//! audit log unlinkable to any value.
+//!
+//! Subject keys are never stored beside the data: they are wrapped under a
+//! [`KeyEncryptionKey`] kept outside the data directory, one file per key
+//! (`crate::subject_keys`), and erasure destroys the file. A backup of the key store taken
+//! before an erasure still holds the key, wrapped: erasure reaches that backup once the KEK it
+//! was taken under is retired (rotated and destroyed).
 //!
 //! # The sealed form
 //!
@@ -178,6 +184,14 @@ impl Drop for SubjectKey {
 /// [`PiiError::InvalidContext`] if the context is empty or longer than [`MAX_CONTEXT_LEN`];
 /// [`PiiError::Encryption`] if OpenSSL fails.
 pub fn seal(key: &SubjectKey, plaintext: &[u8], aad_context: &str) -> Result<String, PiiError> {
+    seal_with(key.as_bytes(), plaintext, aad_context)
+}
+
+fn seal_with(
+    key: &[u8; SUBJECT_KEY_LEN],
+    plaintext: &[u8],
+    aad_context: &str,
+) -> Result<String, PiiError> {
     check_context(aad_context)?;
     let encryption = |err: josekit::JoseError| PiiError::Encryption(Box::new(err));
     let mut header = JweHeader::new();
@@ -186,9 +200,7 @@ pub fn seal(key: &SubjectKey, plaintext: &[u8], aad_context: &str) -> Result<Str
     header
         .set_claim(CTX, Some(Value::String(aad_context.to_owned())))
         .map_err(encryption)?;
-    let encrypter = Dir
-        .encrypter_from_bytes(key.as_bytes())
-        .map_err(encryption)?;
+    let encrypter = Dir.encrypter_from_bytes(key).map_err(encryption)?;
     josekit::jwe::serialize_compact(plaintext, &header, &encrypter).map_err(encryption)
 }
 
@@ -202,13 +214,21 @@ pub fn seal(key: &SubjectKey, plaintext: &[u8], aad_context: &str) -> Result<Str
 /// would not produce; [`PiiError::ContextMismatch`] for a record of another context;
 /// [`PiiError::Decryption`] for a wrong key or altered data.
 pub fn open(key: &SubjectKey, jwe: &str, expected_context: &str) -> Result<Vec<u8>, PiiError> {
+    open_with(key.as_bytes(), jwe, expected_context)
+}
+
+fn open_with(
+    key: &[u8; SUBJECT_KEY_LEN],
+    jwe: &str,
+    expected_context: &str,
+) -> Result<Vec<u8>, PiiError> {
     check_context(expected_context)?;
     let header = check_shape(jwe)?;
     if context_of(&header)? != expected_context {
         return Err(PiiError::ContextMismatch);
     }
     let decrypter = Dir
-        .decrypter_from_bytes(key.as_bytes())
+        .decrypter_from_bytes(key)
         .map_err(|_| PiiError::Decryption)?;
     // josekit re-parses the same header bytes, checks alg and decrypts with the header as AAD.
     // Its error text is not passed on: it can quote header values.
@@ -247,6 +267,120 @@ pub fn commitment(key: &SubjectKey, label: &str, value: &str) -> String {
     mac.update(&[0]);
     mac.update(value.as_bytes());
     URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+}
+
+/// Length of a [`KeyEncryptionKey`], in bytes.
+pub const KEK_LEN: usize = 32;
+
+/// The key-encryption key (KEK): wraps every [`SubjectKey`] before it is written to disk, so
+/// that a copy of the data directory (or of a backup) without the KEK opens nothing. It is kept
+/// outside the data directory (see `crate::subject_keys`); its bytes are wiped on drop and
+/// `Debug` shows only its [id](Self::id).
+///
+/// **Wrap algorithm.** A wrapped key is a sealed record of this module ([`seal`]'s compact JWE,
+/// `dir` + `A256GCM`, the KEK as the content key) whose plaintext is the 32 key bytes and whose
+/// context is `subject-key/<subject id>/kek/<KEK id>`. That is AES-256-GCM key wrapping with the
+/// subject and the KEK named in the authenticated header (what JOSE's `A256GCMKW` does, without
+/// a second header): a wrapped key moved to another subject's name, or presented to another KEK,
+/// fails before decryption. RFC 3394 key wrap (`A256KW`) was not chosen because it has no
+/// associated data to bind the subject to, and this path reuses the strict [`open`]. Each wrap
+/// draws a fresh 96-bit IV; one KEK wraps each subject key once (and once more per rotation onto
+/// it), far below the 2^32 wraps per key that random GCM nonces allow.
+#[derive(Clone)]
+pub struct KeyEncryptionKey {
+    bytes: [u8; KEK_LEN],
+    id: String,
+}
+
+impl KeyEncryptionKey {
+    /// A fresh KEK from the operating system's RNG.
+    ///
+    /// # Panics
+    ///
+    /// If the operating system's RNG fails (see [`SubjectKey::generate`]).
+    #[must_use]
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; KEK_LEN];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        Self::from_bytes(bytes)
+    }
+
+    /// The KEK with these bytes. The caller's copy of the array is not wiped.
+    #[must_use]
+    pub fn from_bytes(bytes: [u8; KEK_LEN]) -> Self {
+        // A public name for the key that reveals nothing about it: the first 96 bits of a
+        // domain-separated SHA-256 of it.
+        let mut hash = <Sha256 as sha2::Digest>::new();
+        sha2::Digest::update(&mut hash, b"kyc-issuer/kek-id/v1\0");
+        sha2::Digest::update(&mut hash, bytes);
+        let id = URL_SAFE_NO_PAD.encode(&sha2::Digest::finalize(hash)[..12]);
+        Self { bytes, id }
+    }
+
+    /// The KEK with these bytes, checking the length (for bytes read from a file).
+    ///
+    /// # Errors
+    ///
+    /// [`PiiError::InvalidKeyLength`] unless `bytes` is exactly [`KEK_LEN`] long.
+    pub fn from_slice(bytes: &[u8]) -> Result<Self, PiiError> {
+        let array: [u8; KEK_LEN] = bytes
+            .try_into()
+            .map_err(|_| PiiError::InvalidKeyLength(bytes.len()))?;
+        Ok(Self::from_bytes(array))
+    }
+
+    /// The key bytes, to store the KEK.
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8; KEK_LEN] {
+        &self.bytes
+    }
+
+    /// The KEK's public name (16 base64url characters), recorded with every key it wraps.
+    #[must_use]
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// `key`, wrapped for `subject` under this KEK (a compact JWE; see the type's docs).
+    ///
+    /// # Errors
+    ///
+    /// [`PiiError::InvalidContext`] for a subject id longer than about 200 bytes;
+    /// [`PiiError::Encryption`] if OpenSSL fails.
+    pub fn wrap(&self, subject: &str, key: &SubjectKey) -> Result<String, PiiError> {
+        seal_with(&self.bytes, key.as_bytes(), &self.wrap_context(subject))
+    }
+
+    /// The subject key [`wrap`](Self::wrap) wrapped for `subject` under this KEK.
+    ///
+    /// # Errors
+    ///
+    /// [`PiiError::ContextMismatch`] when `wrapped` was wrapped for another subject or under
+    /// another KEK; [`PiiError::Decryption`] when it was altered; the shape errors of [`open`].
+    pub fn unwrap(&self, subject: &str, wrapped: &str) -> Result<SubjectKey, PiiError> {
+        let bytes = zeroize::Zeroizing::new(open_with(
+            &self.bytes,
+            wrapped,
+            &self.wrap_context(subject),
+        )?);
+        SubjectKey::from_slice(&bytes)
+    }
+
+    fn wrap_context(&self, subject: &str) -> String {
+        format!("subject-key/{subject}/kek/{}", self.id)
+    }
+}
+
+impl fmt::Debug for KeyEncryptionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KeyEncryptionKey({})", self.id)
+    }
+}
+
+impl Drop for KeyEncryptionKey {
+    fn drop(&mut self) {
+        self.bytes.zeroize();
+    }
 }
 
 /// A key for `purpose` derived from the issuer's signing key: `HMAC-SHA-256(sk, purpose)`
@@ -725,6 +859,63 @@ mod tests {
         assert!(!shown.to_lowercase().contains("abab"), "{shown}");
         assert!(!shown.contains("171"), "{shown}");
         assert!(shown.contains("redacted"));
+    }
+
+    #[test]
+    fn kek_wraps_for_one_subject_only() {
+        let kek = KeyEncryptionKey::generate();
+        let key = SubjectKey::generate();
+        let wrapped = kek.wrap("subject-a", &key).unwrap();
+        assert_eq!(
+            kek.unwrap("subject-a", &wrapped).unwrap().as_bytes(),
+            key.as_bytes()
+        );
+        // The key bytes are not in the wrapped form, in any encoding.
+        assert!(!wrapped.contains(&URL_SAFE_NO_PAD.encode(key.as_bytes())));
+        for part in parts(&wrapped) {
+            let bytes = URL_SAFE_NO_PAD.decode(&part).unwrap_or_default();
+            assert!(!bytes
+                .windows(8)
+                .any(|w| key.as_bytes().windows(8).any(|k| k == w)));
+        }
+        // Another subject's name, another KEK, an altered wrap: refused.
+        assert!(matches!(
+            kek.unwrap("subject-b", &wrapped),
+            Err(PiiError::ContextMismatch)
+        ));
+        let other = KeyEncryptionKey::generate();
+        assert!(matches!(
+            other.unwrap("subject-a", &wrapped),
+            Err(PiiError::ContextMismatch)
+        ));
+        // The same context under another KEK's bytes but this KEK's id fails the tag.
+        let impostor = KeyEncryptionKey {
+            bytes: *other.as_bytes(),
+            id: kek.id().to_owned(),
+        };
+        assert!(matches!(
+            impostor.unwrap("subject-a", &wrapped),
+            Err(PiiError::Decryption)
+        ));
+        assert!(matches!(
+            kek.unwrap("subject-a", &flip_bit(&wrapped, 3)),
+            Err(PiiError::Decryption)
+        ));
+    }
+
+    #[test]
+    fn kek_id_names_the_key_without_showing_it() {
+        let kek = KeyEncryptionKey::from_bytes([0xab; KEK_LEN]);
+        assert_eq!(kek.id().len(), 16);
+        assert_eq!(kek.id(), KeyEncryptionKey::from_bytes([0xab; KEK_LEN]).id());
+        assert_ne!(kek.id(), KeyEncryptionKey::generate().id());
+        let shown = format!("{kek:?}");
+        assert!(!shown.to_lowercase().contains("abab"), "{shown}");
+        assert!(shown.contains(kek.id()));
+        assert!(matches!(
+            KeyEncryptionKey::from_slice(&[0; 16]),
+            Err(PiiError::InvalidKeyLength(16))
+        ));
     }
 
     #[test]

@@ -21,6 +21,7 @@ use crate::config::Config;
 use crate::jurisdiction::Jurisdictions;
 use crate::signing_key;
 use crate::state::sled::SledState;
+use crate::subject_keys::FileKeys;
 
 /// Why the service could not start or stop cleanly.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +51,12 @@ pub enum ServiceError {
     /// The state store cannot be opened.
     #[error("state: {0}")]
     State(#[source] crate::state::StateError),
+    /// The configuration does not say where something is.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The subject key store or its KEK cannot be used.
+    #[error(transparent)]
+    SubjectKeys(#[from] crate::subject_keys::KeyStoreError),
     /// The staff configuration is invalid.
     #[error(transparent)]
     Staff(#[from] crate::auth::StaffConfigError),
@@ -178,9 +185,11 @@ pub fn open_state(config: &Config) -> Result<(AppState, DidKey), ServiceError> {
     let db = open_db(&dir)?;
     let audit = open_audit(config, &dir, &db, &key)?;
     let store = SledState::new(&db, &dir.store_path()).map_err(ServiceError::State)?;
+    let keys = FileKeys::open_configured(&config.subject_key_settings()?)?;
     let staff = StaffDirectory::new(config.staff.clone())?;
     let applications = Applications::new(
         Arc::new(store),
+        Arc::new(keys),
         audit.clone(),
         key,
         IssuanceSettings {

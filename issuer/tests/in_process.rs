@@ -17,11 +17,16 @@ use kyc_issuer::audit::{AuditLog, AuditSettings, SledStore};
 use kyc_issuer::checks::CheckSuite;
 use kyc_issuer::model::{ApplicationState, ReviewDecision};
 use kyc_issuer::state::memory::MemoryState;
+use kyc_issuer::subject_keys::{MemoryKeys, SubjectKeys as _};
 use serde_json::json;
 
 const PUBLIC_URL: &str = "https://kyc.example";
 
 fn applications(dir: &std::path::Path) -> (Applications, AuditLog) {
+    applications_with(dir, Arc::new(MemoryKeys::new()))
+}
+
+fn applications_with(dir: &std::path::Path, keys: Arc<MemoryKeys>) -> (Applications, AuditLog) {
     let key = SigningKey::from_bytes(&[9; 32]);
     let signer = SignerKey::new("kyc.example/audit", key.clone()).unwrap();
     let audit = AuditLog::open(
@@ -36,6 +41,7 @@ fn applications(dir: &std::path::Path) -> (Applications, AuditLog) {
     .unwrap();
     let applications = Applications::new(
         Arc::new(MemoryState::new()),
+        keys,
         audit.clone(),
         key,
         IssuanceSettings {
@@ -162,4 +168,31 @@ async fn a_call_for_action_country_is_rejected_without_a_person() {
         .reasons
         .contains(&"risk.fatf_call_for_action_nationality+100".to_owned()));
     assert_eq!(apps.reports().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn erasure_destroys_the_key_in_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = Arc::new(MemoryKeys::new());
+    let (apps, _audit) = applications_with(dir.path(), Arc::clone(&keys));
+    let (_, holder) = DidKey::generate();
+    let now = Utc::now();
+    let view = apps.submit(&submission(&holder, "DE"), now).await.unwrap();
+    let subject = view.subject.clone();
+    assert!(
+        keys.get(&subject).unwrap().is_some(),
+        "the key is kept apart"
+    );
+    assert!(apps.export(&subject, holder.as_str()).is_ok());
+
+    apps.erase(&subject, "adam", now).await.unwrap();
+    assert!(keys.get(&subject).unwrap().is_none());
+    assert!(matches!(
+        apps.export(&subject, holder.as_str()),
+        Err(ApplicationError::Erased)
+    ));
+    assert!(matches!(
+        apps.erase(&subject, "adam", now).await,
+        Err(ApplicationError::WrongState(_))
+    ));
 }

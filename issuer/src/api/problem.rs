@@ -144,6 +144,7 @@ impl From<ApplicationError> for Problem {
                 "Retention period not over",
             ),
             ApplicationError::State(_)
+            | ApplicationError::SubjectKeys(_)
             | ApplicationError::Audit(_)
             | ApplicationError::Pii(_)
             | ApplicationError::Webhook(_)

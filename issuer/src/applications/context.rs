@@ -23,6 +23,7 @@ use crate::model::{
 };
 use crate::pii::{self, SubjectKey};
 use crate::state::{StateError, StateStore};
+use crate::subject_keys::SubjectKeys;
 use crate::webhooks::{WebhookSettings, Webhooks};
 
 /// Credential issuance: the `[issuance]` section.
@@ -112,6 +113,8 @@ pub struct SignedStatusList {
 /// The issuer's business logic over its store, audit log and key.
 pub struct Applications {
     pub(super) store: Arc<dyn StateStore>,
+    /// The subjects' data keys, kept apart from the store ([`crate::subject_keys`]).
+    pub(super) keys: Arc<dyn SubjectKeys>,
     pub(super) audit: AuditLog,
     pub(super) key: SigningKey,
     pub(super) issuer: DidKey,
@@ -160,6 +163,7 @@ impl Applications {
     /// The business logic over these parts.
     pub fn new(
         store: Arc<dyn StateStore>,
+        keys: Arc<dyn SubjectKeys>,
         audit: AuditLog,
         key: SigningKey,
         settings: IssuanceSettings,
@@ -178,6 +182,7 @@ impl Applications {
             .map_or(0, |i| i / MIN_ENTRIES as u64 + 1);
         Ok(Self {
             store,
+            keys,
             audit,
             key,
             issuer,
@@ -310,15 +315,16 @@ impl Applications {
         }
     }
 
+    /// The data key of `subject`; [`ApplicationError::Erased`] once destroyed.
     pub(super) fn subject_key(&self, subject: &str) -> Result<SubjectKey, ApplicationError> {
-        let record = self
-            .store
+        if let Some(key) = self.keys.get(subject)? {
+            return Ok(key);
+        }
+        // No key: erased, or (an erasure interrupted before it was recorded) being erased.
+        self.store
             .subject(subject)?
             .ok_or(Broken::Missing("the application's subject"))?;
-        record
-            .key
-            .map(SubjectKey::from_bytes)
-            .ok_or(ApplicationError::Erased)
+        Err(ApplicationError::Erased)
     }
 }
 

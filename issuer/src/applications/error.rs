@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use crate::audit::AuditError;
 use crate::pii::PiiError;
 use crate::state::StateError;
+use crate::subject_keys::KeyStoreError;
 use crate::webhooks::WebhookError;
 
 /// Why a request on an application failed.
@@ -46,6 +47,9 @@ pub enum ApplicationError {
     /// The state store failed.
     #[error("state store")]
     State(#[from] StateError),
+    /// The subject key store failed.
+    #[error("subject keys")]
+    SubjectKeys(#[from] KeyStoreError),
     /// The audit log failed.
     #[error("audit log")]
     Audit(#[from] AuditError),

@@ -100,10 +100,10 @@ impl Applications {
     /// of its applications. 410 once erased.
     pub fn export(&self, subject: &str, holder: &str) -> Result<SubjectExport, ApplicationError> {
         let (record, applications) = self.applications_for_holder(subject, holder)?;
-        let key = record
-            .key
-            .map(SubjectKey::from_bytes)
-            .ok_or(ApplicationError::Erased)?;
+        if record.erased_at.is_some() {
+            return Err(ApplicationError::Erased);
+        }
+        let key = self.subject_key(subject)?;
         let mut export = SubjectExport {
             subject: record.id.clone(),
             created_at: record.created_at,
@@ -143,6 +143,10 @@ impl Applications {
     /// Erase subject `subject` (admin): destroy its key once the retention period has passed
     /// since its last activity, after logging `subject_erased`. 404 for an unknown subject, 409
     /// when already erased or still retained.
+    ///
+    /// The key is destroyed in the key store ([`crate::subject_keys`]: overwritten, unlinked,
+    /// synced) before the erasure is recorded on the subject, so a crash in between leaves an
+    /// erased key, never a recorded erasure with its key still on disk.
     pub async fn erase(
         &self,
         subject: &str,
@@ -154,20 +158,17 @@ impl Applications {
             .store
             .subject(subject)?
             .ok_or(ApplicationError::NotFound)?;
-        if current.key.is_none() || current.erased_at.is_some() {
-            return Err(ApplicationError::WrongState(
-                "the subject's data has already been erased".into(),
-            ));
+        let already =
+            || ApplicationError::WrongState("the subject's data has already been erased".into());
+        if current.erased_at.is_some() {
+            return Err(already());
         }
         let until = self.last_activity(&current)? + self.retention;
         if now < until {
             return Err(ApplicationError::RetentionNotOver { until });
         }
         // What the indexes hold of the subject, found while its data can still be read.
-        let key = current
-            .key
-            .map(SubjectKey::from_bytes)
-            .ok_or(ApplicationError::Erased)?;
+        let key: SubjectKey = self.keys.get(subject)?.ok_or_else(already)?;
         let mut traces = Vec::new();
         for application in self.store.applications_of(subject)? {
             let submission = open_submission(&key, &application)?;
@@ -190,8 +191,9 @@ impl Applications {
             self.store
                 .forget_traces(subject, application, holder, associations, frames)?;
         }
+        drop(key);
+        self.keys.destroy(subject)?;
         let next = SubjectRecord {
-            key: None,
             erased_at: Some(now),
             ..current.clone()
         };

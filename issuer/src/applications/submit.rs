@@ -60,7 +60,6 @@ impl Applications {
         let subject_key = SubjectKey::generate();
         let subject = SubjectRecord {
             id: uuid::Uuid::new_v4().to_string(),
-            key: Some(*subject_key.as_bytes()),
             created_at: now,
             erased_at: None,
         };
@@ -97,10 +96,21 @@ impl Applications {
             .assess(&mut application, &submission, &mut events, now)
             .await?;
         apply_decision(&mut application, decision, now);
-        self.log_and_store(&events, &traces, || {
-            Ok(self.store.insert_submission(&subject, &application)?)
-        })
-        .await?;
+        // The key is durable before anything it seals is stored. Should the submission not be
+        // stored, the key is destroyed again (a crash in between leaves a key file that opens
+        // nothing stored).
+        self.keys.insert(&subject.id, &subject_key)?;
+        let stored = self
+            .log_and_store(&events, &traces, || {
+                Ok(self.store.insert_submission(&subject, &application)?)
+            })
+            .await;
+        if let Err(e) = stored {
+            if let Err(destroy) = self.keys.destroy(&subject.id) {
+                tracing::error!(error = %destroy, "destroying an unused subject key failed");
+            }
+            return Err(e);
+        }
         // The checks ran inside this request, so neither `submitted` nor `checking` was stored
         // on its own; both are announced before the outcome, in order, so that subscribers see
         // every transition.

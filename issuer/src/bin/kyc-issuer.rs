@@ -52,6 +52,11 @@ enum Command {
         #[command(subcommand)]
         command: StaffCommand,
     },
+    /// The subject keys' key-encryption key (KEK), kept outside the data directory.
+    SubjectKeys {
+        #[command(subcommand)]
+        command: SubjectKeysCommand,
+    },
     /// Print the DID of an existing key.
     Did {
         /// The key file.
@@ -104,6 +109,45 @@ enum StaffCommand {
     HashToken,
     /// Generate a random staff token; prints the token, then its digest.
     NewToken,
+}
+
+#[derive(Subcommand)]
+enum SubjectKeysCommand {
+    /// Create a KEK file (mode 0600) and print its id; point subject_keys.kek_file at it
+    /// before the issuer's first start.
+    NewKek {
+        /// Where to write it; must not exist, and must be outside the data directory.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// With the issuer stopped: rewrap every subject key under a new KEK, make it the
+    /// configured one and overwrite the old one. Backups taken before no longer open without
+    /// a copy of the old KEK; copy it first if they must stay restorable. Run it again to
+    /// finish an interrupted rotation.
+    RotateKek {
+        /// The configuration file.
+        #[arg(long)]
+        config: PathBuf,
+    },
+}
+
+fn subject_keys(command: SubjectKeysCommand) -> anyhow::Result<()> {
+    use kyc_issuer::subject_keys;
+    match command {
+        SubjectKeysCommand::NewKek { out } => {
+            let kek = subject_keys::create_kek(&out)?;
+            println!("{}", kek.id());
+        }
+        SubjectKeysCommand::RotateKek { config } => {
+            let config = Config::load(&config)?;
+            let rotation = subject_keys::rotate_kek(&config.subject_key_settings()?)?;
+            println!(
+                "KEK {} retired, {} now wraps every subject key ({} rewrapped, {} already)",
+                rotation.old, rotation.new, rotation.rewrapped, rotation.already
+            );
+        }
+    }
+    Ok(())
 }
 
 #[derive(Subcommand)]
@@ -213,6 +257,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { config } => serve(&config)?,
         Command::Audit { command } => audit(command)?,
         Command::Staff { command } => staff(command)?,
+        Command::SubjectKeys { command } => subject_keys(command)?,
         Command::Keygen { out } => {
             let (_, did) = signing_key::create(&out)?;
             println!("{did}");

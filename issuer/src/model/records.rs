@@ -204,12 +204,14 @@ pub struct ApplicationRecord {
 }
 
 /// A subject: the person behind one or more applications, known by a pseudonymous id.
+///
+/// Its data key is not here: subject keys live in their own store (`crate::subject_keys`),
+/// wrapped under a key-encryption key, where erasure destroys them physically; a database
+/// keeps old versions of its records, and a key beside its ciphertexts protects nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubjectRecord {
     /// Pseudonymous id (UUID).
     pub id: String,
-    /// The data key; `None` once erased (crypto-shredding).
-    pub key: Option<[u8; 32]>,
     /// First seen.
     pub created_at: DateTime<Utc>,
     /// Erased at.

@@ -1,9 +1,11 @@
-//! The issuer's state behind one trait: subjects (with their data keys), applications,
-//! credentials, the status list allocation, and the registered webhooks.
+//! The issuer's state behind one trait: subjects, applications, credentials, the status list
+//! allocation, and the registered webhooks.
 //!
 //! Personal data never sits here in clear: an application holds its submission, and a
 //! credential record its signed forms, only as JWE under the subject's key ([`crate::pii`]), so
-//! erasing the key erases them. Every mutation is durable before it returns.
+//! erasing the key erases them. The subject keys themselves are not here but in
+//! [`crate::subject_keys`], where deletion is physical: a store keeps old versions of what it
+//! overwrites or removes. Every mutation is durable before it returns.
 //!
 //! Ordering with the audit log: a state change is appended to the audit log first and stored
 //! second, so a crash between the two leaves a logged change that the store has not applied

@@ -54,13 +54,53 @@ fn decode<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T, StateError
     serde_json::from_slice(bytes).map_err(|_| StateError::Corrupt(what.to_owned()))
 }
 
+/// The tree of facts about the store itself.
+const META_TREE: &str = "state_meta";
+/// Key in [`META_TREE`]: where subject keys are kept.
+const KEY_LAYOUT: &str = "subject_keys";
+/// Its value since subject keys left the store (`crate::subject_keys`).
+const KEYS_OUTSIDE: &[u8] = b"outside/v1";
+
+/// Refuse a store whose subject records carry their keys (an earlier version's layout).
+///
+/// Such a store is not migrated: moving the keys out and rewriting the records would leave the
+/// old record versions, keys included, in sled's log files, which is what erasure must not do.
+/// The operator starts from a new data directory (or copies what must be kept with a tool that
+/// writes a fresh database). A new store is marked as keeping its keys outside.
+fn check_key_layout(db: &sled::Db, subjects: &sled::Tree, dir: &Path) -> Result<(), StateError> {
+    let meta = db.open_tree(META_TREE).map_err(backend)?;
+    match meta.get(KEY_LAYOUT).map_err(backend)? {
+        Some(layout) if layout.as_ref() == KEYS_OUTSIDE => Ok(()),
+        Some(_) => Err(StateError::Backend(format!(
+            "the store at {} names a subject key layout this version does not know",
+            dir.display()
+        ))),
+        None if subjects.is_empty() => {
+            meta.insert(KEY_LAYOUT, KEYS_OUTSIDE).map_err(backend)?;
+            Ok(())
+        }
+        None => Err(StateError::Backend(format!(
+            "the store at {} was written by an earlier kyc-issuer that kept subject keys inside \
+             it, where erasure cannot remove them; this version keeps them in a separate key \
+             store and does not migrate (the old copies would stay in the store's files). \
+             Start with a new data_dir",
+            dir.display()
+        ))),
+    }
+}
+
 impl SledState {
     /// The state trees in `db`, opened at `dir` (shared with [`crate::audit::SledStore`]).
+    ///
+    /// Refused when the store was written by a version that kept subject keys in its subject
+    /// records (see [`check_key_layout`]).
     pub fn new(db: &sled::Db, dir: &Path) -> Result<Self, StateError> {
+        let subjects = db.open_tree("subjects").map_err(backend)?;
+        check_key_layout(db, &subjects, dir)?;
         Ok(Self {
             db: db.clone(),
             sync: SyncGroup::new(db, dir).map_err(backend)?,
-            subjects: db.open_tree("subjects").map_err(backend)?,
+            subjects,
             applications: db.open_tree("applications").map_err(backend)?,
             credentials: db.open_tree("credentials").map_err(backend)?,
             webhooks: db.open_tree("webhooks").map_err(backend)?,
@@ -482,5 +522,52 @@ impl StateStore for SledState {
             self.sync()?;
         }
         Ok(taken)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn a_store_with_keys_inside_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store");
+        // A store as an earlier version wrote it: a subject record carrying its key, no marker.
+        {
+            let db = sled::Config::new().path(&path).open().unwrap();
+            let old = serde_json::json!({
+                "id": "s1", "key": vec![7u8; 32], "created_at": "2026-01-01T00:00:00Z",
+                "erased_at": null
+            });
+            db.open_tree("subjects")
+                .unwrap()
+                .insert("s1", serde_json::to_vec(&old).unwrap())
+                .unwrap();
+            db.flush().unwrap();
+        }
+        let db = sled::Config::new().path(&path).open().unwrap();
+        let err = SledState::new(&db, &path).unwrap_err().to_string();
+        assert!(err.contains("earlier kyc-issuer"), "{err}");
+        assert!(err.contains("new data_dir"), "{err}");
+    }
+
+    #[test]
+    fn a_new_store_is_marked_and_reopens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store");
+        let db = sled::Config::new().path(&path).open().unwrap();
+        let state = SledState::new(&db, &path).unwrap();
+        let subject = SubjectRecord {
+            id: "s1".into(),
+            created_at: chrono::Utc::now(),
+            erased_at: None,
+        };
+        state.put_subject(&subject).unwrap();
+        drop(state);
+        let state = SledState::new(&db, &path).unwrap();
+        assert_eq!(state.subject("s1").unwrap(), Some(subject));
     }
 }
