@@ -126,6 +126,12 @@ impl From<ApplicationError> for Problem {
                 "Tier not backed by the checks",
             ),
             ApplicationError::Erased => (StatusCode::GONE, "erased", "Erased"),
+            // A quota, not a rate: retrying helps only once a decision closes an application.
+            ApplicationError::TooManyOpen(_) => (
+                StatusCode::CONFLICT,
+                "too-many-open-applications",
+                "Too many open applications",
+            ),
             // 400, as Standard Webhooks receivers answer a signature that does not verify: the
             // signature is part of the message, not an HTTP authentication scheme.
             ApplicationError::BadSignature(_) => (

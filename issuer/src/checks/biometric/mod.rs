@@ -423,8 +423,9 @@ pub fn submission_frame_digests(submission: &Submission) -> Option<([u8; 32], Ve
     Some((liveness::frames_digest(&frames), each))
 }
 
-/// Standard base64, with or without padding; whitespace (line breaks) ignored.
-fn decode_b64(text: &str) -> Option<Vec<u8>> {
+/// Standard base64, with or without padding; whitespace (line breaks) ignored. `None` when it
+/// is not base64 or decodes to nothing.
+pub fn decode_b64(text: &str) -> Option<Vec<u8>> {
     use base64::engine::{general_purpose::GeneralPurpose, DecodePaddingMode};
     const LENIENT: GeneralPurpose = GeneralPurpose::new(
         &base64::alphabet::STANDARD,
