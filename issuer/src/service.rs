@@ -197,7 +197,11 @@ pub fn open_state(config: &Config) -> Result<(AppState, DidKey), ServiceError> {
     let state = AppState {
         audit,
         applications: Arc::new(applications),
-        nonces: Arc::new(MemoryNonces::new()),
+        nonces: Arc::new(MemoryNonces::with_limits(
+            chrono::TimeDelta::seconds(crate::auth::NONCE_TTL_SECS),
+            crate::auth::MAX_OUTSTANDING_NONCES,
+            config.limits.nonces_per_client,
+        )),
         staff: Arc::new(staff),
         audience: config.public_url.clone(),
         openapi: api::openapi::document(&config.public_url)

@@ -48,6 +48,7 @@ fn applications(dir: &std::path::Path) -> (Applications, AuditLog) {
             events: Default::default(),
             webhooks: Default::default(),
             retention: Duration::zero(),
+            open_applications_per_holder: 3,
         },
     )
     .unwrap();

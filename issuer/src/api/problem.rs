@@ -201,11 +201,13 @@ impl std::fmt::Display for ErrorChain<'_> {
 }
 
 /// 401 for no usable credentials or credentials that do not verify, 403 for a caller not
-/// allowed, 503 when a bound is reached, 500 when the server failed.
+/// allowed, 429 when the client used up its share, 503 when a bound is reached, 500 when the
+/// server failed.
 fn auth_status(e: &AuthError) -> StatusCode {
     match e.kind() {
         AuthFailure::Unauthenticated => StatusCode::UNAUTHORIZED,
         AuthFailure::Forbidden => StatusCode::FORBIDDEN,
+        AuthFailure::Throttled => StatusCode::TOO_MANY_REQUESTS,
         AuthFailure::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         AuthFailure::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }

@@ -244,17 +244,21 @@ mod tests {
             "x-forwarded-for",
             HeaderValue::from_static("203.0.113.9, 198.51.100.4"),
         );
-        let client = |name| ClientAddress::from_parts(&headers, Some(peer), name).unwrap().0;
-        assert_eq!(client(None), peer.ip());
+        let client = |headers: &HeaderMap, name| {
+            ClientAddress::from_parts(headers, Some(peer), name)
+                .unwrap()
+                .0
+        };
+        assert_eq!(client(&headers, None), peer.ip());
         // The last entry: the one the operator's proxy appended.
         assert_eq!(
-            client(Some("x-forwarded-for")),
+            client(&headers, Some("x-forwarded-for")),
             "198.51.100.4".parse::<IpAddr>().unwrap()
         );
         // Configured but absent or not an address: the peer.
-        assert_eq!(client(Some("x-real-ip")), peer.ip());
+        assert_eq!(client(&headers, Some("x-real-ip")), peer.ip());
         headers.insert("x-real-ip", HeaderValue::from_static("not an address"));
-        assert_eq!(client(Some("x-real-ip")), peer.ip());
+        assert_eq!(client(&headers, Some("x-real-ip")), peer.ip());
     }
 
     #[test]

@@ -287,7 +287,7 @@ impl BiometricCheck {
             (PriorAnswer::ThisApplication(_), Some(_)) => Err(ChallengeError::Replayed),
             (_, Some(id)) => self
                 .challenges
-                .consume(id, liveness::frames_digest(&frames), now),
+                .consume(id, &submission.holder, liveness::frames_digest(&frames), now),
             (_, None) => Err(ChallengeError::Unknown),
         };
         match consumed {
@@ -440,7 +440,7 @@ fn challenge_failure(e: ChallengeError) -> (CheckOutcome, Reason) {
     match e {
         ChallengeError::Replayed => (CheckOutcome::Rejected, Reason::LivenessChallengeReplayed),
         ChallengeError::Expired => (CheckOutcome::Consider, Reason::LivenessChallengeExpired),
-        ChallengeError::Unknown | ChallengeError::Full => {
+        ChallengeError::Unknown | ChallengeError::HolderFull | ChallengeError::Full => {
             (CheckOutcome::Consider, Reason::LivenessChallengeUnknown)
         }
     }
