@@ -173,12 +173,21 @@ impl Config {
             return invalid("limits.max_concurrent_requests", "must be at least 1");
         }
         if !(1..=300).contains(&self.limits.header_read_timeout_secs) {
-            return invalid("limits.header_read_timeout_secs", "must be 1 to 300 seconds");
+            return invalid(
+                "limits.header_read_timeout_secs",
+                "must be 1 to 300 seconds",
+            );
         }
         for (key, value) in [
-            ("limits.client_requests_per_minute", self.limits.client_requests_per_minute),
+            (
+                "limits.client_requests_per_minute",
+                self.limits.client_requests_per_minute,
+            ),
             ("limits.client_burst", self.limits.client_burst),
-            ("limits.requests_per_minute", self.limits.requests_per_minute),
+            (
+                "limits.requests_per_minute",
+                self.limits.requests_per_minute,
+            ),
             ("limits.burst", self.limits.burst),
         ] {
             if value == 0 {

@@ -230,15 +230,10 @@ pub async fn serve(config: Config) -> Result<(), ServiceError> {
     tracing::info!(%addr, issuer = %did, "listening");
     println!("listening on {addr}");
     let app = api::router(state, &config.limits);
-    let served = serve_http(
-        listener,
-        app,
-        &config.limits,
-        async move {
-            shutdown_signal().await;
-            applications.events().shut_down();
-        },
-    )
+    let served = serve_http(listener, app, &config.limits, async move {
+        shutdown_signal().await;
+        applications.events().shut_down();
+    })
     .await;
     // Pending webhook deliveries are not resumed after a restart (see `webhooks`).
     webhooks.abort();

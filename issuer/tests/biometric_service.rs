@@ -165,9 +165,12 @@ async fn without_biometrics_there_is_no_challenge_and_the_check_is_not_performed
     let tmp = tempfile::tempdir().unwrap();
     let issuer = start(tmp.path(), "");
     let client = reqwest::Client::new();
+    let (key, _) = DidKey::generate();
+    let token = holder_token(&client, &issuer.base, &key).await;
     expect_problem(
         client
             .post(format!("{}/v1/liveness-challenges", issuer.base))
+            .bearer_auth(token)
             .send()
             .await
             .unwrap(),
@@ -336,4 +339,75 @@ async fn a_vendor_result_delivered_later_by_signed_webhook_decides_the_applicati
     drop(issuer);
     let (report, text) = spawned_issuer::replay_export(tmp.path());
     assert!(report.valid, "{text}");
+}
+
+/// A liveness challenge is asked for with a holder token and belongs to that holder: without
+/// a token it is refused, a holder gets only a few at once (another holder is not affected),
+/// and another holder's submission that names it finds it unknown (and leaves it open).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_liveness_challenge_is_its_holders_and_a_holder_has_few() {
+    let references = Arc::new(Mutex::new(Vec::new()));
+    let url = spawn_deferring_vendor(Arc::clone(&references)).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let issuer = start(
+        tmp.path(),
+        &format!(
+            "[biometric]\nenabled = true\nprovider = \"http\"\n\
+             [biometric.http]\nurl = \"{url}\"\napi_key = \"k\"\nwebhook_secret = \"{SECRET}\"\n\
+             [biometric.liveness]\nmax_challenges_per_holder = 2\n"
+        ),
+    );
+    let base = issuer.base.clone();
+    let client = reqwest::Client::new();
+    let anonymous = client
+        .post(format!("{base}/v1/liveness-challenges"))
+        .send()
+        .await
+        .unwrap();
+    expect_problem(anonymous, 401).await;
+
+    let (key, holder) = DidKey::generate();
+    let challenge = new_challenge(&client, &base, &key).await;
+    new_challenge(&client, &base, &key).await;
+    let token = holder_token(&client, &base, &key).await;
+    let third = client
+        .post(format!("{base}/v1/liveness-challenges"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let problem = expect_problem(third, 429).await;
+    assert_eq!(
+        problem["type"],
+        "https://kyc.invalid/problems/too-many-challenges-for-holder"
+    );
+    let (other_key, other) = DidKey::generate();
+    new_challenge(&client, &base, &other_key).await;
+
+    // Another holder's submission naming the first holder's challenge: unknown to it.
+    let image = |w, h| STANDARD.encode(jpeg(&no_face_image(w, h)));
+    let with_challenge = |holder: &DidKey, frame: u32| {
+        let mut body = submission(holder);
+        body["document"]["image"] = json!(STANDARD.encode(png(&no_face_image(60, 38))));
+        body["selfie"] = json!(image(48, 64));
+        body["livenessFrames"] = json!([image(40 + frame, 40), image(40, 40 + frame)]);
+        body["livenessChallenge"] = challenge["id"].clone();
+        body
+    };
+    let view = submit(&client, &base, &with_challenge(&other, 1)).await;
+    let reasons = check(&view, "biometric")["reasons"].clone();
+    assert!(
+        reasons
+            .as_array()
+            .unwrap()
+            .contains(&json!("liveness_challenge_unknown")),
+        "{view}"
+    );
+    // Its own holder's submission answers it.
+    let view = submit(&client, &base, &with_challenge(&holder, 2)).await;
+    assert_eq!(
+        check(&view, "biometric")["reasons"],
+        json!(["biometric_pending"]),
+        "{view}"
+    );
 }

@@ -19,8 +19,7 @@ use base64::Engine as _;
 use kyc_core::DidKey;
 use serde_json::{json, Value};
 use spawned_issuer::{
-    audit_size, expect_problem, post_json, staff_get, start, submission, submit,
-    REVIEWER_TOKEN,
+    audit_size, expect_problem, post_json, staff_get, start, submission, submit, REVIEWER_TOKEN,
 };
 
 /// Rate limits no test here reaches, for the tests about something else.
@@ -143,7 +142,9 @@ async fn a_client_holding_its_share_of_nonces_gets_no_more_and_others_do() {
     );
     // Another client is served: one client's hoard no longer makes every holder route 503.
     assert_eq!(
-        post_nonce(&client_from([127, 0, 0, 2]), base).await.status(),
+        post_nonce(&client_from([127, 0, 0, 2]), base)
+            .await
+            .status(),
         200
     );
     // Spending a nonce (a holder call) gives the hoarder one back.
@@ -203,7 +204,10 @@ async fn non_images_are_refused_before_anything_is_stored() {
     let blob: Vec<u8> = (0..40_000u32).map(|i| (i * 7919 % 251) as u8).collect();
     let cases = [
         ("/selfie", json!({"selfie": STANDARD.encode(&blob)})),
-        ("/proofOfAddress", json!({"proofOfAddress": STANDARD.encode(b"%PDF-1.7 not an image")})),
+        (
+            "/proofOfAddress",
+            json!({"proofOfAddress": STANDARD.encode(b"%PDF-1.7 not an image")}),
+        ),
         (
             "/document/image",
             json!({"document": {"type": "id_card", "image": STANDARD.encode(png_claiming(100_000, 100_000))}}),
@@ -327,7 +331,9 @@ async fn a_half_open_connection_is_closed_after_the_header_timeout() {
     assert!(a, "a connection with half a header stayed open");
     assert!(b, "a connection that sent nothing stayed open");
     // The service still serves.
-    let response = reqwest::get(format!("{}/healthz", issuer.base)).await.unwrap();
+    let response = reqwest::get(format!("{}/healthz", issuer.base))
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
 }
 
@@ -373,5 +379,8 @@ async fn requests_over_the_concurrency_limit_are_shed_with_503() {
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    assert!(served, "the service did not serve again after the held request ended");
+    assert!(
+        served,
+        "the service did not serve again after the held request ended"
+    );
 }

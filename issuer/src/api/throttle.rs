@@ -26,11 +26,7 @@ use super::problem::Problem;
 use super::state::LimitsConfig;
 
 /// The routes a rate limit applies to: `POST` on these paths.
-const INTAKE: [&str; 3] = [
-    "/v1/nonce",
-    "/v1/liveness-challenges",
-    "/v1/applications",
-];
+const INTAKE: [&str; 3] = ["/v1/nonce", "/v1/liveness-challenges", "/v1/applications"];
 
 /// How many intake requests between two sweeps of the per-client buckets that are full again
 /// (clients that stopped asking), so that their number stays bounded by the recent clients.
@@ -82,10 +78,7 @@ impl ClientAddress {
 impl FromRequestParts<super::AppState> for ClientAddress {
     type Rejection = Problem;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        _: &super::AppState,
-    ) -> Result<Self, Problem> {
+    async fn from_request_parts(parts: &mut Parts, _: &super::AppState) -> Result<Self, Problem> {
         // The throttle middleware puts it there for every request (it runs first).
         parts.extensions.get::<Self>().copied().ok_or_else(|| {
             tracing::error!("no client address on the request");
@@ -171,8 +164,7 @@ pub(crate) async fn throttle(
         return Problem::internal().into_response();
     };
     request.extensions_mut().insert(client);
-    let intake =
-        request.method() == Method::POST && INTAKE.contains(&request.uri().path());
+    let intake = request.method() == Method::POST && INTAKE.contains(&request.uri().path());
     if intake {
         if let Err(wait) = throttle.admit(client) {
             return too_many_requests(wait);
@@ -276,7 +268,10 @@ mod tests {
         assert!(throttle.admit(one).is_ok());
         assert!(throttle.admit(one).is_ok());
         let wait = throttle.admit(one).unwrap_err();
-        assert!(wait > Duration::ZERO && wait <= Duration::from_secs(60), "{wait:?}");
+        assert!(
+            wait > Duration::ZERO && wait <= Duration::from_secs(60),
+            "{wait:?}"
+        );
         // The refused request took nothing from the shared bucket: one left for `two`.
         assert!(throttle.admit(two).is_ok());
         assert!(throttle.admit(two).is_err());

@@ -177,8 +177,10 @@ impl Applications {
         let issuer = DidKey::from_verifying_key(&key.verifying_key());
         let webhooks = Arc::new(Webhooks::new(Arc::clone(&store), service.webhooks)?);
         let index_key = pii::derive_key(&key, b"kyc-issuer/association-index/v1");
-        let open =
-            super::quota::OpenApplications::load(store.as_ref(), service.open_applications_per_holder)?;
+        let open = super::quota::OpenApplications::load(
+            store.as_ref(),
+            service.open_applications_per_holder,
+        )?;
         let highest_list = store
             .max_status_index()?
             .map_or(0, |i| i / MIN_ENTRIES as u64 + 1);

@@ -82,11 +82,11 @@ fn check_image(bytes: &[u8]) -> Result<(), Fault> {
     if !matches!(format, ImageFormat::Jpeg | ImageFormat::Png) {
         return Err(Fault::NotAnImage);
     }
-    let reader = || {
+    let reader = |sides: Option<u32>| {
         let mut reader = Reader::with_format(Cursor::new(bytes), format);
         let mut limits = Limits::default();
-        limits.max_image_width = Some(MAX_SIDE);
-        limits.max_image_height = Some(MAX_SIDE);
+        limits.max_image_width = sides;
+        limits.max_image_height = sides;
         limits.max_alloc = Some(MAX_DECODE_BYTES);
         reader.limits(limits);
         reader
@@ -95,15 +95,25 @@ fn check_image(bytes: &[u8]) -> Result<(), Fault> {
         ImageError::Limits(_) => Fault::TooLarge,
         _ => Fault::NotAnImage,
     };
-    let (width, height) = reader().into_dimensions().map_err(fault)?;
+    // The header alone (no pixel buffer). A PNG's sides are at fixed places (IHDR is the first
+    // chunk, PNG §11.2.2) and read there, because the decoder refuses huge ones as malformed;
+    // a JPEG's come from its decoder (at most 65535 a side anyway).
+    let (width, height) = match (format, bytes.get(12..24)) {
+        (ImageFormat::Png, Some(ihdr)) if ihdr.starts_with(b"IHDR") => {
+            let side = |at: usize| {
+                u32::from_be_bytes([ihdr[at], ihdr[at + 1], ihdr[at + 2], ihdr[at + 3]])
+            };
+            (side(4), side(8))
+        }
+        _ => reader(None).into_dimensions().map_err(fault)?,
+    };
     if width == 0 || height == 0 {
         return Err(Fault::NotAnImage);
     }
-    if width > MAX_SIDE || height > MAX_SIDE || u64::from(width) * u64::from(height) > MAX_PIXELS
-    {
+    if width > MAX_SIDE || height > MAX_SIDE || u64::from(width) * u64::from(height) > MAX_PIXELS {
         return Err(Fault::TooLarge);
     }
-    reader().decode().map_err(fault)?;
+    reader(Some(MAX_SIDE)).decode().map_err(fault)?;
     Ok(())
 }
 
@@ -151,7 +161,10 @@ mod tests {
 
     #[test]
     fn jpeg_and_png_within_limits_pass() {
-        assert_eq!(check_image(&encoded(image::ImageOutputFormat::Png, 40, 30)), Ok(()));
+        assert_eq!(
+            check_image(&encoded(image::ImageOutputFormat::Png, 40, 30)),
+            Ok(())
+        );
         assert_eq!(
             check_image(&encoded(image::ImageOutputFormat::Jpeg(80), 40, 30)),
             Ok(())
@@ -163,17 +176,29 @@ mod tests {
         assert_eq!(check_image(b"document image"), Err(Fault::NotAnImage));
         assert_eq!(check_image(&[0u8; 4096]), Err(Fault::NotAnImage));
         // A GIF's magic: an image, not one accepted here.
-        assert_eq!(check_image(b"GIF89a\x01\x00\x01\x00"), Err(Fault::NotAnImage));
+        assert_eq!(
+            check_image(b"GIF89a\x01\x00\x01\x00"),
+            Err(Fault::NotAnImage)
+        );
         // A JPEG's first bytes and nothing after.
         let jpeg = encoded(image::ImageOutputFormat::Jpeg(80), 40, 30);
         assert_eq!(check_image(&jpeg[..20]), Err(Fault::NotAnImage));
         // A valid header with no image data.
-        assert_eq!(check_image(&png_header_only(40, 30)), Err(Fault::NotAnImage));
+        assert_eq!(
+            check_image(&png_header_only(40, 30)),
+            Err(Fault::NotAnImage)
+        );
     }
 
     #[test]
     fn a_huge_picture_is_refused_from_its_header() {
-        assert_eq!(check_image(&png_header_only(100_000, 100_000)), Err(Fault::TooLarge));
-        assert_eq!(check_image(&png_header_only(8000, 8000)), Err(Fault::TooLarge));
+        assert_eq!(
+            check_image(&png_header_only(100_000, 100_000)),
+            Err(Fault::TooLarge)
+        );
+        assert_eq!(
+            check_image(&png_header_only(8000, 8000)),
+            Err(Fault::TooLarge)
+        );
     }
 }

@@ -57,7 +57,9 @@ impl OpenApplications {
 
     // Every update is one insert or remove, so a poisoned lock still guards a valid map.
     fn lock(&self) -> MutexGuard<'_, HashMap<String, HashSet<String>>> {
-        self.by_holder.lock().unwrap_or_else(PoisonError::into_inner)
+        self.by_holder
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Count application `id` as open for `holder`, unless the holder is at the limit.

@@ -234,7 +234,7 @@ mod tests {
 
     #[test]
     fn nonce_store_is_bounded_and_prunes() {
-        let nonces = MemoryNonces::with_limits(secs(10), 2, 2);
+        let nonces = MemoryNonces::with_limits(secs(10), 2, 10);
         let a = nonces.issue(CLIENT, t0()).unwrap();
         nonces.issue(CLIENT, t0() + secs(5)).unwrap();
         let err = nonces.issue(CLIENT, t0() + secs(6)).unwrap_err();

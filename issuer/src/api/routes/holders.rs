@@ -8,8 +8,8 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::api::problem::{auth_problem, Problem};
 use crate::api::extract::Holder;
+use crate::api::problem::{auth_problem, Problem};
 use crate::api::responses::{HolderToken, ServerError};
 use crate::api::state::{AppState, Routes};
 use crate::api::throttle::ClientAddress;
@@ -91,13 +91,13 @@ pub(crate) async fn nonce(
 )]
 pub(crate) async fn liveness_challenge(
     State(state): State<AppState>,
-    holder: Result<Holder, Response>,
+    Holder(holder): Holder,
 ) -> Result<(StatusCode, Json<LivenessChallenge>), Response> {
-    // Whether there is a liveness step at all comes first: a wallet asks without knowing.
     let Some(challenges) = state.applications.checks().challenges() else {
-        return Err(Problem::not_found("biometric checks are not performed by this issuer").into_response());
+        return Err(
+            Problem::not_found("biometric checks are not performed by this issuer").into_response(),
+        );
     };
-    let Holder(holder) = holder?;
     match challenges.issue(&holder.did, Utc::now()) {
         Ok(challenge) => Ok((StatusCode::CREATED, Json(challenge))),
         Err(e @ ChallengeError::HolderFull) => Err(Problem::new(

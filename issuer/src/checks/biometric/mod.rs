@@ -285,9 +285,12 @@ impl BiometricCheck {
             // Frames this application already used, claimed for another challenge: a replay,
             // even after a restart emptied the registry.
             (PriorAnswer::ThisApplication(_), Some(_)) => Err(ChallengeError::Replayed),
-            (_, Some(id)) => self
-                .challenges
-                .consume(id, &submission.holder, liveness::frames_digest(&frames), now),
+            (_, Some(id)) => self.challenges.consume(
+                id,
+                &submission.holder,
+                liveness::frames_digest(&frames),
+                now,
+            ),
             (_, None) => Err(ChallengeError::Unknown),
         };
         match consumed {
