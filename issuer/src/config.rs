@@ -193,6 +193,43 @@ impl Config {
         if self.limits.max_concurrent_requests == 0 {
             return invalid("limits.max_concurrent_requests", "must be at least 1");
         }
+        if !(1..=300).contains(&self.limits.header_read_timeout_secs) {
+            return invalid(
+                "limits.header_read_timeout_secs",
+                "must be 1 to 300 seconds",
+            );
+        }
+        for (key, value) in [
+            (
+                "limits.client_requests_per_minute",
+                self.limits.client_requests_per_minute,
+            ),
+            ("limits.client_burst", self.limits.client_burst),
+            (
+                "limits.requests_per_minute",
+                self.limits.requests_per_minute,
+            ),
+            ("limits.burst", self.limits.burst),
+        ] {
+            if value == 0 {
+                return invalid(key, "must be at least 1");
+            }
+        }
+        if self.limits.nonces_per_client == 0 {
+            return invalid("limits.nonces_per_client", "must be at least 1");
+        }
+        if self.limits.open_applications_per_holder == 0 {
+            return invalid("limits.open_applications_per_holder", "must be at least 1");
+        }
+        if let Some(name) = &self.limits.client_ip_header {
+            let valid = !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !valid {
+                return invalid("limits.client_ip_header", "must be an HTTP header name");
+            }
+        }
         if self
             .issuance
             .validity_days
@@ -297,6 +334,7 @@ impl From<&crate::config::Config> for ServiceSettings {
             events: (&config.events).into(),
             webhooks: (&config.webhooks).into(),
             retention: chrono::Duration::days(config.retention.min_days.into()),
+            open_applications_per_holder: config.limits.open_applications_per_holder,
         }
     }
 }

@@ -206,7 +206,11 @@ pub fn open_state(config: &Config) -> Result<(AppState, DidKey), ServiceError> {
     let state = AppState {
         audit,
         applications: Arc::new(applications),
-        nonces: Arc::new(MemoryNonces::new()),
+        nonces: Arc::new(MemoryNonces::with_limits(
+            chrono::TimeDelta::seconds(crate::auth::NONCE_TTL_SECS),
+            crate::auth::MAX_OUTSTANDING_NONCES,
+            config.limits.nonces_per_client,
+        )),
         staff: Arc::new(staff),
         audience: config.public_url.clone(),
         openapi: api::openapi::document(&config.public_url)
@@ -235,12 +239,11 @@ pub async fn serve(config: Config) -> Result<(), ServiceError> {
     tracing::info!(%addr, issuer = %did, "listening");
     println!("listening on {addr}");
     let app = api::router(state, &config.limits);
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            applications.events().shut_down();
-        })
-        .await;
+    let served = serve_http(listener, app, &config.limits, async move {
+        shutdown_signal().await;
+        applications.events().shut_down();
+    })
+    .await;
     // Pending webhook deliveries are not resumed after a restart (see `webhooks`).
     webhooks.abort();
     if let Some(watch) = list_watch {
@@ -249,6 +252,68 @@ pub async fn serve(config: Config) -> Result<(), ServiceError> {
     audit.close()?;
     tracing::info!("stopped");
     served.map_err(ServiceError::Listen)
+}
+
+/// Serve `app` on `listener` over HTTP/1.1 until `shutdown` completes, then let the open
+/// connections finish their requests (for at most the request timeout plus the header
+/// timeout) and return.
+///
+/// hyper rather than `axum::serve`, for the header-read timeout: axum's loop sets no timer, so
+/// a client that opens a connection and never finishes a request's header holds it (and a file
+/// descriptor) forever. Here a connection whose next request's header is not in within
+/// `header_read_timeout_secs` is closed, idle keep-alive ones included. Each request carries
+/// the peer's address (`ConnectInfo<SocketAddr>`) for the rate limits.
+async fn serve_http(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    limits: &api::LimitsConfig,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), std::io::Error> {
+    use axum::extract::ConnectInfo;
+    use tower::ServiceExt as _;
+
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(limits.header_read_timeout_secs));
+    let connections = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors, or a connection reset before it was accepted:
+                    // keep serving the others, without spinning.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |request: hyper::Request<_>| {
+            let mut request = request.map(axum::body::Body::new);
+            request.extensions_mut().insert(ConnectInfo(peer));
+            app.clone().oneshot(request)
+        });
+        let connection = http.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+        let connection = connections.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    let grace = Duration::from_secs(limits.request_timeout_secs + limits.header_read_timeout_secs);
+    if tokio::time::timeout(grace, connections.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("connections still open at shutdown were dropped");
+    }
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -185,6 +185,9 @@ fn the_yaw_estimate_has_the_expected_sign_on_simulated_turns() {
 
 // --- The whole check: submissions, challenges, outcomes and reasons.
 
+/// The holder of every submission here, to whom the challenges are issued.
+const HOLDER: &str = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK";
+
 fn submission(
     document: Option<&[u8]>,
     selfie: Option<&[u8]>,
@@ -197,7 +200,7 @@ fn submission(
     }
     serde_json::from_value(serde_json::json!({
         "jurisdiction": "EU",
-        "holder": "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK",
+        "holder": HOLDER,
         "identity": {"givenName": "Anna", "familyName": "Eriksson", "birthDate": "1974-08-12",
                      "nationality": "SE"},
         "document": doc,
@@ -232,7 +235,7 @@ struct Case {
 
 fn case() -> Case {
     let check = local_check();
-    let challenge = check.challenges().issue(Utc::now()).unwrap();
+    let challenge = check.challenges().issue(HOLDER, Utc::now()).unwrap();
     Case {
         check,
         challenge,
@@ -323,7 +326,7 @@ fn a_replayed_frame_set_is_rejected() {
         )
     );
     // The same frames as the answer to a fresh challenge.
-    let fresh = c.check.challenges().issue(Utc::now()).unwrap();
+    let fresh = c.check.challenges().issue(HOLDER, Utc::now()).unwrap();
     let s = submission(Some(&c.card), Some(&selfie), &frames, Some(&fresh));
     assert_eq!(run(&c.check, &s).1[1], "liveness_challenge_replayed");
 }
@@ -468,7 +471,7 @@ async fn the_vendor_adapter_sends_the_images_and_maps_the_answer() {
     ))
     .unwrap();
     let check = Arc::new(BiometricCheck::from_config(&config).unwrap());
-    let challenge = check.challenges().issue(Utc::now()).unwrap();
+    let challenge = check.challenges().issue(HOLDER, Utc::now()).unwrap();
     let frames = vec![b"frame-1".to_vec(), b"frame-2".to_vec()];
     let s = submission(
         Some(b"document".as_slice()),
@@ -559,7 +562,7 @@ async fn a_vendor_failure_does_not_burn_the_challenge() {
     ))
     .unwrap();
     let check = Arc::new(BiometricCheck::from_config(&config).unwrap());
-    let challenge = check.challenges().issue(Utc::now()).unwrap();
+    let challenge = check.challenges().issue(HOLDER, Utc::now()).unwrap();
     let frames = vec![b"frame".to_vec()];
     let s = submission(
         Some(b"document".as_slice()),
@@ -594,7 +597,7 @@ fn the_registry_from_the_configuration_issues_the_configured_turns() {
         ..config()
     }
     .challenge_registry();
-    let c = registry.issue(Utc::now()).unwrap();
+    let c = registry.issue(HOLDER, Utc::now()).unwrap();
     assert_eq!(c.turns.len(), 4);
     let json = serde_json::to_value(&c).unwrap();
     assert_eq!(json["id"], c.id.to_string());

@@ -10,7 +10,10 @@ use std::sync::{Arc, Mutex};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use biometric_support::{id_card, jpeg, liveness_frames, load, png, resize_to_width};
+use biometric_support::{
+    id_card, jpeg, liveness_frames, load, no_face_image, png, resize_to_width,
+};
+use ed25519_dalek::SigningKey;
 use kyc_core::DidKey;
 use kyc_issuer::checks::biometric::http::sign_vendor_webhook;
 use kyc_issuer::checks::biometric::local::FaceModels;
@@ -27,9 +30,12 @@ const SECRET: &str = "vendor-webhook-secret";
 /// A screening list that does not hit the fixture identity, so that screening is clear.
 const LIST: &str = r#"{"id":"NK-2","schema":"Person","properties":{"name":["Ivan Petrovich Sidorov"],"birthDate":["1961-08-04"],"nationality":["ru"],"topics":["sanction"]}}"#;
 
-async fn new_challenge(client: &reqwest::Client, base: &str) -> Value {
+/// A challenge for the holder of `key` (asked with a holder token).
+async fn new_challenge(client: &reqwest::Client, base: &str, key: &SigningKey) -> Value {
+    let token = holder_token(client, base, key).await;
     let response = client
         .post(format!("{base}/v1/liveness-challenges"))
+        .bearer_auth(token)
         .send()
         .await
         .unwrap();
@@ -57,7 +63,8 @@ async fn genuine_application_reaches_tier_two_and_a_replay_is_refused() {
     let models = FaceModels::open(&default_models_dir(), Detector::Hog).unwrap();
     let selfie = load("obama.jpg");
     let card = png(&id_card(&models, &load("obama2.jpg"), true));
-    let challenge = new_challenge(&client, &base).await;
+    let (first_key, holder) = DidKey::generate();
+    let challenge = new_challenge(&client, &base, &first_key).await;
     let turns: Vec<HeadTurn> = serde_json::from_value(challenge["turns"].clone()).unwrap();
     assert!(turns.len() >= 2);
     let encode = |frames: Vec<Vec<u8>>| -> Vec<String> {
@@ -65,7 +72,6 @@ async fn genuine_application_reaches_tier_two_and_a_replay_is_refused() {
     };
     let frames = encode(liveness_frames(&models, &selfie, &turns, 1));
 
-    let (_, holder) = DidKey::generate();
     let mut body = submission(&holder);
     body["document"]["image"] = json!(STANDARD.encode(&card));
     body["selfie"] = json!(STANDARD.encode(jpeg(&selfie)));
@@ -84,8 +90,8 @@ async fn genuine_application_reaches_tier_two_and_a_replay_is_refused() {
     assert_eq!(view["decision"]["level"], "low");
 
     // The same frames under a fresh challenge, from another holder: a replay.
-    let fresh = new_challenge(&client, &base).await;
-    let (_, other) = DidKey::generate();
+    let (other_key, other) = DidKey::generate();
+    let fresh = new_challenge(&client, &base, &other_key).await;
     let mut replay = body.clone();
     replay["holder"] = json!(other.as_str());
     replay["livenessChallenge"] = fresh["id"].clone();
@@ -100,8 +106,8 @@ async fn genuine_application_reaches_tier_two_and_a_replay_is_refused() {
 
     // The same frames in another order (what a fresh challenge in another order would ask):
     // still a replay.
-    let fresh = new_challenge(&client, &base).await;
-    let (_, fifth) = DidKey::generate();
+    let (fifth_key, fifth) = DidKey::generate();
+    let fresh = new_challenge(&client, &base, &fifth_key).await;
     let mut reordered = replay.clone();
     reordered["holder"] = json!(fifth.as_str());
     reordered["livenessChallenge"] = fresh["id"].clone();
@@ -115,9 +121,9 @@ async fn genuine_application_reaches_tier_two_and_a_replay_is_refused() {
     // association signal); the reviewer asks for a document; after the upload the application
     // is checked again with the frames it sent, which is no replay. Its own captures: the
     // photo at another size, so that no frame repeats the first application's.
-    let fresh = new_challenge(&client, &base).await;
-    let turns: Vec<HeadTurn> = serde_json::from_value(fresh["turns"].clone()).unwrap();
     let (key, third) = DidKey::generate();
+    let fresh = new_challenge(&client, &base, &key).await;
+    let turns: Vec<HeadTurn> = serde_json::from_value(fresh["turns"].clone()).unwrap();
     let mut second = body.clone();
     second["holder"] = json!(third.as_str());
     let other_selfie = resize_to_width(&selfie, selfie.width() * 9 / 10);
@@ -146,8 +152,8 @@ async fn genuine_application_reaches_tier_two_and_a_replay_is_refused() {
     drop(issuer);
     let issuer = start(tmp.path(), &config);
     let base = issuer.base.clone();
-    let fresh = new_challenge(&client, &base).await;
-    let (_, fourth) = DidKey::generate();
+    let (fourth_key, fourth) = DidKey::generate();
+    let fresh = new_challenge(&client, &base, &fourth_key).await;
     replay["holder"] = json!(fourth.as_str());
     replay["livenessChallenge"] = fresh["id"].clone();
     let view = submit(&client, &base, &replay).await;
@@ -159,9 +165,12 @@ async fn without_biometrics_there_is_no_challenge_and_the_check_is_not_performed
     let tmp = tempfile::tempdir().unwrap();
     let issuer = start(tmp.path(), "");
     let client = reqwest::Client::new();
+    let (key, _) = DidKey::generate();
+    let token = holder_token(&client, &issuer.base, &key).await;
     expect_problem(
         client
             .post(format!("{}/v1/liveness-challenges", issuer.base))
+            .bearer_auth(token)
             .send()
             .await
             .unwrap(),
@@ -221,12 +230,14 @@ async fn a_vendor_result_delivered_later_by_signed_webhook_decides_the_applicati
     );
     let base = issuer.base.clone();
     let client = reqwest::Client::new();
-    let challenge = new_challenge(&client, &base).await;
     let (key, holder) = DidKey::generate();
+    let challenge = new_challenge(&client, &base, &key).await;
     let mut body = submission(&holder);
-    body["document"]["image"] = json!(STANDARD.encode(b"document image"));
-    body["selfie"] = json!(STANDARD.encode(b"selfie"));
-    body["livenessFrames"] = json!([STANDARD.encode(b"frame 1"), STANDARD.encode(b"frame 2")]);
+    // Images (the vendor's answer is canned; the issuer takes only real JPEGs and PNGs).
+    let image = |w, h| STANDARD.encode(jpeg(&no_face_image(w, h)));
+    body["document"]["image"] = json!(STANDARD.encode(png(&no_face_image(60, 38))));
+    body["selfie"] = json!(image(48, 64));
+    body["livenessFrames"] = json!([image(40, 40), image(41, 41)]);
     body["livenessChallenge"] = challenge["id"].clone();
     let view = submit(&client, &base, &body).await;
     let biometric = check(&view, "biometric");
@@ -328,4 +339,75 @@ async fn a_vendor_result_delivered_later_by_signed_webhook_decides_the_applicati
     drop(issuer);
     let (report, text) = spawned_issuer::replay_export(tmp.path());
     assert!(report.valid, "{text}");
+}
+
+/// A liveness challenge is asked for with a holder token and belongs to that holder: without
+/// a token it is refused, a holder gets only a few at once (another holder is not affected),
+/// and another holder's submission that names it finds it unknown (and leaves it open).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_liveness_challenge_is_its_holders_and_a_holder_has_few() {
+    let references = Arc::new(Mutex::new(Vec::new()));
+    let url = spawn_deferring_vendor(Arc::clone(&references)).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let issuer = start(
+        tmp.path(),
+        &format!(
+            "[biometric]\nenabled = true\nprovider = \"http\"\n\
+             [biometric.http]\nurl = \"{url}\"\napi_key = \"k\"\nwebhook_secret = \"{SECRET}\"\n\
+             [biometric.liveness]\nmax_challenges_per_holder = 2\n"
+        ),
+    );
+    let base = issuer.base.clone();
+    let client = reqwest::Client::new();
+    let anonymous = client
+        .post(format!("{base}/v1/liveness-challenges"))
+        .send()
+        .await
+        .unwrap();
+    expect_problem(anonymous, 401).await;
+
+    let (key, holder) = DidKey::generate();
+    let challenge = new_challenge(&client, &base, &key).await;
+    new_challenge(&client, &base, &key).await;
+    let token = holder_token(&client, &base, &key).await;
+    let third = client
+        .post(format!("{base}/v1/liveness-challenges"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let problem = expect_problem(third, 429).await;
+    assert_eq!(
+        problem["type"],
+        "https://kyc.invalid/problems/too-many-challenges-for-holder"
+    );
+    let (other_key, other) = DidKey::generate();
+    new_challenge(&client, &base, &other_key).await;
+
+    // Another holder's submission naming the first holder's challenge: unknown to it.
+    let image = |w, h| STANDARD.encode(jpeg(&no_face_image(w, h)));
+    let with_challenge = |holder: &DidKey, frame: u32| {
+        let mut body = submission(holder);
+        body["document"]["image"] = json!(STANDARD.encode(png(&no_face_image(60, 38))));
+        body["selfie"] = json!(image(48, 64));
+        body["livenessFrames"] = json!([image(40 + frame, 40), image(40, 40 + frame)]);
+        body["livenessChallenge"] = challenge["id"].clone();
+        body
+    };
+    let view = submit(&client, &base, &with_challenge(&other, 1)).await;
+    let reasons = check(&view, "biometric")["reasons"].clone();
+    assert!(
+        reasons
+            .as_array()
+            .unwrap()
+            .contains(&json!("liveness_challenge_unknown")),
+        "{view}"
+    );
+    // Its own holder's submission answers it.
+    let view = submit(&client, &base, &with_challenge(&holder, 2)).await;
+    assert_eq!(
+        check(&view, "biometric")["reasons"],
+        json!(["biometric_pending"]),
+        "{view}"
+    );
 }

@@ -54,6 +54,7 @@ fn applications_with(dir: &std::path::Path, keys: Arc<MemoryKeys>) -> (Applicati
             events: Default::default(),
             webhooks: Default::default(),
             retention: Duration::zero(),
+            open_applications_per_holder: 3,
         },
     )
     .unwrap();

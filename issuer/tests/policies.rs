@@ -4,6 +4,8 @@
 
 mod spawned_issuer;
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
 use kyc_core::DidKey;
 use serde_json::{json, Value};
 use spawned_issuer::{
@@ -114,7 +116,9 @@ async fn jurisdiction_rules_country_risk_association_and_reports() {
                 // No MRZ (an image only): the document check is not performed here.
                 (
                     "/document",
-                    json!({"type": "passport", "image": "aGVsbG8="}),
+                    json!({"type": "passport", "image": STANDARD.encode(
+                        kyc_testkit::images::png(&kyc_testkit::images::no_face_image(60, 38))
+                    )}),
                 ),
             ],
         ),

@@ -2,7 +2,7 @@
 //!
 //! | call | route | auth |
 //! |---|---|---|
-//! | [`IssuerClient::liveness_challenge`] | `POST /v1/liveness-challenges` | none |
+//! | [`IssuerClient::liveness_challenge`] | `POST /v1/liveness-challenges` | holder token |
 //! | [`IssuerClient::submit`] | `POST /v1/applications` | none |
 //! | [`IssuerClient::application`] | `GET /v1/applications/{id}` | holder token |
 //! | [`IssuerClient::follow`] | `GET /v1/applications/{id}/events` (SSE), else polling | holder token |
@@ -248,11 +248,21 @@ impl IssuerClient {
         &self.audience
     }
 
-    /// A liveness challenge: the head turns to capture, in order. `None` when the issuer answers
-    /// 404: it performs no biometric check, so there is no liveness step to answer.
-    pub async fn liveness_challenge(&self) -> Result<Option<Challenge>, ClientError> {
+    /// A liveness challenge for the holder of `key` (the issuer binds it to that did:key: it
+    /// answers only an application the same key holds): the head turns to capture, in order.
+    /// `None` when the issuer answers 404: it performs no biometric check, so there is no
+    /// liveness step to answer.
+    pub async fn liveness_challenge(
+        &self,
+        key: &SigningKey,
+    ) -> Result<Option<Challenge>, ClientError> {
         let url = format!("{}/v1/liveness-challenges", self.base);
-        let request = self.http.post(&url).timeout(REQUEST_TIMEOUT);
+        let token = self.holder_token(key).await?;
+        let request = self
+            .http
+            .post(&url)
+            .bearer_auth(token)
+            .timeout(REQUEST_TIMEOUT);
         let challenge: Challenge = match self.call(&url, request).await {
             Ok(c) => c,
             Err(ClientError::Problem { status: 404, .. }) => return Ok(None),

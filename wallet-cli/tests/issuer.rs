@@ -28,13 +28,14 @@ fn applicant_files(dir: &Path) -> Vec<String> {
     std::fs::write(&identity, applicant::identity().to_string()).unwrap();
     let mrz = dir.join("mrz.txt");
     std::fs::write(&mrz, format!("{}\n", applicant::ID_CARD_MRZ)).unwrap();
-    let png = [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13];
+    // Real PNGs: the issuer decodes every image it is sent.
+    let png = kyc_testkit::images::png(&kyc_testkit::images::no_face_image(48, 64));
     let selfie = dir.join("selfie.png");
-    std::fs::write(&selfie, png).unwrap();
+    std::fs::write(&selfie, &png).unwrap();
     let frames = dir.join("frames");
     std::fs::create_dir(&frames).unwrap();
     for pose in ["left", "centre", "right"] {
-        std::fs::write(frames.join(format!("{pose}.png")), png).unwrap();
+        std::fs::write(frames.join(format!("{pose}.png")), &png).unwrap();
     }
     [
         "--identity",
@@ -224,10 +225,12 @@ fn issuer_problems_are_shown() {
     let files = applicant_files(tmp.path());
 
     // Without --audience the holder tokens name the loopback URL, which is not the issuer's
-    // public URL: the issuer's problem is shown, title and detail.
-    let view = apply(&dir, &issuer, &files, &["--json"]).json();
+    // public URL: the liveness challenge, asked with a holder token, is refused before
+    // anything is submitted, and the issuer's problem is shown, title and detail.
+    apply(&dir, &issuer, &files, &["--json"])
+        .fails(1, "(401 Not authorised): token audience is not this issuer");
+    let view = apply(&dir, &issuer, &files, &["--audience", PUBLIC_URL, "--json"]).json();
     assert_eq!(view["state"], "in_review");
-    wallet(&dir, &["status"]).fails(1, "(401 Not authorised): token audience is not this issuer");
 
     // A jurisdiction the issuer has no policy for: 422 with the issuer's explanation.
     let mut files = files;

@@ -353,7 +353,7 @@ mod tests {
         let (key, did) = kyc_core::DidKey::generate();
         let claims = serde_json::json!({
             "iss": did.as_str(), "aud": "https://kyc.example",
-            "nonce": nonces.issue(now).unwrap(),
+            "nonce": nonces.issue(std::net::Ipv4Addr::LOCALHOST.into(), now).unwrap(),
             "iat": now.timestamp(), "exp": now.timestamp() + 120,
         });
         let token = kyc_core::jws::sign(

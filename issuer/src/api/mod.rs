@@ -17,6 +17,8 @@
 //! - `responses`: the problem responses many operations share, for the document.
 //! - `routes`: the handlers, by resource.
 //! - `schemas`: the schemas no derive can give.
+//! - `throttle`: the client's address, the rate limits on the intake routes, the answer of
+//!   the concurrency limit when it sheds a request.
 //! - [`openapi`]: the document.
 
 mod extract;
@@ -26,12 +28,17 @@ mod responses;
 mod routes;
 mod schemas;
 mod state;
+mod throttle;
 
 use std::time::Duration;
 
+use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
 use axum::http::Method;
 use axum::Router;
+use tower::limit::GlobalConcurrencyLimitLayer;
+use tower::load_shed::LoadShedLayer;
+use tower::ServiceBuilder;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -43,8 +50,14 @@ pub fn served_routes() -> Vec<(Method, String)> {
     routes::all().served
 }
 
-/// The whole API with its `limits`.
+/// The whole API with its `limits`: from the outside in, the request trace, the concurrency
+/// limit (a request over `max_concurrent_requests` is answered 503 at once), the client's
+/// address and the intake rate limits (`throttle`), the request timeout, the body limit.
+///
+/// Serve it with the peer's address as `ConnectInfo<SocketAddr>` (`crate::service` does):
+/// without one, and without a configured proxy header, a request is a 500.
 pub fn router(state: AppState, limits: &LimitsConfig) -> Router {
+    let throttle = throttle::Throttle::new(limits);
     routes::all()
         .router
         .fallback(|| async { problem::Problem::not_found("no such route") })
@@ -53,6 +66,18 @@ pub fn router(state: AppState, limits: &LimitsConfig) -> Router {
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(limits.request_timeout_secs),
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            throttle,
+            throttle::throttle,
+        ))
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(throttle::overloaded))
+                .layer(LoadShedLayer::new())
+                .layer(GlobalConcurrencyLimitLayer::new(
+                    limits.max_concurrent_requests,
+                )),
+        )
         // Request lines only (method, matched route, status, latency): paths carry pseudonymous
         // ids at most, bodies are never logged.
         .layer(TraceLayer::new_for_http())

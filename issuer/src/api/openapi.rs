@@ -296,7 +296,7 @@ mod tests {
         ("GET", "/v1/audit/proof/inclusion", Staff("auditor")),
         ("GET", "/v1/audit/proof/consistency", Staff("auditor")),
         ("POST", "/v1/nonce", Anyone),
-        ("POST", "/v1/liveness-challenges", Anyone),
+        ("POST", "/v1/liveness-challenges", Holder),
         ("POST", "/v1/biometric/vendor-results", Anyone),
         ("POST", "/v1/applications", Anyone),
         ("GET", "/v1/applications/{id}", Holder),

@@ -131,6 +131,12 @@ impl From<ApplicationError> for Problem {
                 "Tier not backed by the checks",
             ),
             ApplicationError::Erased => (StatusCode::GONE, "erased", "Erased"),
+            // A quota, not a rate: retrying helps only once a decision closes an application.
+            ApplicationError::TooManyOpen(_) => (
+                StatusCode::CONFLICT,
+                "too-many-open-applications",
+                "Too many open applications",
+            ),
             // 400, as Standard Webhooks receivers answer a signature that does not verify: the
             // signature is part of the message, not an HTTP authentication scheme.
             ApplicationError::BadSignature(_) => (
@@ -201,11 +207,13 @@ impl std::fmt::Display for ErrorChain<'_> {
 }
 
 /// 401 for no usable credentials or credentials that do not verify, 403 for a caller not
-/// allowed, 503 when a bound is reached, 500 when the server failed.
+/// allowed, 429 when the client used up its share, 503 when a bound is reached, 500 when the
+/// server failed.
 fn auth_status(e: &AuthError) -> StatusCode {
     match e.kind() {
         AuthFailure::Unauthenticated => StatusCode::UNAUTHORIZED,
         AuthFailure::Forbidden => StatusCode::FORBIDDEN,
+        AuthFailure::Throttled => StatusCode::TOO_MANY_REQUESTS,
         AuthFailure::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         AuthFailure::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }

@@ -14,6 +14,16 @@ use crate::audit::AuditLog;
 use crate::auth::{NonceStore, StaffDirectory};
 
 /// Request limits (`[limits]`).
+///
+/// The rate limits apply to the routes anyone may call that create state (`POST /v1/nonce`,
+/// `POST /v1/liveness-challenges`, `POST /v1/applications`): per client address and over all
+/// clients together, a token bucket each (GCRA), answered 429 with `Retry-After` when empty.
+/// Every holder call spends a nonce, so the nonce's limit bounds those too; reads and staff
+/// calls are bounded by `max_concurrent_requests`. The client address is the connection's peer
+/// (an IPv6 address counts by its /64, what one host is usually given); behind a reverse proxy
+/// every request would share the proxy's address, so the operator names the header the proxy
+/// sets in `client_ip_header` (e.g. `x-forwarded-for`, whose last entry is the one the proxy
+/// appended): only then, and only for that header, is a header believed.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct LimitsConfig {
@@ -21,8 +31,28 @@ pub struct LimitsConfig {
     pub body_bytes: usize,
     /// Requests taking longer are answered 408.
     pub request_timeout_secs: u64,
-    /// Connections served at once; more wait.
+    /// Requests served at once; more are answered 503 at once (load shedding), so that a
+    /// flood cannot queue up work behind the requests already in hand.
     pub max_concurrent_requests: usize,
+    /// A connection that does not send a request's whole header within this time is closed
+    /// (it also bounds how long an idle keep-alive connection stays open).
+    pub header_read_timeout_secs: u64,
+    /// Intake requests per minute one client address may make, sustained.
+    pub client_requests_per_minute: u32,
+    /// Intake requests one client address may make at once before the rate applies.
+    pub client_burst: u32,
+    /// Intake requests per minute over all clients together, sustained.
+    pub requests_per_minute: u32,
+    /// Intake requests over all clients at once before the rate applies.
+    pub burst: u32,
+    /// Nonces one client address may hold outstanding (issued, unused, unexpired).
+    pub nonces_per_client: usize,
+    /// The header a trusted reverse proxy puts the client's address in (its last value is
+    /// used); unset (the default), the connection's peer address is the client's.
+    pub client_ip_header: Option<String>,
+    /// Applications one holder may have open (submitted and not yet approved or rejected);
+    /// one more is refused until a decision closes one.
+    pub open_applications_per_holder: usize,
 }
 
 impl Default for LimitsConfig {
@@ -31,6 +61,14 @@ impl Default for LimitsConfig {
             body_bytes: 8 * 1024 * 1024,
             request_timeout_secs: 30,
             max_concurrent_requests: 1024,
+            header_read_timeout_secs: 10,
+            client_requests_per_minute: 600,
+            client_burst: 120,
+            requests_per_minute: 60_000,
+            burst: 2_000,
+            nonces_per_client: 1_000,
+            client_ip_header: None,
+            open_applications_per_holder: 3,
         }
     }
 }

@@ -97,6 +97,8 @@ pub struct ServiceSettings {
     pub webhooks: WebhookSettings,
     /// How long after a subject's last activity its data may be erased.
     pub retention: Duration,
+    /// Applications one holder may have open at once.
+    pub open_applications_per_holder: usize,
 }
 
 /// A signed status list, as served.
@@ -132,6 +134,8 @@ pub struct Applications {
     pub(super) retention: Duration,
     /// One erasure at a time, so that two requests cannot both log the same erasure.
     pub(super) erasure: tokio::sync::Mutex<()>,
+    /// The open applications of each holder, for the quota.
+    pub(super) open: super::quota::OpenApplications,
 }
 
 impl std::fmt::Debug for Applications {
@@ -177,6 +181,10 @@ impl Applications {
         let issuer = DidKey::from_verifying_key(&key.verifying_key());
         let webhooks = Arc::new(Webhooks::new(Arc::clone(&store), service.webhooks)?);
         let index_key = pii::derive_key(&key, b"kyc-issuer/association-index/v1");
+        let open = super::quota::OpenApplications::load(
+            store.as_ref(),
+            service.open_applications_per_holder,
+        )?;
         let highest_list = store
             .max_status_index()?
             .map_or(0, |i| i / MIN_ENTRIES as u64 + 1);
@@ -196,6 +204,7 @@ impl Applications {
             webhooks,
             retention: service.retention,
             erasure: tokio::sync::Mutex::new(()),
+            open,
         })
     }
 
@@ -232,6 +241,7 @@ impl Applications {
 
     /// Announce that `application` is stored in its current state.
     pub(super) fn announce(&self, application: &ApplicationRecord) {
+        self.open.update(application);
         self.events.publish(StateChange::current(application));
     }
 

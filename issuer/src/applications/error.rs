@@ -32,6 +32,12 @@ pub enum ApplicationError {
     /// A vendor's message signature does not verify, or is stale.
     #[error("{0}")]
     BadSignature(#[source] crate::checks::biometric::VendorWebhookError),
+    /// The holder already has this many applications waiting for a decision.
+    #[error(
+        "the holder already has {0} open applications; wait for a decision on one before \
+         submitting another"
+    )]
+    TooManyOpen(usize),
     /// The subject's data was erased.
     #[error("the subject's data has been erased")]
     Erased,

@@ -26,6 +26,8 @@
 //! - `context`: [`Applications`] and what every use case shares: settings, sealing, logging
 //!   then storing.
 //! - `submit`: submission, and documents uploaded on a reviewer's request.
+//! - [`images`]: the submission's images checked at intake (JPEG or PNG, size limits).
+//! - `quota`: the open applications of each holder, and the quota on them.
 //! - `vendor`: a biometric vendor's late result.
 //! - `review`: the review queue, a reviewer's decision, the compliance reports.
 //! - `credentials`: collection (issuance), revocation, status lists.
@@ -35,6 +37,8 @@
 mod context;
 mod credentials;
 mod error;
+pub mod images;
+mod quota;
 mod review;
 mod subjects;
 mod submit;

@@ -11,6 +11,7 @@ use kyc_core::audit_event::AuditEvent;
 use super::context::{apply_decision, check_event, conflict, decision_event, Applications};
 use super::context::{context, Traces};
 use super::error::{ApplicationError, Broken};
+use super::images;
 use super::views::ApplicationView;
 use crate::checks::biometric::{submission_frame_digests, PriorAnswer};
 use crate::checks::country_risk::{association_keys, AssociationKind};
@@ -56,14 +57,15 @@ impl Applications {
         body: &serde_json::Value,
         now: DateTime<Utc>,
     ) -> Result<ApplicationView, ApplicationError> {
-        let submission = self.validate(body)?;
+        let submission = images_checked(self.validate(body)?).await?;
+        let id = uuid::Uuid::new_v4().to_string();
+        let reservation = self.open.reserve(&submission.holder, &id)?;
         let subject_key = SubjectKey::generate();
         let subject = SubjectRecord {
             id: uuid::Uuid::new_v4().to_string(),
             created_at: now,
             erased_at: None,
         };
-        let id = uuid::Uuid::new_v4().to_string();
         let plaintext =
             serde_json::to_vec(&submission).map_err(|e| Broken::Encode("submission", e))?;
         let sealed = pii::seal(
@@ -111,6 +113,7 @@ impl Applications {
             }
             return Err(e);
         }
+        reservation.keep();
         // The checks ran inside this request, so neither `submitted` nor `checking` was stored
         // on its own; both are announced before the outcome, in order, so that subscribers see
         // every transition.
@@ -263,7 +266,7 @@ impl Applications {
         for (name, value) in additions {
             merged[name] = value.clone();
         }
-        let submission = self.validate(&merged)?;
+        let submission = images_checked(self.validate(&merged)?).await?;
         let plaintext =
             serde_json::to_vec(&submission).map_err(|e| Broken::Encode("submission", e))?;
         let mut next = current.clone();
@@ -316,4 +319,13 @@ fn check_identity_text(identity: &Identity) -> Result<(), ApplicationError> {
         }
     }
     Ok(())
+}
+
+/// `submission` once its images passed [`images::check_images`], on a blocking thread (a
+/// submission may carry nineteen images to decode).
+async fn images_checked(submission: Submission) -> Result<Submission, ApplicationError> {
+    tokio::task::spawn_blocking(move || images::check_images(&submission).map(|()| submission))
+        .await
+        // Not the panic's text: it may quote the input.
+        .map_err(|_| Broken::CheckTask)?
 }

@@ -5,13 +5,15 @@ use kyc_core::did::DidError;
 use super::limits::{MAX_CLOCK_SKEW_SECS, MAX_TOKEN_LIFETIME_SECS};
 use super::role::Role;
 
-/// What kind of failure an [`AuthError`] is (the API answers 401, 403, 503 and 500).
+/// What kind of failure an [`AuthError`] is (the API answers 401, 403, 429, 503 and 500).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthFailure {
     /// No usable credentials, or credentials that do not verify.
     Unauthenticated,
     /// Authenticated, but not allowed to do this.
     Forbidden,
+    /// This client's share of outstanding state is used up; others are still served.
+    Throttled,
     /// A bound on outstanding state is reached; retry later.
     Unavailable,
     /// The server's side failed.
@@ -80,6 +82,10 @@ pub enum AuthError {
     NotTheHolder,
 
     // ---- the server's side ----
+    /// The client holds as many outstanding nonces as one client may; it must use some or let
+    /// them expire.
+    #[error("too many outstanding nonces for this client; use or let expire the ones issued")]
+    TooManyNoncesForClient,
     /// [`MAX_OUTSTANDING_NONCES`] (or the store's own bound) reached; retry later.
     #[error("too many outstanding nonces; retry later")]
     TooManyNonces,
@@ -106,6 +112,7 @@ impl AuthError {
             | Self::NonceRejected
             | Self::InvalidStaffToken => AuthFailure::Unauthenticated,
             Self::Forbidden { .. } | Self::NotTheHolder => AuthFailure::Forbidden,
+            Self::TooManyNoncesForClient => AuthFailure::Throttled,
             Self::TooManyNonces => AuthFailure::Unavailable,
             Self::NonceStore(_) => AuthFailure::Internal,
         }
@@ -129,6 +136,7 @@ impl AuthError {
             Self::InvalidStaffToken => "invalid-staff-token",
             Self::Forbidden { .. } => "forbidden",
             Self::NotTheHolder => "not-the-holder",
+            Self::TooManyNoncesForClient => "too-many-nonces-for-client",
             Self::TooManyNonces => "too-many-nonces",
             Self::NonceStore(_) => "nonce-store",
         }

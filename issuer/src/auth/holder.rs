@@ -163,7 +163,9 @@ mod tests {
     /// A valid token for a freshly issued nonce.
     fn valid(nonces: &MemoryNonces) -> (String, DidKey) {
         let (key, did) = holder();
-        let nonce = nonces.issue(t0()).unwrap();
+        let nonce = nonces
+            .issue(std::net::Ipv4Addr::LOCALHOST.into(), t0())
+            .unwrap();
         (
             sign_claims(&key, &did.key_id(), &claims(&did, &nonce, t0(), 120)),
             did,
@@ -205,7 +207,9 @@ mod tests {
     fn alg_none_and_hs256_are_refused() {
         let nonces = MemoryNonces::new();
         let (_, did) = holder();
-        let nonce = nonces.issue(t0()).unwrap();
+        let nonce = nonces
+            .issue(std::net::Ipv4Addr::LOCALHOST.into(), t0())
+            .unwrap();
         let body = claims(&did, &nonce, t0(), 120);
         let none = format!(
             "{}.{}.",
@@ -245,7 +249,9 @@ mod tests {
     fn wrong_or_missing_typ_is_refused() {
         let nonces = MemoryNonces::new();
         let (key, did) = holder();
-        let nonce = nonces.issue(t0()).unwrap();
+        let nonce = nonces
+            .issue(std::net::Ipv4Addr::LOCALHOST.into(), t0())
+            .unwrap();
         let body = claims(&did, &nonce, t0(), 120);
         let vc = kyc_core::jws::sign(
             "vc+jwt",
@@ -267,7 +273,9 @@ mod tests {
         let nonces = MemoryNonces::new();
         let (_, did) = holder();
         let (other_key, _) = holder();
-        let nonce = nonces.issue(t0()).unwrap();
+        let nonce = nonces
+            .issue(std::net::Ipv4Addr::LOCALHOST.into(), t0())
+            .unwrap();
         let token = sign_claims(&other_key, &did.key_id(), &claims(&did, &nonce, t0(), 120));
         assert_eq!(rejected(&token, &nonces), AuthError::BadSignature);
         // A zeroed signature as well.
@@ -283,7 +291,9 @@ mod tests {
     fn kid_must_be_a_did_key_url() {
         let nonces = MemoryNonces::new();
         let (key, did) = holder();
-        let nonce = nonces.issue(t0()).unwrap();
+        let nonce = nonces
+            .issue(std::net::Ipv4Addr::LOCALHOST.into(), t0())
+            .unwrap();
         let body = claims(&did, &nonce, t0(), 120);
         let web = sign_claims(&key, "did:web:example.com#key-1", &body);
         assert_eq!(
@@ -312,7 +322,9 @@ mod tests {
         let nonces = MemoryNonces::new();
         let (key, did) = holder();
         let (_, victim) = holder();
-        let nonce = nonces.issue(t0()).unwrap();
+        let nonce = nonces
+            .issue(std::net::Ipv4Addr::LOCALHOST.into(), t0())
+            .unwrap();
         // Properly signed by `did`, but claiming to be `victim`.
         let token = sign_claims(&key, &did.key_id(), &claims(&victim, &nonce, t0(), 120));
         assert_eq!(rejected(&token, &nonces), AuthError::IssuerMismatch);
@@ -322,7 +334,9 @@ mod tests {
     fn wrong_audience_is_refused_and_keeps_the_nonce() {
         let nonces = MemoryNonces::new();
         let (key, did) = holder();
-        let nonce = nonces.issue(t0()).unwrap();
+        let nonce = nonces
+            .issue(std::net::Ipv4Addr::LOCALHOST.into(), t0())
+            .unwrap();
         let mut body = claims(&did, &nonce, t0(), 120);
         body["aud"] = json!("https://other.example");
         let token = sign_claims(&key, &did.key_id(), &body);
@@ -342,7 +356,9 @@ mod tests {
     fn claims_must_have_the_right_types() {
         let nonces = MemoryNonces::new();
         let (key, did) = holder();
-        let nonce = nonces.issue(t0()).unwrap();
+        let nonce = nonces
+            .issue(std::net::Ipv4Addr::LOCALHOST.into(), t0())
+            .unwrap();
         for (claim, value) in [
             ("iat", json!(1.5)),
             ("exp", json!("soon")),
@@ -369,7 +385,9 @@ mod tests {
     fn time_window_is_enforced() {
         let nonces = MemoryNonces::new();
         let (key, did) = holder();
-        let nonce = nonces.issue(t0()).unwrap();
+        let nonce = nonces
+            .issue(std::net::Ipv4Addr::LOCALHOST.into(), t0())
+            .unwrap();
         let with = |iat: DateTime<Utc>, lifetime: i64| {
             sign_claims(&key, &did.key_id(), &claims(&did, &nonce, iat, lifetime))
         };
@@ -414,7 +432,9 @@ mod tests {
     fn expired_nonce_is_refused() {
         let nonces = MemoryNonces::new();
         let (key, did) = holder();
-        let nonce = nonces.issue(t0()).unwrap();
+        let nonce = nonces
+            .issue(std::net::Ipv4Addr::LOCALHOST.into(), t0())
+            .unwrap();
         let later = t0() + secs(NONCE_TTL_SECS);
         let token = sign_claims(&key, &did.key_id(), &claims(&did, &nonce, later, 120));
         assert_eq!(

@@ -18,3 +18,8 @@ pub const NONCE_TTL_SECS: i64 = 300;
 /// Nonces are handed out without authentication, so the bound keeps a flood of requests from
 /// exhausting memory (about 150 bytes per nonce, so ~150 MB at the bound).
 pub const MAX_OUTSTANDING_NONCES: usize = 1_000_000;
+
+/// The most nonces `MemoryNonces` keeps outstanding for one client (by address) unless
+/// configured otherwise (`[limits] nonces_per_client`): a wallet uses each at once, so a
+/// client holding this many is asking for them to fill the store.
+pub const MAX_NONCES_PER_CLIENT: usize = 1_000;

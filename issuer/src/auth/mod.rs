@@ -71,8 +71,8 @@ mod staff;
 pub use error::{AuthError, AuthFailure};
 pub use holder::{verify_holder_token, HolderIdentity};
 pub use limits::{
-    HOLDER_TOKEN_TYP, MAX_CLOCK_SKEW_SECS, MAX_OUTSTANDING_NONCES, MAX_TOKEN_LIFETIME_SECS,
-    NONCE_TTL_SECS,
+    HOLDER_TOKEN_TYP, MAX_CLOCK_SKEW_SECS, MAX_NONCES_PER_CLIENT, MAX_OUTSTANDING_NONCES,
+    MAX_TOKEN_LIFETIME_SECS, NONCE_TTL_SECS,
 };
 pub use nonces::{generate_nonce, MemoryNonces, NonceStore};
 pub use role::Role;

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
+use std::net::IpAddr;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -11,7 +12,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use rand::RngCore as _;
 
 use super::error::AuthError;
-use super::limits::{MAX_OUTSTANDING_NONCES, NONCE_TTL_SECS};
+use super::limits::{MAX_NONCES_PER_CLIENT, MAX_OUTSTANDING_NONCES, NONCE_TTL_SECS};
 
 /// Random bytes in a nonce: 256 bits, well above the 128 the design asks for.
 const NONCE_BYTES: usize = 32;
@@ -19,10 +20,12 @@ const NONCE_BYTES: usize = 32;
 /// Where server nonces live between `POST /v1/nonce` and the holder token that uses them.
 ///
 /// Implementations must be safe to share between request handlers. A nonce is usable exactly
-/// once, and only before its expiry.
+/// once, and only before its expiry. Nonces are handed out to anyone, so a store bounds how
+/// many one client (by address, as the API counts clients) may hold, and how many all may.
 pub trait NonceStore: Send + Sync {
-    /// Issue a fresh random nonce ([`generate_nonce`]), usable until `now + self.lifetime()`.
-    fn issue(&self, now: DateTime<Utc>) -> Result<String, AuthError>;
+    /// Issue a fresh random nonce ([`generate_nonce`]) to `client`, usable until
+    /// `now + self.lifetime()`.
+    fn issue(&self, client: IpAddr, now: DateTime<Utc>) -> Result<String, AuthError>;
 
     /// Use up `nonce`: `Ok(true)` the first time for a nonce issued here and not expired at
     /// `now`; `Ok(false)` afterwards, and for nonces that are unknown or expired.
@@ -46,19 +49,26 @@ pub fn generate_nonce() -> Result<String, AuthError> {
 /// Outstanding nonces in memory, for a single issuer node.
 ///
 /// Expired nonces are pruned on every call, oldest first, so the work per call is proportional
-/// to what expired since the last one. At most `capacity` nonces are outstanding; beyond that
-/// [`NonceStore::issue`] answers [`AuthError::TooManyNonces`]. Nonces do not survive a restart,
-/// which only means holders fetch a new one.
+/// to what expired since the last one. At most `per_client` nonces are outstanding for one
+/// client (beyond that [`NonceStore::issue`] answers [`AuthError::TooManyNoncesForClient`] to
+/// that client alone), and at most `capacity` in all ([`AuthError::TooManyNonces`]), so that
+/// one client exhausting its share leaves the others theirs, and filling the whole store takes
+/// `capacity / per_client` clients. Nonces do not survive a restart, which only means holders
+/// fetch a new one.
 pub struct MemoryNonces {
     ttl: TimeDelta,
     capacity: usize,
+    per_client: usize,
     outstanding: Mutex<Outstanding>,
 }
 
 #[derive(Default)]
 struct Outstanding {
-    expiry_of: HashMap<String, DateTime<Utc>>,
+    /// Each nonce's expiry and the client it was issued to.
+    expiry_of: HashMap<String, (DateTime<Utc>, IpAddr)>,
     by_expiry: BTreeSet<(DateTime<Utc>, String)>,
+    /// How many nonces each client holds (clients with none are not kept).
+    by_client: HashMap<IpAddr, usize>,
 }
 
 impl Outstanding {
@@ -70,23 +80,41 @@ impl Outstanding {
             .is_some_and(|(expiry, _)| *expiry <= now)
         {
             if let Some((_, nonce)) = self.by_expiry.pop_first() {
-                self.expiry_of.remove(&nonce);
+                self.forget(&nonce);
             }
         }
+    }
+
+    /// Remove `nonce` from the expiry map and its client's count; its expiry, if it was there.
+    fn forget(&mut self, nonce: &str) -> Option<DateTime<Utc>> {
+        let (expiry, client) = self.expiry_of.remove(nonce)?;
+        if let Some(count) = self.by_client.get_mut(&client) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                self.by_client.remove(&client);
+            }
+        }
+        Some(expiry)
     }
 }
 
 impl MemoryNonces {
-    /// A store with [`NONCE_TTL_SECS`] and [`MAX_OUTSTANDING_NONCES`].
+    /// A store with [`NONCE_TTL_SECS`], [`MAX_OUTSTANDING_NONCES`] and
+    /// [`MAX_NONCES_PER_CLIENT`].
     pub fn new() -> Self {
-        Self::with_limits(TimeDelta::seconds(NONCE_TTL_SECS), MAX_OUTSTANDING_NONCES)
+        Self::with_limits(
+            TimeDelta::seconds(NONCE_TTL_SECS),
+            MAX_OUTSTANDING_NONCES,
+            MAX_NONCES_PER_CLIENT,
+        )
     }
 
-    /// A store with its own nonce lifetime and bound on outstanding nonces.
-    pub fn with_limits(ttl: TimeDelta, capacity: usize) -> Self {
+    /// A store with its own nonce lifetime, bound on outstanding nonces, and bound per client.
+    pub fn with_limits(ttl: TimeDelta, capacity: usize, per_client: usize) -> Self {
         Self {
             ttl,
             capacity,
+            per_client: per_client.max(1),
             outstanding: Mutex::new(Outstanding::default()),
         }
     }
@@ -121,19 +149,23 @@ impl fmt::Debug for MemoryNonces {
         f.debug_struct("MemoryNonces")
             .field("ttl", &self.ttl)
             .field("capacity", &self.capacity)
+            .field("per_client", &self.per_client)
             .field("outstanding", &self.len())
             .finish()
     }
 }
 
 impl NonceStore for MemoryNonces {
-    fn issue(&self, now: DateTime<Utc>) -> Result<String, AuthError> {
+    fn issue(&self, client: IpAddr, now: DateTime<Utc>) -> Result<String, AuthError> {
         let nonce = generate_nonce()?;
         let expiry = now
             .checked_add_signed(self.ttl)
             .ok_or_else(|| AuthError::NonceStore("nonce expiry out of range".into()))?;
         let mut outstanding = self.lock();
         outstanding.prune(now);
+        if outstanding.by_client.get(&client).copied().unwrap_or(0) >= self.per_client {
+            return Err(AuthError::TooManyNoncesForClient);
+        }
         if outstanding.expiry_of.len() >= self.capacity {
             return Err(AuthError::TooManyNonces);
         }
@@ -141,15 +173,18 @@ impl NonceStore for MemoryNonces {
             // 2^-256: a broken RNG, not bad luck.
             return Err(AuthError::NonceStore("random nonce repeated".into()));
         }
-        outstanding.expiry_of.insert(nonce.clone(), expiry);
+        outstanding
+            .expiry_of
+            .insert(nonce.clone(), (expiry, client));
         outstanding.by_expiry.insert((expiry, nonce.clone()));
+        *outstanding.by_client.entry(client).or_default() += 1;
         Ok(nonce)
     }
 
     fn consume(&self, nonce: &str, now: DateTime<Utc>) -> Result<bool, AuthError> {
         let mut outstanding = self.lock();
         outstanding.prune(now);
-        match outstanding.expiry_of.remove(nonce) {
+        match outstanding.forget(nonce) {
             Some(expiry) => {
                 outstanding.by_expiry.remove(&(expiry, nonce.to_owned()));
                 Ok(expiry > now)
@@ -168,6 +203,8 @@ mod tests {
     use super::*;
     use crate::auth::AuthFailure;
 
+    const CLIENT: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));
+
     fn t0() -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000, 0).unwrap()
     }
@@ -179,8 +216,8 @@ mod tests {
     #[test]
     fn nonces_are_random_base64url_and_single_use() {
         let nonces = MemoryNonces::new();
-        let a = nonces.issue(t0()).unwrap();
-        let b = nonces.issue(t0()).unwrap();
+        let a = nonces.issue(CLIENT, t0()).unwrap();
+        let b = nonces.issue(CLIENT, t0()).unwrap();
         assert_ne!(a, b);
         assert_eq!(B64.decode(&a).unwrap().len(), NONCE_BYTES);
         assert_eq!(nonces.len(), 2);
@@ -189,7 +226,7 @@ mod tests {
         assert!(!nonces.consume("never-issued", t0()).unwrap());
         // Expiry: usable until just before issue time + TTL.
         assert!(nonces.consume(&b, t0() + secs(NONCE_TTL_SECS - 1)).unwrap());
-        let c = nonces.issue(t0()).unwrap();
+        let c = nonces.issue(CLIENT, t0()).unwrap();
         assert!(!nonces.consume(&c, t0() + secs(NONCE_TTL_SECS)).unwrap());
         assert!(nonces.is_empty());
         assert_eq!(nonces.lifetime(), secs(NONCE_TTL_SECS));
@@ -197,19 +234,41 @@ mod tests {
 
     #[test]
     fn nonce_store_is_bounded_and_prunes() {
-        let nonces = MemoryNonces::with_limits(secs(10), 2);
-        let a = nonces.issue(t0()).unwrap();
-        nonces.issue(t0() + secs(5)).unwrap();
-        let err = nonces.issue(t0() + secs(6)).unwrap_err();
+        let nonces = MemoryNonces::with_limits(secs(10), 2, 10);
+        let a = nonces.issue(CLIENT, t0()).unwrap();
+        nonces.issue(CLIENT, t0() + secs(5)).unwrap();
+        let err = nonces.issue(CLIENT, t0() + secs(6)).unwrap_err();
         assert_eq!(err, AuthError::TooManyNonces);
         assert_eq!(err.kind(), AuthFailure::Unavailable);
         // Using one frees a slot.
         assert!(nonces.consume(&a, t0() + secs(6)).unwrap());
-        nonces.issue(t0() + secs(6)).unwrap();
+        nonces.issue(CLIENT, t0() + secs(6)).unwrap();
         // Once both remaining expire they are pruned on the next call.
-        nonces.issue(t0() + secs(16)).unwrap();
+        nonces.issue(CLIENT, t0() + secs(16)).unwrap();
         assert_eq!(nonces.len(), 1);
         let shown = format!("{nonces:?}");
         assert!(shown.contains("outstanding: 1"), "{shown}");
+    }
+
+    #[test]
+    fn one_client_at_its_share_leaves_the_others_theirs() {
+        let other = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 2));
+        let nonces = MemoryNonces::with_limits(secs(10), 3, 2);
+        let a = nonces.issue(CLIENT, t0()).unwrap();
+        nonces.issue(CLIENT, t0()).unwrap();
+        let err = nonces.issue(CLIENT, t0()).unwrap_err();
+        assert_eq!(err, AuthError::TooManyNoncesForClient);
+        assert_eq!(err.kind(), AuthFailure::Throttled);
+        nonces.issue(other, t0()).unwrap();
+        // The store is full now: everyone waits.
+        assert_eq!(
+            nonces.issue(other, t0()).unwrap_err(),
+            AuthError::TooManyNonces
+        );
+        // Using one gives the client its place back; expiry gives back the rest.
+        assert!(nonces.consume(&a, t0()).unwrap());
+        nonces.issue(CLIENT, t0()).unwrap();
+        nonces.issue(CLIENT, t0() + secs(10)).unwrap();
+        assert_eq!(nonces.len(), 1);
     }
 }

@@ -16,14 +16,16 @@ pub(crate) use kyc_testkit::tokens::{
 pub(crate) use kyc_testkit::{IssuerProcess as Issuer, PUBLIC_URL};
 
 /// `dir/issuer.toml`: loopback, data under `dir/data`, a reviewer `rita`, an admin `adam`, a
-/// compliance officer `carla` and an auditor `audrey`, a 64 KiB body limit unless `extra` has its own `[limits]`,
-/// then `extra` (more TOML sections).
+/// compliance officer `carla` and an auditor `audrey`, a 64 KiB body limit and rate limits no
+/// test's own pace reaches (the crash test submits from 32 clients at once) unless `extra` has
+/// its own `[limits]`, then `extra` (more TOML sections).
 pub(crate) fn write_config(dir: &Path, extra: &str) -> PathBuf {
     let path = dir.join("issuer.toml");
     let limits = if extra.contains("[limits]") {
         ""
     } else {
-        "[limits]\nbody_bytes = 65536\n"
+        "[limits]\nbody_bytes = 65536\nclient_requests_per_minute = 1000000\n\
+         client_burst = 100000\nrequests_per_minute = 1000000\nburst = 100000\n"
     };
     IssuerConfig::new(dir.join("data"))
         .staff("rita", "reviewer", REVIEWER_TOKEN)

@@ -474,8 +474,8 @@ async fn apply(ui: &Ui, wallet: &Wallet, args: ApplyArgs) -> Result<(), Error> {
     let draft = submission::build(&args.jurisdiction, &args.identity, &files, wallet.did())?;
     // Unlock first: an application is never bound to a key its holder cannot use. (And before
     // the liveness challenge, whose time runs from when it is issued.)
-    unlock(wallet)?;
-    let body = answer_liveness(ui, &client, draft).await?;
+    let key = unlock(wallet)?;
+    let body = answer_liveness(ui, &client, &key, draft).await?;
     ui.progress(format_args!(
         "submitting the application to {}",
         client.base()
@@ -503,12 +503,13 @@ async fn apply(ui: &Ui, wallet: &Wallet, args: ApplyArgs) -> Result<(), Error> {
 async fn answer_liveness(
     ui: &Ui,
     client: &IssuerClient,
+    key: &ed25519_dalek::SigningKey,
     draft: Draft,
 ) -> Result<serde_json::Value, Error> {
     let Some(dir) = draft.captures().map(|c| c.dir().display().to_string()) else {
         return Ok(draft.finish(None)?);
     };
-    match client.liveness_challenge().await? {
+    match client.liveness_challenge(key).await? {
         Some(challenge) => {
             ui.progress(format_args!(
                 "liveness challenge {}: {}",
@@ -572,7 +573,7 @@ async fn upload(ui: &Ui, wallet: &Wallet, args: UploadArgs) -> Result<(), Error>
     let client = IssuerClient::new(&record.issuer, Some(&record.audience))?;
     let draft = submission::uploads(&args.media.files(args.document_type))?;
     let key = unlock(wallet)?;
-    let body = answer_liveness(ui, &client, draft).await?;
+    let body = answer_liveness(ui, &client, &key, draft).await?;
     ui.progress(format_args!("uploading documents for {}", record.id));
     let view = client.upload(&record.id, &key, &body).await?;
     record.state = view.state.clone();

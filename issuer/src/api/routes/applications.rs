@@ -37,7 +37,9 @@ pub(crate) fn routes() -> Routes {
 /// The body must match the application JSON Schema (`schemas/application-v1.schema.json`).
 /// The checks run at once; the application is answered in the state they lead to (approved,
 /// in review or rejected). Anyone may submit: the credential will be bound to the `holder`
-/// did:key, and only that key can read the application or collect the credential.
+/// did:key, and only that key can read the application or collect the credential. Every image
+/// must be a JPEG or PNG that decodes, at most 8192 px a side and 24 MP; a holder may have a
+/// few applications waiting for a decision at once (`[limits] open_applications_per_holder`).
 #[utoipa::path(
     post,
     path = "/v1/applications",
@@ -47,11 +49,16 @@ pub(crate) fn routes() -> Routes {
     responses(
         (status = 201, description = "Accepted and checked; no personal data in the answer",
             body = ApplicationView),
-        (status = 400, description = "Not JSON, trailing data, not matching the schema, or the \
-            holder is not an Ed25519 did:key", content_type = "application/problem+json",
+        (status = 400, description = "Not JSON, trailing data, not matching the schema, the \
+            holder is not an Ed25519 did:key, or an image is not a JPEG or PNG within the size \
+            limits", content_type = "application/problem+json", body = Problem),
+        (status = 409, description = "The holder already has as many applications waiting \
+            for a decision as one holder may", content_type = "application/problem+json",
             body = Problem),
         (status = 422, description = "The jurisdiction has no policy here",
             content_type = "application/problem+json", body = Problem),
+        (status = 429, description = "This client is over its rate limit; retry after \
+            `Retry-After` seconds", content_type = "application/problem+json", body = Problem),
         JsonOnly, ServerError,
     ),
 )]

@@ -104,6 +104,8 @@ pub struct LivenessConfig {
     pub frames_ttl_secs: u64,
     /// Most challenges outstanding (and frame digests remembered) at once.
     pub max_challenges: usize,
+    /// Most challenges outstanding (unanswered, unexpired) for one holder at once.
+    pub max_challenges_per_holder: usize,
     /// Most frames in one submission.
     pub max_frames: usize,
 }
@@ -116,6 +118,7 @@ impl Default for LivenessConfig {
             challenge_ttl_secs: 300,
             frames_ttl_secs: 30 * 24 * 3600,
             max_challenges: 100_000,
+            max_challenges_per_holder: 3,
             max_frames: 12,
         }
     }
@@ -216,6 +219,12 @@ impl BiometricConfig {
         if l.max_challenges == 0 {
             return invalid("biometric.liveness.max_challenges", "must be at least 1");
         }
+        if l.max_challenges_per_holder == 0 {
+            return invalid(
+                "biometric.liveness.max_challenges_per_holder",
+                "must be at least 1",
+            );
+        }
         if l.max_frames < l.turns {
             return invalid("biometric.liveness.max_frames", "must be at least turns");
         }
@@ -248,6 +257,7 @@ impl BiometricConfig {
             secs(self.liveness.challenge_ttl_secs),
             secs(self.liveness.frames_ttl_secs),
             self.liveness.max_challenges,
+            self.liveness.max_challenges_per_holder,
         )
     }
 }

@@ -46,6 +46,10 @@ pub enum ChallengeError {
     /// The challenge was already answered, or this very frame set was already submitted.
     #[error("liveness challenge or frames already used")]
     Replayed,
+    /// This holder has as many challenges outstanding as one holder may; answer one or let
+    /// it expire.
+    #[error("too many outstanding liveness challenges for this holder")]
+    HolderFull,
     /// Too many challenges are outstanding; try again later.
     #[error("too many outstanding liveness challenges")]
     Full,
@@ -65,12 +69,16 @@ pub fn frames_digest(frames: &[Vec<u8>]) -> [u8; 32] {
 #[derive(Debug)]
 struct Issued {
     challenge: LivenessChallenge,
+    /// The holder (did:key) it was issued to: only a submission for that holder answers it.
+    holder: String,
     used: bool,
 }
 
 #[derive(Debug, Default)]
 struct Registry {
     challenges: HashMap<Uuid, Issued>,
+    /// The challenges issued to each holder that may still be outstanding.
+    by_holder: HashMap<String, Vec<Uuid>>,
     /// Frame-set digests already accepted, with when each may be forgotten, oldest first.
     seen: HashMap<[u8; 32], DateTime<Utc>>,
     seen_order: VecDeque<([u8; 32], DateTime<Utc>)>,
@@ -78,7 +86,10 @@ struct Registry {
 
 /// The outstanding liveness challenges, in memory: bounded, with a time to live.
 ///
-/// A challenge is consumed once; a frame set (by digest) is accepted once, whatever challenge it
+/// A challenge is issued to a holder (who proved its key with a holder token) and answers only
+/// a submission for that holder; a holder may have `per_holder` outstanding (unanswered,
+/// unexpired) at once, so that one caller cannot fill the registry for everyone (`capacity`
+/// bounds the memory of all of them together). A challenge is consumed once; a frame set (by digest) is accepted once, whatever challenge it
 /// claims to answer, for as long as digests are remembered (`frames_ttl`, at most `capacity` of
 /// them; the oldest go first). The state is per process: a restart forgets it, which costs
 /// nothing but the challenges outstanding (they become unknown), and several issuer nodes need
@@ -89,18 +100,27 @@ pub struct ChallengeRegistry {
     ttl: Duration,
     frames_ttl: Duration,
     capacity: usize,
+    per_holder: usize,
     state: Mutex<Registry>,
 }
 
 impl ChallengeRegistry {
     /// A registry handing out challenges of `turns` poses that live `ttl`, holding at most
-    /// `capacity` challenges and as many frame digests, each digest kept `frames_ttl`.
-    pub fn new(turns: usize, ttl: Duration, frames_ttl: Duration, capacity: usize) -> Self {
+    /// `capacity` challenges (`per_holder` for one holder) and as many frame digests, each
+    /// digest kept `frames_ttl`.
+    pub fn new(
+        turns: usize,
+        ttl: Duration,
+        frames_ttl: Duration,
+        capacity: usize,
+        per_holder: usize,
+    ) -> Self {
         Self {
             turns,
             ttl,
             frames_ttl,
             capacity: capacity.max(1),
+            per_holder: per_holder.max(1),
             state: Mutex::new(Registry::default()),
         }
     }
@@ -111,11 +131,33 @@ impl ChallengeRegistry {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Issue a fresh challenge at `now`.
-    pub fn issue(&self, now: DateTime<Utc>) -> Result<LivenessChallenge, ChallengeError> {
-        let mut state = self.lock();
+    /// Issue a fresh challenge to `holder` (a did:key the caller proved it holds) at `now`.
+    pub fn issue(
+        &self,
+        holder: &str,
+        now: DateTime<Utc>,
+    ) -> Result<LivenessChallenge, ChallengeError> {
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        let challenges = &state.challenges;
+        let outstanding = |id: &Uuid| {
+            challenges
+                .get(id)
+                .is_some_and(|c| !c.used && c.challenge.expires_at > now)
+        };
+        if let Some(ids) = state.by_holder.get_mut(holder) {
+            ids.retain(outstanding);
+            if ids.len() >= self.per_holder {
+                return Err(ChallengeError::HolderFull);
+            }
+        }
         if state.challenges.len() >= self.capacity {
             state.challenges.retain(|_, c| c.challenge.expires_at > now);
+            let challenges = &state.challenges;
+            state.by_holder.retain(|_, ids| {
+                ids.retain(|id| challenges.contains_key(id));
+                !ids.is_empty()
+            });
             if state.challenges.len() >= self.capacity {
                 return Err(ChallengeError::Full);
             }
@@ -130,18 +172,26 @@ impl ChallengeRegistry {
             challenge.id,
             Issued {
                 challenge: challenge.clone(),
+                holder: holder.to_owned(),
                 used: false,
             },
         );
+        state
+            .by_holder
+            .entry(holder.to_owned())
+            .or_default()
+            .push(challenge.id);
         Ok(challenge)
     }
 
-    /// Mark challenge `id` answered by the frames with digest `frames` ([`frames_digest`]) at
-    /// `now`, and return it. Refuses an unknown or expired challenge, one already answered, and
-    /// a frame set already seen (a replay, even under another challenge).
+    /// Mark challenge `id` answered for `holder` by the frames with digest `frames`
+    /// ([`frames_digest`]) at `now`, and return it. Refuses an unknown or expired challenge, one
+    /// issued to another holder (as unknown), one already answered, and a frame set already
+    /// seen (a replay, even under another challenge).
     pub fn consume(
         &self,
         id: Uuid,
+        holder: &str,
         frames: [u8; 32],
         now: DateTime<Utc>,
     ) -> Result<LivenessChallenge, ChallengeError> {
@@ -161,6 +211,7 @@ impl ChallengeRegistry {
         let issued = state
             .challenges
             .get_mut(&id)
+            .filter(|issued| issued.holder == holder)
             .ok_or(ChallengeError::Unknown)?;
         if issued.used {
             return Err(ChallengeError::Replayed);
@@ -315,39 +366,41 @@ mod tests {
         assert_eq!(pose(0.05, 0.15), Some(C));
     }
 
+    const HOLDER: &str = "did:key:z6MkholderA";
+
     #[test]
     fn registry_refuses_reuse_replay_unknown_expired_and_overflow() {
         let now = Utc::now();
-        let reg = ChallengeRegistry::new(3, Duration::seconds(60), Duration::hours(1), 2);
-        let a = reg.issue(now).unwrap();
-        let b = reg.issue(now).unwrap();
-        assert_eq!(reg.issue(now), Err(ChallengeError::Full));
+        let reg = ChallengeRegistry::new(3, Duration::seconds(60), Duration::hours(1), 2, 5);
+        let a = reg.issue(HOLDER, now).unwrap();
+        let b = reg.issue(HOLDER, now).unwrap();
+        assert_eq!(reg.issue(HOLDER, now), Err(ChallengeError::Full));
         let frames = frames_digest(&[vec![1, 2], vec![3]]);
-        assert_eq!(reg.consume(a.id, frames, now), Ok(a.clone()));
+        assert_eq!(reg.consume(a.id, HOLDER, frames, now), Ok(a.clone()));
         assert_eq!(
-            reg.consume(a.id, frames, now),
+            reg.consume(a.id, HOLDER, frames, now),
             Err(ChallengeError::Replayed)
         );
         assert_eq!(
-            reg.consume(a.id, frames_digest(&[vec![9]]), now),
+            reg.consume(a.id, HOLDER, frames_digest(&[vec![9]]), now),
             Err(ChallengeError::Replayed)
         );
         // The same frames under another challenge.
         assert_eq!(
-            reg.consume(b.id, frames, now),
+            reg.consume(b.id, HOLDER, frames, now),
             Err(ChallengeError::Replayed)
         );
         assert_eq!(
-            reg.consume(Uuid::new_v4(), frames_digest(&[]), now),
+            reg.consume(Uuid::new_v4(), HOLDER, frames_digest(&[]), now),
             Err(ChallengeError::Unknown)
         );
         let later = now + Duration::seconds(61);
         assert_eq!(
-            reg.consume(b.id, frames_digest(&[vec![7]]), later),
+            reg.consume(b.id, HOLDER, frames_digest(&[vec![7]]), later),
             Err(ChallengeError::Expired)
         );
         // Expired ones make room.
-        assert!(reg.issue(later).is_ok());
+        assert!(reg.issue(HOLDER, later).is_ok());
         // Length prefixes keep [ab] apart from [a, b].
         assert_ne!(
             frames_digest(&[vec![1, 2]]),
@@ -356,17 +409,43 @@ mod tests {
     }
 
     #[test]
+    fn a_challenge_is_its_holders_and_a_holder_has_few() {
+        let now = Utc::now();
+        let other = "did:key:z6MkholderB";
+        let reg = ChallengeRegistry::new(3, Duration::seconds(60), Duration::hours(1), 100, 2);
+        let a = reg.issue(HOLDER, now).unwrap();
+        reg.issue(HOLDER, now).unwrap();
+        assert_eq!(reg.issue(HOLDER, now), Err(ChallengeError::HolderFull));
+        // Another holder is not affected.
+        let b = reg.issue(other, now).unwrap();
+        // Answered for another holder: unknown to it, and still open for its own.
+        let frames = frames_digest(&[vec![4]]);
+        assert_eq!(
+            reg.consume(a.id, other, frames, now),
+            Err(ChallengeError::Unknown)
+        );
+        assert_eq!(reg.consume(a.id, HOLDER, frames, now), Ok(a));
+        // An answered challenge no longer counts: the holder may ask again.
+        reg.issue(HOLDER, now).unwrap();
+        assert_eq!(reg.issue(HOLDER, now), Err(ChallengeError::HolderFull));
+        // Expired ones neither.
+        let later = now + Duration::seconds(61);
+        reg.issue(HOLDER, later).unwrap();
+        assert!(reg.get(b.id, now).is_some());
+    }
+
+    #[test]
     fn a_released_challenge_can_be_answered_again_once() {
         let now = Utc::now();
-        let reg = ChallengeRegistry::new(3, Duration::seconds(60), Duration::hours(1), 10);
-        let a = reg.issue(now).unwrap();
+        let reg = ChallengeRegistry::new(3, Duration::seconds(60), Duration::hours(1), 10, 3);
+        let a = reg.issue(HOLDER, now).unwrap();
         let frames = frames_digest(&[vec![1]]);
-        reg.consume(a.id, frames, now).unwrap();
+        reg.consume(a.id, HOLDER, frames, now).unwrap();
         reg.release(a.id, frames);
         assert_eq!(reg.get(a.id, now), Some(a.clone()));
-        assert_eq!(reg.consume(a.id, frames, now), Ok(a.clone()));
+        assert_eq!(reg.consume(a.id, HOLDER, frames, now), Ok(a.clone()));
         assert_eq!(
-            reg.consume(a.id, frames, now),
+            reg.consume(a.id, HOLDER, frames, now),
             Err(ChallengeError::Replayed)
         );
     }

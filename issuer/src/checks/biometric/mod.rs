@@ -285,9 +285,12 @@ impl BiometricCheck {
             // Frames this application already used, claimed for another challenge: a replay,
             // even after a restart emptied the registry.
             (PriorAnswer::ThisApplication(_), Some(_)) => Err(ChallengeError::Replayed),
-            (_, Some(id)) => self
-                .challenges
-                .consume(id, liveness::frames_digest(&frames), now),
+            (_, Some(id)) => self.challenges.consume(
+                id,
+                &submission.holder,
+                liveness::frames_digest(&frames),
+                now,
+            ),
             (_, None) => Err(ChallengeError::Unknown),
         };
         match consumed {
@@ -423,8 +426,9 @@ pub fn submission_frame_digests(submission: &Submission) -> Option<([u8; 32], Ve
     Some((liveness::frames_digest(&frames), each))
 }
 
-/// Standard base64, with or without padding; whitespace (line breaks) ignored.
-fn decode_b64(text: &str) -> Option<Vec<u8>> {
+/// Standard base64, with or without padding; whitespace (line breaks) ignored. `None` when it
+/// is not base64 or decodes to nothing.
+pub fn decode_b64(text: &str) -> Option<Vec<u8>> {
     use base64::engine::{general_purpose::GeneralPurpose, DecodePaddingMode};
     const LENIENT: GeneralPurpose = GeneralPurpose::new(
         &base64::alphabet::STANDARD,
@@ -439,7 +443,7 @@ fn challenge_failure(e: ChallengeError) -> (CheckOutcome, Reason) {
     match e {
         ChallengeError::Replayed => (CheckOutcome::Rejected, Reason::LivenessChallengeReplayed),
         ChallengeError::Expired => (CheckOutcome::Consider, Reason::LivenessChallengeExpired),
-        ChallengeError::Unknown | ChallengeError::Full => {
+        ChallengeError::Unknown | ChallengeError::HolderFull | ChallengeError::Full => {
             (CheckOutcome::Consider, Reason::LivenessChallengeUnknown)
         }
     }
