@@ -35,16 +35,18 @@ async fn export_then_erase_then_replay() {
     assert_eq!(approved.status(), 200);
     let collect = format!("{base}/v1/applications/{id}/credential");
     let token = holder_token(&client, &base, &holder_key).await;
-    let credential: Value = client
+    let (_, body) = spawned_issuer::collect_body(&client, &base, 2).await;
+    let batch: Value = client
         .post(&collect)
         .bearer_auth(&token)
+        .json(&body)
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    let credential_id = credential["id"].as_str().unwrap().to_owned();
+    let credential_id = batch["credentials"][0]["id"].as_str().unwrap().to_owned();
 
     // Export: only the holder of one of the subject's applications.
     let export = format!("{base}/v1/subjects/{subject}/export");
