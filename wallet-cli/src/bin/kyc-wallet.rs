@@ -762,7 +762,17 @@ async fn present(ui: &Ui, wallet: &Wallet, args: PresentArgs) -> Result<(), Erro
             return Err(checkout::CheckoutError::ShownElsewhere.into());
         }
     }
-    let plan = checkout::plan(&request, &candidates, disclose.as_deref(), now)?;
+    // A shop that has seen a credential is shown the same one again when it fits: it learns
+    // nothing new, and the batch lasts longer.
+    let known: Vec<Summary> = candidates
+        .iter()
+        .filter(|s| s.presented_to.as_deref() == Some(request.aud.as_str()))
+        .cloned()
+        .collect();
+    let plan = match checkout::plan(&request, &known, disclose.as_deref(), now) {
+        Ok(plan) if !known.is_empty() => plan,
+        _ => checkout::plan(&request, &candidates, disclose.as_deref(), now)?,
+    };
     ui.progress(render::plan(&plan).trim_end());
     let stored = wallet.credential(&plan.credential.stem)?;
     let key = match key {
