@@ -120,7 +120,10 @@ async fn bad_key_proofs_are_refused_and_change_nothing() {
     for (what, body) in &bad {
         let p = expect_problem(post_collect(&client, &base, &holder, &url, body).await, 400).await;
         let detail = p["detail"].as_str().unwrap_or_default();
-        assert!(!detail.contains("eyJ"), "{what}: the detail echoes a proof: {p}");
+        assert!(
+            !detail.contains("eyJ"),
+            "{what}: the detail echoes a proof: {p}"
+        );
     }
     // A nonce is used once: the proofs of a collect cannot be sent again.
     let (_, body) = collect_body(&client, &base, 1).await;
@@ -132,7 +135,11 @@ async fn bad_key_proofs_are_refused_and_change_nothing() {
     );
     let after_one = audit_size(&client, &base).await;
     assert_eq!(after_one, before + 1, "one credential issued, nothing else");
-    expect_problem(post_collect(&client, &base, &holder, &url, &body).await, 400).await;
+    expect_problem(
+        post_collect(&client, &base, &holder, &url, &body).await,
+        400,
+    )
+    .await;
     assert_eq!(audit_size(&client, &base).await, after_one);
 }
 

@@ -114,7 +114,8 @@ async fn submit_collect_revoke_in_process() {
     let (_, stranger) = DidKey::generate();
     let keys: Vec<DidKey> = (0..3).map(|_| DidKey::generate().1).collect();
     assert!(matches!(
-        apps.collect(&view.id, stranger.as_str(), &keys[..1], now).await,
+        apps.collect(&view.id, stranger.as_str(), &keys[..1], now)
+            .await,
         Err(ApplicationError::NotFound)
     ));
     let first = apps
@@ -150,7 +151,8 @@ async fn submit_collect_revoke_in_process() {
         Err(ApplicationError::WrongState(_))
     ));
     assert!(matches!(
-        apps.collect(&view.id, holder.as_str(), &keys[..1], now).await,
+        apps.collect(&view.id, holder.as_str(), &keys[..1], now)
+            .await,
         Err(ApplicationError::WrongState(_))
     ));
     let list = apps.status_list(1, now).unwrap();

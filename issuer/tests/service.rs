@@ -269,7 +269,9 @@ async fn apply_review_collect_revoke_and_replay() {
     assert!(list.is_set(&status, &verified.credential.issuer).unwrap());
     // The approval is revoked: the later batch's credential too, and no batch after.
     let later_status = later.credential.credential_status.clone().unwrap();
-    assert!(list.is_set(&later_status, &verified.credential.issuer).unwrap());
+    assert!(list
+        .is_set(&later_status, &verified.credential.issuer)
+        .unwrap());
     let token = holder_token(&client, &base, &holder_key).await;
     let (_, body) = collect_body(&client, &base, 1).await;
     expect_problem(

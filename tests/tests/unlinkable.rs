@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
 use kyc_testkit::applicant;
-use kyc_tests::{http, jws_payload, new_request, read, trust_toml, wallet, write, Program, Service};
+use kyc_tests::{
+    http, jws_payload, new_request, read, trust_toml, wallet, write, Program, Service,
+};
 use serde_json::{json, Value};
 
 /// Someone else on the sanctions list: screening runs and comes back clear for the applicant,
@@ -175,7 +177,11 @@ fn shared_by_everyone(value: &str, issuer: &str) -> bool {
 /// what every credential of the issuer shows ([`shared_by_everyone`]).
 fn linking(a: &str, b: &str, issuer: &str) -> Vec<String> {
     let mut disclosed = BTreeSet::new();
-    for part in a.split('~').chain(b.split('~')).filter(|p| !p.contains('.')) {
+    for part in a
+        .split('~')
+        .chain(b.split('~'))
+        .filter(|p| !p.contains('.'))
+    {
         if let Ok(Value::Array(items)) = serde_json::from_slice::<Value>(&B64.decode(part).unwrap())
         {
             scalars(&items[1], &mut disclosed);
@@ -349,11 +355,7 @@ fn two_shops_share_nothing_but_the_issuer_and_the_disclosed_claims() {
     // wallet gets no new batch.
     let status_list = dir.join("status-list-1.jwt");
     let fetch_list = |service: &Service| {
-        let (status, body) = http(
-            &format!("{}/v1/status-lists/1", service.base),
-            None,
-            None,
-        );
+        let (status, body) = http(&format!("{}/v1/status-lists/1", service.base), None, None);
         assert_eq!(status, 200);
         write(&status_list, body);
     };

@@ -125,7 +125,9 @@ impl Applications {
                 self.store
                     .credential(first)?
                     .ok_or_else(|| {
-                        ApplicationError::from(Broken::Missing("an issued application's credential"))
+                        ApplicationError::from(Broken::Missing(
+                            "an issued application's credential",
+                        ))
                     })?
                     .issued_at
             }

@@ -85,8 +85,7 @@ pub(crate) async fn collect_body(
     n: usize,
 ) -> (Vec<SigningKey>, Value) {
     let keys: Vec<SigningKey> = (0..n).map(|_| kyc_core::DidKey::generate().0).collect();
-    let body =
-        kyc_testkit::tokens::collect_body(&keys, PUBLIC_URL, &nonce(client, base).await);
+    let body = kyc_testkit::tokens::collect_body(&keys, PUBLIC_URL, &nonce(client, base).await);
     (keys, body)
 }
 

@@ -396,7 +396,8 @@ fn list(ui: &Ui, wallet: &Wallet) -> Result<(), Error> {
         .credentials()?
         .iter()
         .map(|c| {
-            held::summarise_held(c, wallet.did(), now).map_err(|e| format!("{}  damaged: {e}", c.stem))
+            held::summarise_held(c, wallet.did(), now)
+                .map_err(|e| format!("{}  damaged: {e}", c.stem))
         })
         .collect();
     let good: Vec<&Summary> = credentials.iter().filter_map(|c| c.as_ref().ok()).collect();
@@ -687,7 +688,12 @@ async fn fetch_batch(
             holder: Some(holder.as_str().to_owned()),
             presented_to: None,
         };
-        wallet.store_batch_credential(&credential.id, &credential.sd_jwt, &credential.jwt, &meta)?;
+        wallet.store_batch_credential(
+            &credential.id,
+            &credential.sd_jwt,
+            &credential.jwt,
+            &meta,
+        )?;
         summaries.push(summary);
     }
     Ok(summaries)
@@ -701,8 +707,7 @@ fn holder_key_of(
     match stored.meta.as_ref().and_then(|m| m.key_label.as_deref()) {
         None => Ok(key.clone()),
         Some(label) => batch::derive(key, label).ok_or_else(|| {
-            held::HeldError::Inconsistent("the wallet's record of its holder key is damaged")
-                .into()
+            held::HeldError::Inconsistent("the wallet's record of its holder key is damaged").into()
         }),
     }
 }
@@ -780,8 +785,7 @@ async fn present(ui: &Ui, wallet: &Wallet, args: PresentArgs) -> Result<(), Erro
         None => unlock(wallet)?,
     };
     let holder_key = holder_key_of(&stored, &key)?;
-    let presentation =
-        checkout::present(&plan, &request, &stored.sd_jwt, &holder_key, Utc::now())?;
+    let presentation = checkout::present(&plan, &request, &stored.sd_jwt, &holder_key, Utc::now())?;
     // Recorded before the presentation leaves the wallet: whatever happens next, this
     // credential is never shown to another shop.
     if stored.presented_to().is_none() {
