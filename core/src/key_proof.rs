@@ -135,15 +135,16 @@ mod tests {
         assert!(verify_batch(&[ok.clone(), ok.clone()], AUD, now()).is_err());
         assert!(verify_batch(&[ok.clone(), sign(&k2, AUD, "m", now())], AUD, now()).is_err());
         assert_eq!(
-            verify_batch(&[ok.clone()], "https://other.example", now()).unwrap_err(),
+            verify_batch(std::slice::from_ref(&ok), "https://other.example", now()).unwrap_err(),
             VerifyError::Policy(PolicyError::WrongAudience)
         );
-        assert!(verify_batch(&[ok.clone()], AUD, now() + Duration::minutes(6)).is_err());
+        assert!(
+            verify_batch(std::slice::from_ref(&ok), AUD, now() + Duration::minutes(6)).is_err()
+        );
         // Signed by another key than the one its kid names.
-        let (head, rest) = ok.split_once('.').unwrap_or_default();
+        let (head, _) = ok.split_once('.').unwrap_or_default();
         let other = sign(&k2, AUD, "n", now());
         let forged = format!("{head}.{}", other.split_once('.').unwrap_or_default().1);
-        let _ = rest;
         assert_eq!(
             verify_batch(&[forged], AUD, now()).unwrap_err(),
             VerifyError::Crypto(CryptoError::BadSignature)
