@@ -165,10 +165,12 @@ async fn export_then_erase_then_replay() {
     .await;
     assert_eq!(p["type"], "https://kyc.invalid/problems/erased");
     let token = holder_token(&client, &base, &holder_key).await;
+    let (_, body) = spawned_issuer::collect_body(&client, &base, 1).await;
     expect_problem(
         client
             .post(&collect)
             .bearer_auth(&token)
+            .json(&body)
             .send()
             .await
             .unwrap(),
@@ -194,7 +196,7 @@ async fn export_then_erase_then_replay() {
     drop(issuer);
     let (report, log) = replay_export(tmp.path());
     assert_eq!(report.applications, 1);
-    assert_eq!(report.credentials_issued, 1);
+    assert_eq!(report.credentials_issued, 2, "a batch of two");
     let erasures: Vec<Value> = log
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
