@@ -376,8 +376,11 @@ pub struct KycCredential {
     /// `[VC v2 context, KYC context]`.
     #[serde(rename = "@context")]
     pub context: Vec<String>,
-    /// `urn:uuid:…`.
-    pub id: String,
+    /// `urn:uuid:…`. Absent from the `vc+sd-jwt` form, which carries no identifier a relying
+    /// party could use to recognise the holder (`docs/design.md` "Privacy at checkout"); the
+    /// issuer keeps the mapping from its own records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     /// `["VerifiableCredential", "KycCredential"]`.
     #[serde(rename = "type")]
     pub types: Vec<String>,
@@ -420,7 +423,7 @@ impl KycCredential {
     ) -> Self {
         Self {
             context: vec![VC_V2_CONTEXT.into(), KYC_CONTEXT.into()],
-            id: format!("urn:uuid:{}", uuid::Uuid::new_v4()),
+            id: Some(format!("urn:uuid:{}", uuid::Uuid::new_v4())),
             types: vec!["VerifiableCredential".into(), "KycCredential".into()],
             issuer: issuer.as_str().into(),
             valid_from,

@@ -7,6 +7,8 @@
 //! - [`jws`]: compact JWS with `EdDSA` only, strictly parsed (the one signature primitive).
 //! - [`credential`]: the KYC credential (VC Data Model 2.0), its tiers, and `vc+jwt` securing.
 //! - [`sd_jwt`]: the credential as `vc+sd-jwt` (RFC 9901): issuance, disclosures, verification.
+//! - [`key_proof`]: the holder's proofs of possession of the keys a batch of credentials is
+//!   bound to (OpenID4VCI `jwt` proofs).
 //! - [`presentation`]: the merchant's request and the holder's key-bound presentation.
 //! - `timestamp` (private): the credential's RFC 3339 times, read fast, accepted as chrono does.
 //! - [`status_list`]: Bitstring Status List encoding and the signed status list credential.
@@ -23,6 +25,7 @@ pub mod credential;
 pub mod did;
 pub mod error;
 pub mod jws;
+pub mod key_proof;
 pub mod presentation;
 pub mod sd_jwt;
 pub mod status_list;

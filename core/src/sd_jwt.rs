@@ -3,12 +3,19 @@
 //! Every `credentialSubject` claim but `id` and `kycTier` is an object-property disclosure
 //! (RFC 9901 §4.2.1); `cnf.jwk` (RFC 7800 §3.2) carries the holder's Ed25519 key, which must be
 //! the key of `credentialSubject.id`. Compact serialisation (§4): `<JWT>~<D1>~…~<Dn>~[<KB-JWT>]`.
+//!
+//! No identifier a relying party could use to recognise the holder across presentations is in
+//! the issuer-signed payload (`docs/design.md` "Privacy at checkout", as SD-JWT VC does with
+//! `sub`): the credential's `id` is left out (the issuer keeps it in its records, the holder
+//! receives it beside the credential), and so is `credentialSubject.id`, which is by definition
+//! the did:key of `cnf.jwk`. [`verify`] puts `credentialSubject.id` back from `cnf.jwk`; an
+//! SD-JWT that carries one anyway must name that same key.
 
 use std::collections::HashMap;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
-use ed25519_dalek::SigningKey;
+use ed25519_dalek::{SigningKey, VerifyingKey};
 use rand::RngCore as _;
 use serde_json::{Map, Value};
 use sha2::{Digest as _, Sha256};
@@ -55,11 +62,17 @@ pub fn issue(
     let mut payload =
         serde_json::to_value(credential).map_err(|e| MalformedError::json("credential", &e))?;
     let mut disclosures = Vec::new();
+    if let Some(root) = payload.as_object_mut() {
+        root.remove("id");
+    }
     let Some(Value::Object(subject)) = payload.get_mut("credentialSubject") else {
         return Err(MalformedError::Structure(
             "credentialSubject is not an object".into(),
         ));
     };
+    // Implied by `cnf.jwk`, and in the batch every credential has its own key, so it is no
+    // stable identifier; left out all the same, as SD-JWT VC leaves `sub` out.
+    subject.remove("id");
     let mut digests = Vec::new();
     for name in DISCLOSABLE_CLAIMS {
         if let Some(value) = subject.remove(name) {
@@ -218,6 +231,17 @@ pub fn verify(sd_jwt: &SdJwt<'_>, resolver: &Resolver) -> Result<VerifiedSdJwt, 
         return Err(CryptoError::UnreferencedDisclosure.into());
     }
     let holder_key = confirmation_key(&payload)?;
+    if let Some(Value::Object(subject)) = payload.get_mut("credentialSubject") {
+        if !subject.contains_key("id") {
+            let key = VerifyingKey::from_bytes(&holder_key).map_err(|_| {
+                MalformedError::Structure("cnf.jwk is not a valid Ed25519 key".into())
+            })?;
+            subject.insert(
+                "id".into(),
+                DidKey::from_verifying_key(&key).as_str().into(),
+            );
+        }
+    }
     let credential: KycCredential = serde_json::from_value(Value::Object(payload))
         .map_err(|e| MalformedError::json("credential", &e))?;
     if credential.issuer != issuer.as_str() {
@@ -316,7 +340,11 @@ mod tests {
         assert_eq!(parsed.disclosures.len(), 8);
         assert!(parsed.key_binding.is_none());
         let v = verify(&parsed, &Resolver::new()).unwrap();
-        assert_eq!(v.verified.credential, c);
+        // No credential id in this form; the subject id comes back from cnf.jwk.
+        assert!(!parsed.jwt.is_empty() && !sd.contains("urn:uuid"));
+        let mut expected = c.clone();
+        expected.id = None;
+        assert_eq!(v.verified.credential, expected);
         assert_eq!(v.disclosed.len(), 8);
     }
 

@@ -507,6 +507,14 @@ fn cnf_must_be_the_subject_key() {
         let jwt = SdJwt::parse(&sd(&f)).unwrap().jwt.to_owned();
         serde_json::from_slice(&B64.decode(jwt.split('.').nth(1).unwrap()).unwrap()).unwrap()
     };
+    // kyc-core's SD-JWT leaves credentialSubject.id out (it is implied by cnf); one that
+    // carries it anyway must name cnf's key.
+    let holder = claims["cnf"]["jwk"]["x"].as_str().unwrap().to_owned();
+    let holder = DidKey::from_verifying_key(
+        &ed25519_dalek::VerifyingKey::from_bytes(&B64.decode(holder).unwrap().try_into().unwrap())
+            .unwrap(),
+    );
+    claims["credentialSubject"]["id"] = holder.as_str().into();
     let (_, stranger) = DidKey::generate();
     claims["cnf"]["jwk"]["x"] = B64.encode(stranger.verifying_key().as_bytes()).into();
     let h = serde_json::json!({"alg": "EdDSA", "typ": "vc+sd-jwt", "kid": f.issuer.key_id()});

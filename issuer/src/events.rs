@@ -262,6 +262,8 @@ mod tests {
             checks: Vec::new(),
             decision: None,
             credential: None,
+            credentials: Vec::new(),
+            revoked: None,
         }
     }
 

@@ -178,9 +178,11 @@ async fn status_stream_follows_the_application_to_its_end() {
         "approved"
     );
     let token = holder_token(&client, &base, &holder_key).await;
+    let (_, body) = spawned_issuer::collect_body(&client, &base, 1).await;
     let collected = client
         .post(format!("{base}/v1/applications/{id}/credential"))
         .bearer_auth(&token)
+        .json(&body)
         .send()
         .await
         .unwrap();

@@ -116,23 +116,49 @@ async fn submit_collect_revoke_in_process() {
         .unwrap();
     assert_eq!(reviewed.state, ApplicationState::Approved);
 
-    // Collected once, the same credential afterwards; only by its holder.
+    // Collected in batches, one credential per holder key, only by its holder; a second
+    // collect is a new batch for the same approval.
     let (_, stranger) = DidKey::generate();
+    let keys: Vec<DidKey> = (0..3).map(|_| DidKey::generate().1).collect();
     assert!(matches!(
-        apps.collect(&view.id, stranger.as_str(), now).await,
+        apps.collect(&view.id, stranger.as_str(), &keys[..1], now)
+            .await,
         Err(ApplicationError::NotFound)
     ));
-    let first = apps.collect(&view.id, holder.as_str(), now).await.unwrap();
-    let again = apps.collect(&view.id, holder.as_str(), now).await.unwrap();
-    assert_eq!(first.id, again.id);
+    let first = apps
+        .collect(&view.id, holder.as_str(), &keys[..2], now)
+        .await
+        .unwrap();
+    let again = apps
+        .collect(&view.id, holder.as_str(), &keys[2..], now)
+        .await
+        .unwrap();
     assert_eq!(first.tier, KycTier::Unverified);
+    let all: Vec<_> = first.credentials.iter().chain(&again.credentials).collect();
+    assert_eq!(all.len(), 3);
+    let resolver = kyc_core::did::Resolver::new();
+    let mut entries = Vec::new();
+    for (credential, key) in all.iter().zip(&keys) {
+        let v = kyc_core::credential::verify_jwt(&credential.jwt, &resolver).unwrap();
+        assert_eq!(v.credential.credential_subject.id, key.as_str());
+        entries.push(v.credential.credential_status.unwrap());
+    }
+    let mut ids: Vec<&str> = all.iter().map(|c| c.id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 3);
 
-    // Revoked once; the status list says so.
-    apps.revoke(&first.id, "alice", "fraud_suspected", now)
+    // Revoking one revokes the approval: every credential of it, and no batch after.
+    apps.revoke(&first.credentials[0].id, "alice", "fraud_suspected", now)
         .await
         .unwrap();
     assert!(matches!(
-        apps.revoke(&first.id, "alice", "fraud_suspected", now)
+        apps.revoke(&again.credentials[0].id, "alice", "fraud_suspected", now)
+            .await,
+        Err(ApplicationError::WrongState(_))
+    ));
+    assert!(matches!(
+        apps.collect(&view.id, holder.as_str(), &keys[..1], now)
             .await,
         Err(ApplicationError::WrongState(_))
     ));
@@ -143,12 +169,13 @@ async fn submit_collect_revoke_in_process() {
     )])
     .unwrap();
     let verified = kyc_core::status_list::verify_jwt(&list.jwt, trusted.resolver()).unwrap();
-    let entry = kyc_core::credential::StatusEntry::revocation(&apps.status_list_url(1), 0);
-    assert!(verified.is_set(&entry, apps.issuer().as_str()).unwrap());
+    for entry in &entries {
+        assert!(verified.is_set(entry, apps.issuer().as_str()).unwrap());
+    }
 
     // Every step is in the log: the submission, six checks (EU reserves none for a provider),
-    // the decision, the review, the issuance, the revocation.
-    assert_eq!(audit.size(), 11);
+    // the decision, the review, three issuances, three revocations.
+    assert_eq!(audit.size(), 15);
     audit.close().unwrap();
 }
 

@@ -13,8 +13,8 @@ use kyc_core::did::Resolver;
 use kyc_core::DidKey;
 use serde_json::{json, Value};
 use spawned_issuer::{
-    audit_size, expect_problem, holder_token, submission, ADMIN_TOKEN, AUDITOR_TOKEN,
-    COMPLIANCE_TOKEN, PUBLIC_URL, REVIEWER_TOKEN,
+    audit_size, collect_body, expect_problem, holder_token, submission, ADMIN_TOKEN,
+    AUDITOR_TOKEN, COMPLIANCE_TOKEN, PUBLIC_URL, REVIEWER_TOKEN,
 };
 
 fn start(dir: &Path) -> spawned_issuer::Issuer {
@@ -80,10 +80,12 @@ async fn apply_review_collect_revoke_and_replay() {
     // Collecting before approval is a conflict.
     let collect = format!("{base}/v1/applications/{id}/credential");
     let token = holder_token(&client, &base, &holder_key).await;
+    let (_, body) = collect_body(&client, &base, 1).await;
     expect_problem(
         client
             .post(&collect)
             .bearer_auth(&token)
+            .json(&body)
             .send()
             .await
             .unwrap(),
@@ -148,37 +150,55 @@ async fn apply_review_collect_revoke_and_replay() {
     assert_eq!(approved["state"], "approved");
     assert_eq!(approved["decision"]["reviewer"], "rita");
 
-    // Collect: both forms, bound to the holder, tier 0 attests nothing personal.
+    // Collect: a batch, one credential per key proven, both forms, each bound to its own key;
+    // tier 0 attests nothing personal.
     let token = holder_token(&client, &base, &holder_key).await;
-    let credential: Value = client
+    let (keys, body) = collect_body(&client, &base, 2).await;
+    let batch: Value = client
         .post(&collect)
         .bearer_auth(&token)
+        .json(&body)
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
+    let credential = &batch["credentials"][0];
     let verified =
         kyc_core::credential::verify_jwt(credential["jwt"].as_str().unwrap(), &Resolver::new())
             .unwrap();
-    assert_eq!(verified.credential.credential_subject.id, holder.as_str());
+    assert_eq!(
+        verified.credential.credential_subject.id,
+        DidKey::from_verifying_key(&keys[0].verifying_key()).as_str()
+    );
+    assert_ne!(verified.credential.credential_subject.id, holder.as_str());
     assert_eq!(
         verified.credential.credential_subject.kyc_tier,
         kyc_core::KycTier::Unverified
     );
     assert!(verified.credential.credential_subject.given_name.is_none());
+    // Collecting again: a new batch for the same approval.
     let token = holder_token(&client, &base, &holder_key).await;
+    let (_, body) = collect_body(&client, &base, 1).await;
     let again: Value = client
         .post(&collect)
         .bearer_auth(&token)
+        .json(&body)
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    assert_eq!(again["id"], credential["id"]);
+    assert_eq!(again["credentials"].as_array().unwrap().len(), 1);
+    assert_ne!(again["credentials"][0]["id"], credential["id"]);
+    assert_ne!(batch["credentials"][1]["id"], credential["id"]);
+    let later = kyc_core::credential::verify_jwt(
+        again["credentials"][0]["jwt"].as_str().unwrap(),
+        &Resolver::new(),
+    )
+    .unwrap();
 
     // Status list before and after revocation; conditional GET.
     let status = verified.credential.credential_status.clone().unwrap();
@@ -247,6 +267,24 @@ async fn apply_review_collect_revoke_and_replay() {
         .unwrap();
     let list = kyc_core::status_list::verify_jwt(&list, &Resolver::new()).unwrap();
     assert!(list.is_set(&status, &verified.credential.issuer).unwrap());
+    // The approval is revoked: the later batch's credential too, and no batch after.
+    let later_status = later.credential.credential_status.clone().unwrap();
+    assert!(list
+        .is_set(&later_status, &verified.credential.issuer)
+        .unwrap());
+    let token = holder_token(&client, &base, &holder_key).await;
+    let (_, body) = collect_body(&client, &base, 1).await;
+    expect_problem(
+        client
+            .post(&collect)
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap(),
+        409,
+    )
+    .await;
 
     // A rejected-by-policy application: collecting its credential is refused.
     // (Identity rejected: a birth date in the future.)
@@ -265,10 +303,12 @@ async fn apply_review_collect_revoke_and_replay() {
     assert_eq!(rejected["state"], "rejected");
     let token = holder_token(&client, &base, &k2).await;
     let rid = rejected["id"].as_str().unwrap();
+    let (_, body) = collect_body(&client, &base, 1).await;
     expect_problem(
         client
             .post(format!("{base}/v1/applications/{rid}/credential"))
             .bearer_auth(&token)
+            .json(&body)
             .send()
             .await
             .unwrap(),
@@ -282,7 +322,7 @@ async fn apply_review_collect_revoke_and_replay() {
 
     // Stop, export, replay as an auditor would.
     drop(issuer);
-    replay_export(tmp.path(), 2, 1, 1);
+    replay_export(tmp.path(), 2, 3, 3);
 }
 
 async fn checkpoint(client: &reqwest::Client, base: &str) -> String {

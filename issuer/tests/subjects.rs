@@ -42,16 +42,18 @@ async fn export_then_erase_then_replay() {
     assert_eq!(approved.status(), 200);
     let collect = format!("{base}/v1/applications/{id}/credential");
     let token = holder_token(&client, &base, &holder_key).await;
-    let credential: Value = client
+    let (_, body) = spawned_issuer::collect_body(&client, &base, 2).await;
+    let batch: Value = client
         .post(&collect)
         .bearer_auth(&token)
+        .json(&body)
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    let credential_id = credential["id"].as_str().unwrap().to_owned();
+    let credential_id = batch["credentials"][0]["id"].as_str().unwrap().to_owned();
 
     // Export: only the holder of one of the subject's applications.
     let export = format!("{base}/v1/subjects/{subject}/export");
@@ -170,10 +172,12 @@ async fn export_then_erase_then_replay() {
     .await;
     assert_eq!(p["type"], "https://kyc.invalid/problems/erased");
     let token = holder_token(&client, &base, &holder_key).await;
+    let (_, body) = spawned_issuer::collect_body(&client, &base, 1).await;
     expect_problem(
         client
             .post(&collect)
             .bearer_auth(&token)
+            .json(&body)
             .send()
             .await
             .unwrap(),
@@ -199,7 +203,7 @@ async fn export_then_erase_then_replay() {
     drop(issuer);
     let (report, log) = replay_export(tmp.path());
     assert_eq!(report.applications, 1);
-    assert_eq!(report.credentials_issued, 1);
+    assert_eq!(report.credentials_issued, 2, "a batch of two");
     let erasures: Vec<Value> = log
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap())

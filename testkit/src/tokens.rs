@@ -41,6 +41,18 @@ pub fn holder_token(key: &SigningKey, audience: &str, nonce: &serde_json::Value)
     )
 }
 
+/// The body of `POST /v1/applications/{id}/credential`: a proof of possession of each of
+/// `keys` (one credential is issued bound to each) for the issuer whose public URL is
+/// `audience`, over `nonce` (a fresh one of `POST /v1/nonce`, not the holder token's).
+pub fn collect_body(keys: &[SigningKey], audience: &str, nonce: &str) -> serde_json::Value {
+    let now = Utc::now();
+    let proofs: Vec<String> = keys
+        .iter()
+        .map(|k| kyc_core::key_proof::sign(k, audience, nonce, now))
+        .collect();
+    json!({"proofs": {"jwt": proofs}})
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -207,9 +207,13 @@ fn apply_collect_present_to_two_shops_offline_revoke_and_refuse() {
     shop_b
         .verify(&request_a, &presentation_a, HOUR)
         .assert_verdict(1, &["unknown_nonce"]);
-    // The same credential, reused at the second shop.
+    // The second shop gets another credential of the batch (tests/tests/unlinkable.rs).
     let presentation_b = dir.join("presentation-b");
     present(&wallet_dir, &request_b, &presentation_b);
+    assert_ne!(
+        kyc_tests::jws_payload(&read(&presentation_a))["cnf"],
+        kyc_tests::jws_payload(&read(&presentation_b))["cnf"]
+    );
     // A status cache older than the policy allows is refused, and the nonce is not spent.
     shop_b
         .verify(&request_b, &presentation_b, 0)
@@ -304,7 +308,14 @@ fn export_and_import_the_wallet() {
     wallet(&restored, &["import"]).arg(&backup).run().success();
     let listed: Value =
         serde_json::from_str(wallet(&restored, &["list", "--json"]).run().success()).unwrap();
-    assert_eq!(listed["credentials"][0]["id"], credential.as_str());
+    let restored_ids: Vec<&Value> = listed["credentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["id"])
+        .collect();
+    assert_eq!(restored_ids.len(), 10, "the whole batch is restored");
+    assert!(restored_ids.contains(&&json!(credential)));
 
     // An existing wallet is replaced only with --force.
     let before = read(&wallet_dir.join("keystore.jwe"));

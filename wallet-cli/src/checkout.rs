@@ -66,6 +66,9 @@ pub enum CheckoutError {
     /// `--disclose` names something that is not a KYC claim.
     #[error("--disclose names an unknown claim; disclosable claims are: {}", DISCLOSABLE_CLAIMS.join(", "))]
     UnknownClaim,
+    /// Every credential that fits was shown to another shop, and no new batch could be had.
+    #[error("every credential in the wallet was shown to another shop, and a credential is shown to one shop only (so that shops cannot recognise you); run `kyc-wallet collect` online for a new batch")]
+    ShownElsewhere,
     /// The credential could not be turned into a presentation.
     #[error("the credential cannot be presented: {0}")]
     Present(MalformedError),
@@ -225,6 +228,7 @@ mod tests {
             disclosable: claims.iter().map(|c| (*c).to_owned()).collect(),
             status: None,
             evidence: Vec::new(),
+            presented_to: None,
         }
     }
 

@@ -82,6 +82,9 @@ pub struct Summary {
     pub status: Option<StatusSummary>,
     /// The checks behind it: `(check, outcome)`.
     pub evidence: Vec<(String, String)>,
+    /// The one shop (`aud`) it was presented to; it is shown to no other.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub presented_to: Option<String>,
 }
 
 impl Summary {
@@ -95,7 +98,8 @@ impl Summary {
     }
 }
 
-/// Verify and summarise the SD-JWT of a held credential, which must be bound to `holder`.
+/// Verify and summarise the SD-JWT of a held credential, which must be bound to `holder` (its
+/// own holder key's DID, [`StoredCredential::holder`]).
 pub fn summarise(
     stored: &StoredCredential,
     holder: &DidKey,
@@ -107,12 +111,22 @@ pub fn summarise(
     if credential.credential_subject.id != holder.as_str() {
         return Err(HeldError::NotOurs);
     }
-    Ok(summary_of(
-        &credential,
-        &stored.stem,
-        verified.disclosed,
-        now,
-    ))
+    let mut summary = summary_of(&credential, &stored.stem, verified.disclosed, now);
+    summary.presented_to = stored.presented_to().map(str::to_owned);
+    Ok(summary)
+}
+
+/// [`summarise`] a held credential against its own holder key's DID, or the wallet's (`wallet`)
+/// for a credential the wallet records no holder key for.
+pub fn summarise_held(
+    stored: &StoredCredential,
+    wallet: &DidKey,
+    now: DateTime<Utc>,
+) -> Result<Summary, HeldError> {
+    let holder = stored
+        .holder(wallet)
+        .map_err(|_| HeldError::Inconsistent("the wallet's record of its holder key is damaged"))?;
+    summarise(stored, &holder, now)
 }
 
 /// Check a credential just collected: both forms verify, are the same credential with the id
@@ -132,12 +146,13 @@ pub fn check_collected(
             stem,
             sd_jwt: sd_jwt.to_owned(),
             jwt: None,
+            meta: None,
         },
         holder,
         now,
     )?;
     let jwt = credential::verify_jwt(jwt, &Resolver::new())?;
-    if summary.id != id || jwt.credential.id != id {
+    if summary.id != id || jwt.credential.id.as_deref() != Some(id) {
         return Err(HeldError::Inconsistent("the two forms carry different ids"));
     }
     if jwt.credential.issuer != summary.issuer {
@@ -170,7 +185,8 @@ fn summary_of(
         Validity::Valid
     };
     Summary {
-        id: c.id.clone(),
+        // The SD-JWT form carries no id; the wallet files it under the one the issuer gave.
+        id: c.id.clone().unwrap_or_else(|| format!("urn:uuid:{stem}")),
         stem: stem.to_owned(),
         issuer: c.issuer.clone(),
         subject: c.credential_subject.id.clone(),
@@ -190,6 +206,7 @@ fn summary_of(
             .iter()
             .map(|e| (wire_name(&e.check), wire_name(&e.outcome)))
             .collect(),
+        presented_to: None,
     }
 }
 

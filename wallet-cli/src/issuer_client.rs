@@ -192,6 +192,16 @@ pub struct CollectedCredential {
     pub sd_jwt: String,
 }
 
+/// A batch of credentials, one per holder key proven, in the order of the keys.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CollectedBatch {
+    /// The tier.
+    pub tier: u8,
+    /// The credentials.
+    pub credentials: Vec<CollectedCredential>,
+}
+
 /// A client for one issuer.
 #[derive(Debug, Clone)]
 pub struct IssuerClient {
@@ -306,18 +316,29 @@ impl IssuerClient {
         self.call(&url, request).await
     }
 
-    /// Fetch the credential of an approved application (the issuer answers 409 before).
+    /// Fetch a batch of credentials of an approved application (the issuer answers 409
+    /// before), one bound to each of `holder_keys`, whose possession is proven to the issuer
+    /// (`kyc_core::key_proof`, one proof per key over a fresh nonce). `key` is the wallet's
+    /// own key, which the application belongs to.
     pub async fn collect(
         &self,
         id: &str,
         key: &SigningKey,
-    ) -> Result<CollectedCredential, ClientError> {
+        holder_keys: &[SigningKey],
+    ) -> Result<CollectedBatch, ClientError> {
         let url = self.application_url(id, "/credential")?;
+        let nonce = self.nonce().await?;
+        let now = Utc::now();
+        let proofs: Vec<String> = holder_keys
+            .iter()
+            .map(|k| kyc_core::key_proof::sign(k, &self.audience, &nonce, now))
+            .collect();
         let token = self.holder_token(key).await?;
         let request = self
             .http
             .post(&url)
             .bearer_auth(token)
+            .json(&serde_json::json!({"proofs": {"jwt": proofs}}))
             .timeout(REQUEST_TIMEOUT);
         self.call(&url, request).await
     }
@@ -460,7 +481,8 @@ impl IssuerClient {
     }
 
     /// A fresh single-use holder token (see the module documentation).
-    async fn holder_token(&self, key: &SigningKey) -> Result<String, ClientError> {
+    /// A single-use nonce from `POST /v1/nonce`.
+    async fn nonce(&self) -> Result<String, ClientError> {
         #[derive(Deserialize)]
         struct Nonce {
             nonce: String,
@@ -468,12 +490,17 @@ impl IssuerClient {
         let url = format!("{}/v1/nonce", self.base);
         let request = self.http.post(&url).timeout(REQUEST_TIMEOUT);
         let nonce: Nonce = self.call(&url, request).await?;
+        Ok(nonce.nonce)
+    }
+
+    async fn holder_token(&self, key: &SigningKey) -> Result<String, ClientError> {
+        let nonce = self.nonce().await?;
         let did = DidKey::from_verifying_key(&key.verifying_key());
         let iat = Utc::now().timestamp();
         let claims = serde_json::json!({
             "iss": did.as_str(),
             "aud": self.audience,
-            "nonce": nonce.nonce,
+            "nonce": nonce,
             "iat": iat,
             "exp": iat + TOKEN_LIFETIME_SECS,
         });

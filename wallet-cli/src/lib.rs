@@ -15,6 +15,7 @@
 //!   following an application over Server-Sent Events or by polling.
 //! - [`event_stream`]: the `text/event-stream` parser.
 //! - [`backup`]: `export` / `import`, the whole wallet as one password-based JWE.
+//! - [`batch`]: the per-credential holder keys of a batch, derived from the wallet key.
 //! - [`held`]: credentials checked when collected and summarised for `list` and `show`.
 //! - [`checkout`]: answering a presentation request: which credential, which claims, refusals.
 //! - [`render`]: human-readable output.
@@ -29,6 +30,7 @@
 #![warn(missing_docs)]
 
 pub mod backup;
+pub mod batch;
 pub mod checkout;
 pub mod error;
 pub mod event_stream;

@@ -10,6 +10,9 @@
 //!   credentials/            0700
 //!     <uuid>.sd-jwt         0600, the vc+sd-jwt with every disclosure, as issued
 //!     <uuid>.jwt            0600, the vc+jwt
+//!     <uuid>.json           0600, what the wallet knows of it beyond the issuer's forms
+//!                           (CredentialMeta): its application, the label its holder key is
+//!                           derived with, its holder DID, the shop it was shown to
 //! ```
 //!
 //! Every file is written to a temporary file in the same directory, synced, then moved into
@@ -41,6 +44,8 @@ pub const CREDENTIALS_DIR: &str = "credentials";
 pub const SD_JWT_EXT: &str = "sd-jwt";
 /// File extension of a stored `vc+jwt`.
 pub const JWT_EXT: &str = "jwt";
+/// File extension of a credential's [`CredentialMeta`].
+pub const META_EXT: &str = "json";
 /// The only format version written and read.
 const VERSION: u32 = 1;
 /// Larger files are not the wallet's.
@@ -169,6 +174,49 @@ pub struct StoredCredential {
     pub sd_jwt: String,
     /// The `vc+jwt`, when stored.
     pub jwt: Option<String>,
+    /// What the wallet knows of it; none for a credential bound to the wallet's own DID and
+    /// never presented.
+    pub meta: Option<CredentialMeta>,
+}
+
+impl StoredCredential {
+    /// The DID the credential must be bound to: its own holder key's, else the wallet's.
+    pub fn holder(&self, wallet: &DidKey) -> Result<DidKey, WalletError> {
+        match self.meta.as_ref().and_then(|m| m.holder.as_deref()) {
+            None => Ok(wallet.clone()),
+            Some(did) => DidKey::parse(did).map_err(|_| WalletError::Corrupt {
+                path: PathBuf::from(format!("{CREDENTIALS_DIR}/{}.{META_EXT}", self.stem)),
+                reason: "holder is not a did:key".into(),
+            }),
+        }
+    }
+
+    /// The audience it was presented to, if any.
+    pub fn presented_to(&self) -> Option<&str> {
+        self.meta.as_ref().and_then(|m| m.presented_to.as_deref())
+    }
+}
+
+/// What the wallet records of a credential beside the issuer's forms (`<uuid>.json`).
+///
+/// Each credential of a batch is bound to a holder key of its own, derived from the wallet key
+/// and `keyLabel` (`crate::batch`), so that no two shops see the same key; and it is shown to
+/// one shop only (`presentedTo`), so that no two shops see the same credential.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CredentialMeta {
+    /// The application it was issued for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application: Option<String>,
+    /// base64url of the 32-byte label its holder key is derived with; none: the wallet's key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_label: Option<String>,
+    /// The holder key's did:key (public; lets `list` check the binding without the password).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder: Option<String>,
+    /// The audience (`aud`) of the one shop it was presented to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presented_to: Option<String>,
 }
 
 /// An opened wallet: its directory and DID. The private key stays encrypted until
@@ -315,6 +363,35 @@ impl Wallet {
         Ok(stem)
     }
 
+    /// Store a credential (as [`Wallet::store_credential`]) with what the wallet knows of it,
+    /// the record first, so that a listed credential always has its holder key.
+    pub fn store_batch_credential(
+        &self,
+        id: &str,
+        sd_jwt: &str,
+        jwt: &str,
+        meta: &CredentialMeta,
+    ) -> Result<String, WalletError> {
+        let stem = credential_stem(id)?;
+        ensure_private_dir(&self.dir.join(CREDENTIALS_DIR))?;
+        self.record_credential_meta(&stem, meta)?;
+        self.store_credential(id, sd_jwt, jwt)
+    }
+
+    /// Write the record of credential `stem` (replacing it).
+    pub fn record_credential_meta(
+        &self,
+        stem: &str,
+        meta: &CredentialMeta,
+    ) -> Result<(), WalletError> {
+        check_identifier(stem, "credential id")?;
+        let path = self
+            .dir
+            .join(CREDENTIALS_DIR)
+            .join(format!("{stem}.{META_EXT}"));
+        write_json(&path, meta, Replace::Allowed)
+    }
+
     /// Every stored credential, ordered by file name.
     pub fn credentials(&self) -> Result<Vec<StoredCredential>, WalletError> {
         let dir = self.dir.join(CREDENTIALS_DIR);
@@ -360,10 +437,17 @@ impl Wallet {
         } else {
             None
         };
+        let meta_path = dir.join(format!("{stem}.{META_EXT}"));
+        let meta = if meta_path.exists() {
+            Some(read_json(&meta_path)?)
+        } else {
+            None
+        };
         Ok(StoredCredential {
             stem: stem.to_owned(),
             sd_jwt: sd_jwt.trim().to_owned(),
             jwt: jwt.map(|j| j.trim().to_owned()),
+            meta,
         })
     }
 }
@@ -386,6 +470,16 @@ impl Wallet {
             ));
             if let Some(jwt) = c.jwt {
                 files.push((format!("{CREDENTIALS_DIR}/{}.{JWT_EXT}", c.stem), jwt));
+            }
+            let meta = self
+                .dir
+                .join(CREDENTIALS_DIR)
+                .join(format!("{}.{META_EXT}", c.stem));
+            if c.meta.is_some() {
+                files.push((
+                    format!("{CREDENTIALS_DIR}/{}.{META_EXT}", c.stem),
+                    read_private(&meta)?,
+                ));
             }
         }
         Ok(files)
@@ -411,7 +505,7 @@ fn is_wallet_file(rel: &str) -> bool {
     let Some(name) = rel.strip_prefix(&format!("{CREDENTIALS_DIR}/")) else {
         return false;
     };
-    [SD_JWT_EXT, JWT_EXT].iter().any(|ext| {
+    [SD_JWT_EXT, JWT_EXT, META_EXT].iter().any(|ext| {
         name.strip_suffix(&format!(".{ext}"))
             .is_some_and(|stem| check_identifier(stem, "credential id").is_ok())
     })

@@ -149,12 +149,21 @@ fn apply_follow_collect_and_present() {
     assert_eq!(settled["state"], "approved");
     assert_eq!(settled["decision"]["reviewer"], "rita");
 
-    // Collect: both forms, private files, bound to this wallet.
+    // Collect: a batch of ten, both forms, private files, each bound to a holder key of its
+    // own (not the wallet's DID, which the shops never see).
     let collected = wallet(&dir, &["collect", "--json"]).json();
     assert_eq!(collected["tier"], 0);
-    assert_eq!(collected["subject"], did.as_str());
+    assert_eq!(collected["count"], 10);
+    assert_ne!(collected["subject"], did.as_str());
+    let subjects: std::collections::BTreeSet<&str> = collected["credentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(subjects.len(), 10, "one holder key per credential");
     let stem = collected["stem"].as_str().unwrap().to_owned();
-    for ext in ["sd-jwt", "jwt"] {
+    for ext in ["sd-jwt", "jwt", "json"] {
         let file = dir.join("credentials").join(format!("{stem}.{ext}"));
         let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{}", file.display());
@@ -162,12 +171,21 @@ fn apply_follow_collect_and_present() {
     let list = wallet(&dir, &["list", "--json"]).json();
     assert_eq!(list["applications"][0]["state"], "issued");
     assert_eq!(list["applications"][0]["credential"], collected["id"]);
-    assert_eq!(list["credentials"][0]["id"], collected["id"]);
-    // Collecting again is harmless: the same credential.
+    let held = list["credentials"].as_array().unwrap();
+    assert_eq!(held.len(), 10);
+    assert!(held.iter().any(|c| c["id"] == collected["id"]));
+    // Collecting again: a new batch for the same approval.
+    let again = wallet(&dir, &["collect", &id, "--batch", "2", "--json"]).json();
+    assert_eq!(again["count"], 2);
+    assert_ne!(again["id"], collected["id"]);
     assert_eq!(
-        wallet(&dir, &["collect", &id, "--json"]).json()["id"],
-        collected["id"]
+        wallet(&dir, &["list", "--json"]).json()["credentials"]
+            .as_array()
+            .unwrap()
+            .len(),
+        12
     );
+    wallet(&dir, &["collect", "--batch", "51"]).fails(2, "51");
 
     let show = wallet(&dir, &["show", &stem]);
     let text = show.ok();
@@ -188,7 +206,7 @@ fn apply_follow_collect_and_present() {
     let path = write_request(tmp.path(), "request.json", &request);
     let out = wallet(&dir, &["present", "--request", path.to_str().unwrap()]);
     let verified = verify_presentation(out.ok(), &request, &Resolver::new(), Utc::now()).unwrap();
-    assert_eq!(verified.credential.credential_subject.id, did.as_str());
+    assert_ne!(verified.credential.credential_subject.id, did.as_str());
     assert_eq!(
         verified.credential.credential_subject.kyc_tier,
         KycTier::Unverified

@@ -32,7 +32,8 @@ use super::routes::{
 };
 use super::schemas::{webhook_payload, DocumentUpload};
 use crate::applications::{
-    ApplicationView, CollectedCredential, ExportedApplication, ExportedCredential, SubjectExport,
+    ApplicationView, CollectedBatch, CollectedCredential, ExportedApplication, ExportedCredential,
+    SubjectExport,
 };
 use crate::auth::{MAX_CLOCK_SKEW_SECS, MAX_TOKEN_LIFETIME_SECS, NONCE_TTL_SECS};
 use crate::events::StateChange;
@@ -104,6 +105,9 @@ pub const STAFF_TOKEN: &str = "staffToken";
         HeadTurn,
         StateChange,
         CollectedCredential,
+        CollectedBatch,
+        applications::CollectRequest,
+        applications::KeyProofs,
         review::ReviewRequest,
         credentials::RevokeRequest,
         SubjectExport,

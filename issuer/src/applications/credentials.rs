@@ -6,7 +6,7 @@ use std::sync::PoisonError;
 use chrono::Duration;
 use kyc_core::credential::{CheckKind, Evidence};
 use kyc_core::status_list::MIN_ENTRIES;
-use kyc_core::{KycSubject, KycTier};
+use kyc_core::{DidKey, KycSubject, KycTier};
 use serde::{Deserialize, Serialize};
 
 use chrono::{DateTime, Utc};
@@ -26,7 +26,8 @@ use crate::pii::{self, SubjectKey};
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CollectedCredential {
-    /// `urn:uuid:…`.
+    /// `urn:uuid:…`: the id the issuer knows it by (in the `vc+jwt` form; the `vc+sd-jwt` form
+    /// carries none).
     pub id: String,
     /// Tier.
     pub tier: KycTier,
@@ -36,46 +37,79 @@ pub struct CollectedCredential {
     pub sd_jwt: String,
 }
 
+/// A batch of credentials for one approval, one per holder key proven, in the proofs' order.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CollectedBatch {
+    /// Tier.
+    pub tier: KycTier,
+    /// The credentials, the `n`-th bound to the `n`-th key.
+    pub credentials: Vec<CollectedCredential>,
+}
+
+/// The most credentials one collect issues (the most keys it takes).
+pub const MAX_BATCH: usize = 50;
+/// The most credentials one approval is issued over its life, in all its batches: enough for a
+/// few hundred shops, and a bound on what one holder takes from the status lists.
+pub const MAX_CREDENTIALS_PER_APPROVAL: usize = 1000;
+
+/// Midnight UTC of `t`'s day: credential times are rounded to the day, so that the credentials
+/// of a batch (and of everyone issued the same day) share their times and none is told apart
+/// by the second it was signed (`docs/design.md` "Privacy at checkout").
+pub fn day_floor(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.date_naive()
+        .and_hms_opt(0, 0, 0)
+        .map_or(t, |d| d.and_utc())
+}
+
 impl Applications {
-    /// The holder collects the credential of an approved application (issued on first collect;
-    /// the same credential afterwards).
+    /// The holder collects a batch of credentials of an approved application, one bound to each
+    /// of `keys` (whose possession the caller has checked, `kyc_core::key_proof`). Every
+    /// collect issues a new batch for the same approval, valid over the same days as the first
+    /// (re-issuance, logged as `credential_issued` events like the first), until the approval
+    /// is revoked or has issued [`MAX_CREDENTIALS_PER_APPROVAL`].
     pub async fn collect(
         &self,
         id: &str,
         holder: &str,
+        keys: &[DidKey],
         now: DateTime<Utc>,
-    ) -> Result<CollectedCredential, ApplicationError> {
+    ) -> Result<CollectedBatch, ApplicationError> {
         let current = self.for_holder(id, holder)?;
         let key = self.subject_key(&current.subject)?;
-        match current.state {
-            ApplicationState::Issued => {
-                let credential_id = current.credential.clone().ok_or_else(|| {
-                    ApplicationError::from(Broken::Missing("an issued application's credential"))
-                })?;
-                let record = self
-                    .store
-                    .credential(&credential_id)?
-                    .ok_or(ApplicationError::NotFound)?;
-                let forms = pii::open(
-                    &key,
-                    &record.sealed_forms,
-                    &context(&current.subject, id, "credential"),
-                )?;
-                serde_json::from_slice(&forms).map_err(|e| Broken::Sealed("credential", e).into())
-            }
-            ApplicationState::Approved => self.issue(current, &key, now).await,
-            _ => Err(ApplicationError::WrongState(
+        if !matches!(
+            current.state,
+            ApplicationState::Approved | ApplicationState::Issued
+        ) {
+            return Err(ApplicationError::WrongState(
                 "the application is not approved".into(),
-            )),
+            ));
         }
+        if current.revoked.is_some() {
+            return Err(ApplicationError::WrongState(
+                "the application's credentials are revoked".into(),
+            ));
+        }
+        if keys.is_empty() || keys.len() > MAX_BATCH {
+            return Err(ApplicationError::BadRequest(format!(
+                "a batch is 1 to {MAX_BATCH} credentials"
+            )));
+        }
+        if current.credential_ids().len() + keys.len() > MAX_CREDENTIALS_PER_APPROVAL {
+            return Err(ApplicationError::WrongState(
+                "the approval has issued all the credentials it may; apply again".into(),
+            ));
+        }
+        self.issue(current, &key, keys, now).await
     }
 
     async fn issue(
         &self,
         current: ApplicationRecord,
         key: &SubjectKey,
+        holder_keys: &[DidKey],
         now: DateTime<Utc>,
-    ) -> Result<CollectedCredential, ApplicationError> {
+    ) -> Result<CollectedBatch, ApplicationError> {
         let decision = current.decision.clone().ok_or_else(|| {
             ApplicationError::from(Broken::Missing("an approved application's decision"))
         })?;
@@ -83,65 +117,106 @@ impl Applications {
             .tier
             .ok_or_else(|| ApplicationError::from(Broken::Missing("an approval's tier")))?;
         let submission = open_submission(key, &current)?;
-        let index = self.store.next_status_index()?;
-        let (list, position) = (index / MIN_ENTRIES as u64 + 1, index % MIN_ENTRIES as u64);
-        self.highest_list
-            .fetch_max(list, std::sync::atomic::Ordering::SeqCst);
-        let slot = StatusSlot {
-            list_url: self.status_list_url(list),
-            index: position,
+        // Every batch of an approval is valid over the days of the first: re-issuance renews
+        // the keys, never the attestation.
+        let first_issued = match &current.credential {
+            None => now,
+            Some(first) => {
+                self.store
+                    .credential(first)?
+                    .ok_or_else(|| {
+                        ApplicationError::from(Broken::Missing(
+                            "an issued application's credential",
+                        ))
+                    })?
+                    .issued_at
+            }
         };
+        let valid_from = day_floor(first_issued);
         let validity = self.validity(&current.jurisdiction, tier);
-        let subject = attested_claims(&current.holder, tier, &submission, now);
-        let issued = issuance::issue(
-            &self.key,
-            subject,
-            now,
-            validity,
-            Some(&slot),
-            evidence(&current.checks),
-        )
-        .map_err(|e| Broken::Signing("a credential", e))?;
-        let collected = CollectedCredential {
-            id: issued.credential.id.clone(),
-            tier,
-            jwt: issued.jwt,
-            sd_jwt: issued.sd_jwt,
-        };
-        let forms = serde_json::to_vec(&collected).map_err(|e| Broken::Encode("credential", e))?;
-        let record = CredentialRecord {
-            id: collected.id.clone(),
-            application: current.id.clone(),
-            subject: current.subject.clone(),
-            tier,
-            status_index: index,
-            sealed_forms: pii::seal(
-                key,
-                &forms,
-                &context(&current.subject, &current.id, "credential"),
-            )?,
-            issued_at: now,
-            revoked: None,
-        };
-        self.audit
-            .append(&AuditEvent::CredentialIssued {
+        if now >= valid_from + validity {
+            return Err(ApplicationError::WrongState(
+                "the approval's credentials have expired; apply again".into(),
+            ));
+        }
+        let indexes = self.store.allocate_status_indexes(holder_keys.len())?;
+        let evidence = evidence(&current.checks);
+        let mut batch = Vec::with_capacity(holder_keys.len());
+        let mut records = Vec::with_capacity(holder_keys.len());
+        let mut events = Vec::with_capacity(holder_keys.len());
+        for (holder_key, &index) in holder_keys.iter().zip(&indexes) {
+            let (list, position) = (index / MIN_ENTRIES as u64 + 1, index % MIN_ENTRIES as u64);
+            self.highest_list
+                .fetch_max(list, std::sync::atomic::Ordering::SeqCst);
+            let slot = StatusSlot {
+                list_url: self.status_list_url(list),
+                index: position,
+            };
+            let subject = attested_claims(holder_key.as_str(), tier, &submission, now);
+            let issued = issuance::issue(
+                &self.key,
+                subject,
+                valid_from,
+                validity,
+                Some(&slot),
+                evidence.clone(),
+            )
+            .map_err(|e| Broken::Signing("a credential", e))?;
+            let credential_id = issued
+                .credential
+                .id
+                .clone()
+                .ok_or_else(|| ApplicationError::from(Broken::Missing("a credential's id")))?;
+            let collected = CollectedCredential {
+                id: credential_id,
+                tier,
+                jwt: issued.jwt,
+                sd_jwt: issued.sd_jwt,
+            };
+            let forms =
+                serde_json::to_vec(&collected).map_err(|e| Broken::Encode("credential", e))?;
+            records.push(CredentialRecord {
+                id: collected.id.clone(),
+                application: current.id.clone(),
+                subject: current.subject.clone(),
+                tier,
+                status_index: index,
+                sealed_forms: pii::seal(
+                    key,
+                    &forms,
+                    &context(&current.subject, &current.id, "credential"),
+                )?,
+                issued_at: now,
+                revoked: None,
+            });
+            events.push(AuditEvent::CredentialIssued {
                 application: current.id.clone(),
                 credential: collected.id.clone(),
                 credential_hash: kyc_core::sd_jwt::digest(&collected.jwt),
                 tier,
                 status_list: slot.list_url.clone(),
                 status_index: position,
-            })
-            .await?;
+            });
+            batch.push(collected);
+        }
+        self.audit.append_all(&events).await?;
         let mut next = current.clone();
         next.state = ApplicationState::Issued;
-        next.credential = Some(collected.id.clone());
+        let mut ids = current.credential_ids();
+        ids.extend(batch.iter().map(|c| c.id.clone()));
+        next.credential = ids.first().cloned();
+        next.credentials = ids;
         next.updated_at = now;
         self.store
-            .record_issuance(&record, &current, &next)
+            .record_issuance(&records, &current, &next)
             .map_err(conflict)?;
-        self.announce(&next);
-        Ok(collected)
+        if current.state != next.state {
+            self.announce(&next);
+        }
+        Ok(CollectedBatch {
+            tier,
+            credentials: batch,
+        })
     }
 
     /// How long a credential of `tier` under `jurisdiction` is valid: the configured validity,
@@ -155,7 +230,11 @@ impl Applications {
         Duration::days(self.settings.validity_days[t].min(policy_cap).into())
     }
 
-    /// Revoke a credential (admin); revoking twice is a conflict.
+    /// Revoke a credential (admin), and with it the approval it was issued under: every
+    /// credential of that application, in every batch, is revoked, and no further batch is
+    /// issued (a holder has one credential per shop, so revoking one alone would leave the
+    /// others working). Revoking an approval already revoked is a conflict; one whose
+    /// revocation was cut short (a crash) is finished.
     pub async fn revoke(
         &self,
         id: &str,
@@ -163,35 +242,74 @@ impl Applications {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<(), ApplicationError> {
-        let current = self
+        let named = self
             .store
             .credential(id)?
             .ok_or(ApplicationError::NotFound)?;
-        if current.revoked.is_some() {
+        let application = self
+            .store
+            .application(&named.application)?
+            .ok_or_else(|| ApplicationError::from(Broken::Missing("a credential's application")))?;
+        // The application first: from here on no batch is issued (a collect that read the
+        // application before this fails its compare-and-swap).
+        let application = match application.revoked {
+            Some(_) => application,
+            None => {
+                let mut next = application.clone();
+                next.revoked = Some(now);
+                self.store
+                    .replace_application(&application, &next)
+                    .map_err(conflict)?;
+                next
+            }
+        };
+        let mut ids = application.credential_ids();
+        if !ids.contains(&named.id) {
+            ids.push(named.id.clone());
+        }
+        let mut pending = Vec::new();
+        for credential in ids {
+            let record = self.store.credential(&credential)?.ok_or_else(|| {
+                ApplicationError::from(Broken::Missing("an issued application's credential"))
+            })?;
+            if record.revoked.is_none() {
+                pending.push(record);
+            }
+        }
+        if pending.is_empty() {
             return Err(ApplicationError::WrongState(
                 "the credential is already revoked".into(),
             ));
         }
-        self.audit
-            .append(&AuditEvent::CredentialRevoked {
-                credential: id.into(),
+        let events: Vec<AuditEvent> = pending
+            .iter()
+            .map(|c| AuditEvent::CredentialRevoked {
+                credential: c.id.clone(),
                 reason: reason.into(),
                 by: admin.into(),
             })
-            .await?;
-        let mut next = current.clone();
-        next.revoked = Some(Revocation {
-            at: now,
-            reason: reason.into(),
-            by: admin.into(),
-        });
-        self.store
-            .replace_credential(&current, &next)
-            .map_err(conflict)?;
-        self.status_lists
+            .collect();
+        self.audit.append_all(&events).await?;
+        let mut lists = std::collections::BTreeSet::new();
+        for current in pending {
+            let mut next = current.clone();
+            next.revoked = Some(Revocation {
+                at: now,
+                reason: reason.into(),
+                by: admin.into(),
+            });
+            self.store
+                .replace_credential(&current, &next)
+                .map_err(conflict)?;
+            lists.insert(current.status_index / MIN_ENTRIES as u64 + 1);
+        }
+        let mut cache = self
+            .status_lists
             .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&(current.status_index / MIN_ENTRIES as u64 + 1));
+            .unwrap_or_else(PoisonError::into_inner);
+        for list in lists {
+            cache.remove(&list);
+        }
         Ok(())
     }
 
@@ -286,7 +404,9 @@ fn evidence(checks: &[CheckRecord]) -> Vec<Evidence> {
                 AuditCheck::Risk => CheckKind::Risk,
                 _ => return None,
             };
-            Some(Evidence::new(kind, r.outcome, r.at))
+            // Rounded like the validity, or the checks' exact times would tie every
+            // credential of the approval together.
+            Some(Evidence::new(kind, r.outcome, day_floor(r.at)))
         })
         .collect()
 }

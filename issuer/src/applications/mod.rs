@@ -49,7 +49,10 @@ pub use context::{
     Applications, IssuanceConfig, IssuanceSettings, RetentionConfig, ServiceSettings,
     SignedStatusList,
 };
-pub use credentials::{attested_claims, CollectedCredential};
+pub use credentials::{
+    attested_claims, day_floor, CollectedBatch, CollectedCredential, MAX_BATCH,
+    MAX_CREDENTIALS_PER_APPROVAL,
+};
 pub use error::{ApplicationError, Broken};
 pub use subjects::{ExportedApplication, ExportedCredential, SubjectExport};
 pub use views::ApplicationView;

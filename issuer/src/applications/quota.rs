@@ -149,6 +149,8 @@ mod tests {
             checks: Vec::new(),
             decision: None,
             credential: None,
+            credentials: Vec::new(),
+            revoked: None,
         }
     }
 

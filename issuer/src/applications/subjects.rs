@@ -112,7 +112,7 @@ impl Applications {
         };
         for application in applications {
             let submission = open_submission(&key, &application)?;
-            if let Some(id) = &application.credential {
+            for id in &application.credential_ids() {
                 let credential = self.store.credential(id)?.ok_or_else(|| {
                     ApplicationError::from(Broken::Missing("an issued credential"))
                 })?;
@@ -209,7 +209,7 @@ impl Applications {
         let mut last = subject.created_at;
         for application in self.store.applications_of(&subject.id)? {
             last = last.max(application.updated_at);
-            if let Some(id) = &application.credential {
+            for id in &application.credential_ids() {
                 if let Some(credential) = self.store.credential(id)? {
                     last = last.max(credential.issued_at);
                     if let Some(revoked) = &credential.revoked {

@@ -85,6 +85,8 @@ impl Applications {
             checks: Vec::new(),
             decision: None,
             credential: None,
+            credentials: Vec::new(),
+            revoked: None,
         };
         // The checks and the decision are computed first, then logged together with the
         // submission (one group commit), then stored in their final state.

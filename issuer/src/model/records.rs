@@ -199,8 +199,28 @@ pub struct ApplicationRecord {
     pub checks: Vec<CheckRecord>,
     /// The latest decision.
     pub decision: Option<DecisionRecord>,
-    /// The issued credential's id.
+    /// The issued credential's id (the first one of the approval).
     pub credential: Option<String>,
+    /// Every credential issued for the approval, oldest first: the holder collects them in
+    /// batches, one per shop (`docs/design.md` "Privacy at checkout"). Empty in records written
+    /// before batches, whose one credential is [`Self::credential`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub credentials: Vec<String>,
+    /// When an admin revoked the approval: every credential of it is revoked, and no further
+    /// batch is issued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked: Option<DateTime<Utc>>,
+}
+
+impl ApplicationRecord {
+    /// The ids of every credential issued for this application, oldest first.
+    pub fn credential_ids(&self) -> Vec<String> {
+        if self.credentials.is_empty() {
+            self.credential.iter().cloned().collect()
+        } else {
+            self.credentials.clone()
+        }
+    }
 }
 
 /// A subject: the person behind one or more applications, known by a pseudonymous id.

@@ -28,7 +28,9 @@ struct Inner {
     liveness: HashMap<[u8; 32], LivenessAnswer>,
     frame_senders: HashMap<[u8; 32], String>,
     vendor_pending: HashMap<String, VendorPending>,
-    next_index: u64,
+    /// Status indexes handed out.
+    status_indexes: BTreeSet<u64>,
+    status: super::StatusAllocation,
 }
 
 impl MemoryState {
@@ -129,11 +131,18 @@ impl StateStore for MemoryState {
         Ok(sorted_by_creation(found.cloned().collect()))
     }
 
-    fn next_status_index(&self) -> Result<u64, StateError> {
+    fn allocate_status_indexes(&self, count: usize) -> Result<Vec<u64>, StateError> {
         let mut inner = self.lock();
-        let index = inner.next_index;
-        inner.next_index += 1;
-        Ok(index)
+        let mut out = Vec::with_capacity(count);
+        while out.len() < count {
+            let list = inner.status.advance();
+            let index = super::StatusAllocation::candidate(list);
+            if inner.status_indexes.insert(index) {
+                inner.status.taken += 1;
+                out.push(index);
+            }
+        }
+        Ok(out)
     }
 
     fn insert_submission(
@@ -154,27 +163,31 @@ impl StateStore for MemoryState {
 
     fn record_issuance(
         &self,
-        credential: &CredentialRecord,
+        credentials: &[CredentialRecord],
         current: &ApplicationRecord,
         next: &ApplicationRecord,
     ) -> Result<(), StateError> {
         let mut inner = self.lock();
-        if inner.credentials.contains_key(&credential.id) {
+        if credentials
+            .iter()
+            .any(|c| inner.credentials.contains_key(&c.id))
+        {
             return Err(StateError::Exists);
         }
         swap(&mut inner.applications, &current.id, current, next)?;
-        inner
-            .credentials
-            .insert(credential.id.clone(), credential.clone());
+        for credential in credentials {
+            inner
+                .credentials
+                .insert(credential.id.clone(), credential.clone());
+        }
         Ok(())
     }
 
     fn insert_credential(&self, credential: &CredentialRecord) -> Result<(), StateError> {
-        insert_new(
-            &mut self.lock().credentials,
-            &credential.id,
-            credential.clone(),
-        )
+        let mut inner = self.lock();
+        insert_new(&mut inner.credentials, &credential.id, credential.clone())?;
+        inner.status_indexes.insert(credential.status_index);
+        Ok(())
     }
 
     fn credential(&self, id: &str) -> Result<Option<CredentialRecord>, StateError> {
@@ -196,12 +209,7 @@ impl StateStore for MemoryState {
     }
 
     fn max_status_index(&self) -> Result<Option<u64>, StateError> {
-        Ok(self
-            .lock()
-            .credentials
-            .values()
-            .map(|c| c.status_index)
-            .max())
+        Ok(self.lock().status_indexes.last().copied())
     }
 
     fn insert_webhook(&self, webhook: &WebhookRecord) -> Result<(), StateError> {

@@ -45,6 +45,55 @@ pub enum StateError {
     Corrupt(String),
 }
 
+/// Entries of one status list: the smallest list Bitstring Status List allows.
+pub const STATUS_LIST_ENTRIES: u64 = kyc_core::status_list::MIN_ENTRIES as u64;
+/// Entries of a list allocated before the next list is opened: half of it, so that an index
+/// drawn at random is free at the first try at least half the time, and a list's herd is large.
+pub const STATUS_LIST_FILL: u64 = STATUS_LIST_ENTRIES / 2;
+
+/// The status index allocation both backends follow: which list is current and how full it is.
+///
+/// An index is `(list - 1) * STATUS_LIST_ENTRIES + position`. Positions are drawn uniformly at
+/// random from `0..STATUS_LIST_ENTRIES` and retried while taken, so neighbouring indexes say
+/// nothing about issuance order, and two credentials issued together are as far apart as any two.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatusAllocation {
+    /// The current list, from 1 (0: nothing allocated yet).
+    pub list: u64,
+    /// Entries of the current list taken.
+    pub taken: u64,
+}
+
+impl StatusAllocation {
+    /// The allocation whose highest index is `highest` (if any) and whose list holds `taken`
+    /// allocated entries.
+    pub fn resume(highest: Option<u64>, taken: u64) -> Self {
+        match highest {
+            None => Self::default(),
+            Some(i) => Self {
+                list: i / STATUS_LIST_ENTRIES + 1,
+                taken,
+            },
+        }
+    }
+
+    /// The list the next index comes from (opening a new one when the current is full enough).
+    pub fn advance(&mut self) -> u64 {
+        if self.list == 0 || self.taken >= STATUS_LIST_FILL {
+            self.list += 1;
+            self.taken = 0;
+        }
+        self.list
+    }
+
+    /// A random candidate index in `list`.
+    pub fn candidate(list: u64) -> u64 {
+        use rand::Rng as _;
+        let position = rand::rngs::OsRng.gen_range(0..STATUS_LIST_ENTRIES);
+        (list - 1) * STATUS_LIST_ENTRIES + position
+    }
+}
+
 /// The issuer's state.
 pub trait StateStore: Send + Sync + std::fmt::Debug + 'static {
     /// Insert or replace a subject.
@@ -75,19 +124,23 @@ pub trait StateStore: Send + Sync + std::fmt::Debug + 'static {
     /// Every application of `subject`, oldest first (a scan in the sled backend; see the
     /// module documentation).
     fn applications_of(&self, subject: &str) -> Result<Vec<ApplicationRecord>, StateError>;
-    /// A status list index never handed out before, even across restarts.
-    fn next_status_index(&self) -> Result<u64, StateError>;
+    /// `count` status list indexes never handed out before, even across restarts and crashes,
+    /// durable on return: each drawn uniformly at random from the unused entries of the current
+    /// list, which is left for the next one once [`STATUS_LIST_FILL`] of its entries are taken
+    /// ([`StatusAllocation`]). A restart resumes the list where the stored allocation stands.
+    fn allocate_status_indexes(&self, count: usize) -> Result<Vec<u64>, StateError>;
     /// A new subject and its first application, durable together (one sync).
     fn insert_submission(
         &self,
         subject: &SubjectRecord,
         application: &ApplicationRecord,
     ) -> Result<(), StateError>;
-    /// A new credential and its application moved from `current` to `next`, durable together
-    /// (one sync); [`StateError::Conflict`] if the application changed since it was read.
+    /// New credentials (a batch) and their application moved from `current` to `next`, durable
+    /// together (one sync); [`StateError::Conflict`] if the application changed since it was
+    /// read, and then nothing is stored.
     fn record_issuance(
         &self,
-        credential: &CredentialRecord,
+        credentials: &[CredentialRecord],
         current: &ApplicationRecord,
         next: &ApplicationRecord,
     ) -> Result<(), StateError>;
@@ -103,7 +156,7 @@ pub trait StateStore: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<(), StateError>;
     /// Status indexes of every revoked credential.
     fn revoked_indexes(&self) -> Result<Vec<u64>, StateError>;
-    /// The highest status index of any credential (a scan; read once at start).
+    /// The highest status index allocated (read once at start).
     fn max_status_index(&self) -> Result<Option<u64>, StateError>;
     /// Insert a new webhook endpoint ([`StateError::Exists`] if the id is taken).
     fn insert_webhook(&self, webhook: &WebhookRecord) -> Result<(), StateError>;

@@ -17,7 +17,6 @@ use crate::audit::SyncGroup;
 /// The state in sled.
 #[derive(Debug)]
 pub struct SledState {
-    db: sled::Db,
     sync: SyncGroup,
     subjects: sled::Tree,
     applications: sled::Tree,
@@ -33,6 +32,10 @@ pub struct SledState {
     vendor_pending: sled::Tree,
     /// SHA-256 of one liveness frame → the application that first sent it.
     frame_senders: sled::Tree,
+    /// Status index (8 bytes, big-endian) → nothing: every index handed out.
+    status_indexes: sled::Tree,
+    /// Where the allocation stands (read from `status_indexes` on first use).
+    status: std::sync::Mutex<Option<super::StatusAllocation>>,
 }
 
 /// The association index's 8-byte tag of a holder: `SHA-256(holder)[..8]`.
@@ -40,6 +43,33 @@ fn holder_tag(holder: &str) -> Result<[u8; 8], StateError> {
     Sha256::digest(holder.as_bytes())[..8]
         .try_into()
         .map_err(backend)
+}
+
+/// The status index tree; in a data directory from before it existed, seeded with the index of
+/// every stored credential (and flushed), so that none is handed out again.
+fn open_status_indexes(db: &sled::Db) -> Result<sled::Tree, StateError> {
+    let tree = db.open_tree("status_indexes").map_err(backend)?;
+    if tree.is_empty() {
+        let credentials = db.open_tree("credentials").map_err(backend)?;
+        let mut seeded = false;
+        for item in credentials.iter() {
+            let (_, value) = item.map_err(backend)?;
+            let record: CredentialRecord = decode("credential", &value)?;
+            tree.insert(record.status_index.to_be_bytes(), &[])
+                .map_err(backend)?;
+            seeded = true;
+        }
+        if seeded {
+            db.flush().map_err(backend)?;
+        }
+    }
+    Ok(tree)
+}
+
+fn index_of(key: &[u8]) -> Result<u64, StateError> {
+    key.try_into()
+        .map(u64::from_be_bytes)
+        .map_err(|_| StateError::Corrupt("status index".into()))
 }
 
 fn backend(e: impl std::fmt::Display) -> StateError {
@@ -98,7 +128,6 @@ impl SledState {
         let subjects = db.open_tree("subjects").map_err(backend)?;
         check_key_layout(db, &subjects, dir)?;
         Ok(Self {
-            db: db.clone(),
             sync: SyncGroup::new(db, dir).map_err(backend)?,
             subjects,
             applications: db.open_tree("applications").map_err(backend)?,
@@ -109,7 +138,26 @@ impl SledState {
             liveness: db.open_tree("liveness_answers").map_err(backend)?,
             vendor_pending: db.open_tree("vendor_pending").map_err(backend)?,
             frame_senders: db.open_tree("liveness_frame_senders").map_err(backend)?,
+            status_indexes: open_status_indexes(db)?,
+            status: std::sync::Mutex::new(None),
         })
+    }
+
+    /// The allocation as stored: the list of the highest index handed out, and how many of
+    /// that list's entries are taken.
+    fn stored_allocation(&self) -> Result<super::StatusAllocation, StateError> {
+        let highest = match self.status_indexes.last().map_err(backend)? {
+            None => return Ok(super::StatusAllocation::default()),
+            Some((k, _)) => index_of(&k)?,
+        };
+        let list = highest / super::STATUS_LIST_ENTRIES;
+        let start = (list * super::STATUS_LIST_ENTRIES).to_be_bytes();
+        let mut taken = 0;
+        for item in self.status_indexes.range(start..) {
+            item.map_err(backend)?;
+            taken += 1;
+        }
+        Ok(super::StatusAllocation::resume(Some(highest), taken))
     }
 
     /// Durable on return; concurrent requests share one flush ([`SyncGroup`]).
@@ -258,12 +306,36 @@ impl StateStore for SledState {
         Ok(found)
     }
 
-    fn next_status_index(&self) -> Result<u64, StateError> {
-        // sled's id generator persists its high-water mark every `idgen_persist_interval` ids
-        // (with a blocking flush of its own) and on recovery resumes 2x that interval past the
-        // last recovered id (sled 0.34 `Db::generate_id` docs), so an index is never handed out
-        // twice, even after a crash, without a sync here.
-        self.db.generate_id().map_err(backend)
+    fn allocate_status_indexes(&self, count: usize) -> Result<Vec<u64>, StateError> {
+        let mut out = Vec::with_capacity(count);
+        {
+            let mut guard = self
+                .status
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut allocation = match *guard {
+                Some(a) => a,
+                None => self.stored_allocation()?,
+            };
+            while out.len() < count {
+                let list = allocation.advance();
+                let index = super::StatusAllocation::candidate(list);
+                let fresh = self
+                    .status_indexes
+                    .compare_and_swap(index.to_be_bytes(), None as Option<&[u8]>, Some(&[]))
+                    .map_err(backend)?
+                    .is_ok();
+                if fresh {
+                    allocation.taken += 1;
+                    out.push(index);
+                }
+                *guard = Some(allocation);
+            }
+        }
+        // Durable before any credential names them: a crash after this never hands them out
+        // again, whatever happened to the credentials.
+        self.sync()?;
+        Ok(out)
     }
 
     fn insert_submission(
@@ -280,21 +352,27 @@ impl StateStore for SledState {
 
     fn record_issuance(
         &self,
-        credential: &CredentialRecord,
+        credentials: &[CredentialRecord],
         current: &ApplicationRecord,
         next: &ApplicationRecord,
     ) -> Result<(), StateError> {
-        self.write_new(&self.credentials, &credential.id, encode(credential)?)?;
+        // The application first: when it changed since it was read, nothing is written.
         self.write_swap(
             &self.applications,
             &current.id,
             encode(current)?,
             encode(next)?,
         )?;
+        for credential in credentials {
+            self.write_new(&self.credentials, &credential.id, encode(credential)?)?;
+        }
         self.sync()
     }
 
     fn insert_credential(&self, credential: &CredentialRecord) -> Result<(), StateError> {
+        self.status_indexes
+            .insert(credential.status_index.to_be_bytes(), &[])
+            .map_err(backend)?;
         self.insert_new(&self.credentials, &credential.id, encode(credential)?)
     }
 
@@ -327,12 +405,10 @@ impl StateStore for SledState {
     }
 
     fn max_status_index(&self) -> Result<Option<u64>, StateError> {
-        Ok(
-            Self::scan(&self.credentials, "credential", |_: &CredentialRecord| true)?
-                .into_iter()
-                .map(|c| c.status_index)
-                .max(),
-        )
+        match self.status_indexes.last().map_err(backend)? {
+            None => Ok(None),
+            Some((k, _)) => index_of(&k).map(Some),
+        }
     }
 
     fn insert_webhook(&self, webhook: &WebhookRecord) -> Result<(), StateError> {

@@ -70,6 +70,30 @@ pub(crate) async fn holder_token(client: &reqwest::Client, base: &str, key: &Sig
     kyc_testkit::tokens::holder_token(key, PUBLIC_URL, &nonce["nonce"])
 }
 
+/// A fresh nonce of `POST /v1/nonce`.
+pub(crate) async fn nonce(client: &reqwest::Client, base: &str) -> String {
+    let nonce: Value = client
+        .post(format!("{base}/v1/nonce"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    nonce["nonce"].as_str().unwrap().to_owned()
+}
+
+/// `n` fresh holder keys and the collect body proving them (over a fresh nonce).
+pub(crate) async fn collect_body(
+    client: &reqwest::Client,
+    base: &str,
+    n: usize,
+) -> (Vec<SigningKey>, Value) {
+    let keys: Vec<SigningKey> = (0..n).map(|_| kyc_core::DidKey::generate().0).collect();
+    let body = kyc_testkit::tokens::collect_body(&keys, PUBLIC_URL, &nonce(client, base).await);
+    (keys, body)
+}
+
 /// Entries in the audit log, from `/healthz`.
 pub(crate) async fn audit_size(client: &reqwest::Client, base: &str) -> u64 {
     let health: Value = client

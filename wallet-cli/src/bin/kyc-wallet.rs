@@ -15,8 +15,8 @@ use kyc_wallet::checkout;
 use kyc_wallet::held::{self, Summary};
 use kyc_wallet::issuer_client::{ClientError, IssuerClient};
 use kyc_wallet::submission::{self, DocumentFiles, DocumentType, Draft};
-use kyc_wallet::wallet::{ApplicationRecord, Wallet};
-use kyc_wallet::{holder_key, location, password, render, Error};
+use kyc_wallet::wallet::{ApplicationRecord, CredentialMeta, StoredCredential, Wallet};
+use kyc_wallet::{batch, holder_key, location, password, render, Error};
 use serde_json::json;
 
 /// The largest presentation request read.
@@ -110,10 +110,18 @@ pose is an error before anything is sent. An issuer without biometric checks has
         after_help = "Example:\n  kyc-wallet upload --document-type passport --document-image passport.jpg --selfie me.jpg"
     )]
     Upload(UploadArgs),
-    /// Fetch the credential of an approved application (both forms) into the wallet.
+    /// Fetch a batch of credentials of an approved application (both forms) into the wallet.
+    #[command(after_help = "\
+Each credential of the batch is bound to a holder key of its own and is shown to one shop only,
+so that shops cannot recognise you by the credential. `present` fetches another batch by itself
+when fewer than 3 unshown ones are left (when the issuer can be reached).")]
     Collect {
         /// The application id, or a unique prefix of it (default: the latest).
         id: Option<String>,
+        /// How many credentials to fetch (1 to 50).
+        #[arg(long, value_name = "N", default_value_t = 10,
+            value_parser = clap::value_parser!(u16).range(1..=50))]
+        batch: u16,
     },
     /// List the applications sent and the credentials held.
     List,
@@ -348,14 +356,18 @@ async fn wallet_command(ui: &Ui, dir: Option<&Path>, command: Command) -> Result
             timeout,
         } => status(ui, &Wallet::open(&dir)?, id.as_deref(), follow, timeout).await,
         Command::Upload(args) => upload(ui, &Wallet::open(&dir)?, args).await,
-        Command::Collect { id } => collect(ui, &Wallet::open(&dir)?, id.as_deref()).await,
+        Command::Collect { id, batch } => {
+            collect(ui, &Wallet::open(&dir)?, id.as_deref(), batch.into()).await
+        }
         Command::List => list(ui, &Wallet::open(&dir)?),
         Command::Show { id, check_status } => {
             show(ui, &Wallet::open(&dir)?, &id, check_status).await
         }
         Command::Export { out } => export(ui, &Wallet::open(&dir)?, &out),
         Command::Import { file, force } => import(ui, &dir, &file, force),
-        Command::Present(args) if args.key.is_none() => present(ui, &Wallet::open(&dir)?, args),
+        Command::Present(args) if args.key.is_none() => {
+            present(ui, &Wallet::open(&dir)?, args).await
+        }
         // `main` sends these to their low-level forms.
         Command::Keygen { .. } | Command::Did { .. } | Command::Present(_) => {
             Err(Error::NotAWalletCommand)
@@ -384,7 +396,8 @@ fn list(ui: &Ui, wallet: &Wallet) -> Result<(), Error> {
         .credentials()?
         .iter()
         .map(|c| {
-            held::summarise(c, wallet.did(), now).map_err(|e| format!("{}  damaged: {e}", c.stem))
+            held::summarise_held(c, wallet.did(), now)
+                .map_err(|e| format!("{}  damaged: {e}", c.stem))
         })
         .collect();
     let good: Vec<&Summary> = credentials.iter().filter_map(|c| c.as_ref().ok()).collect();
@@ -402,7 +415,7 @@ fn list(ui: &Ui, wallet: &Wallet) -> Result<(), Error> {
 /// cached in the wallet (fetched first with `--check-status`).
 async fn show(ui: &Ui, wallet: &Wallet, id: &str, check_status: bool) -> Result<(), Error> {
     let stored = wallet.credential(id)?;
-    let summary = held::summarise(&stored, wallet.did(), Utc::now())?;
+    let summary = held::summarise_held(&stored, wallet.did(), Utc::now())?;
     let cache = wallet.dir().join(STATUS_CACHE_DIR);
     if check_status {
         if let Some(status) = &summary.status {
@@ -583,15 +596,18 @@ async fn upload(ui: &Ui, wallet: &Wallet, args: UploadArgs) -> Result<(), Error>
     Ok(())
 }
 
-async fn collect(ui: &Ui, wallet: &Wallet, id: Option<&str>) -> Result<(), Error> {
+async fn collect(ui: &Ui, wallet: &Wallet, id: Option<&str>, batch: usize) -> Result<(), Error> {
     let mut record = wallet.application(id)?;
     let client = IssuerClient::new(&record.issuer, Some(&record.audience))?;
     let key = unlock(wallet)?;
-    ui.progress(format_args!("collecting the credential of {}", record.id));
-    let collected = match client.collect(&record.id, &key).await {
-        Ok(c) => c,
-        Err(ClientError::Problem { status: 409, .. }) => {
-            // Not approved (yet): say where it stands.
+    ui.progress(format_args!(
+        "collecting {batch} credentials of {}",
+        record.id
+    ));
+    let summaries = match fetch_batch(wallet, &client, &record.id, &key, batch).await {
+        Ok(summaries) => summaries,
+        Err(Error::Issuer(ClientError::Problem { status: 409, .. })) => {
+            // Not approved (yet), or no more credentials: say where it stands.
             let view = client.application(&record.id, &key).await?;
             record.state = view.state.clone();
             record.updated_at = Utc::now();
@@ -601,55 +617,183 @@ async fn collect(ui: &Ui, wallet: &Wallet, id: Option<&str>) -> Result<(), Error
                 state: view.state,
             });
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(e),
     };
-    let summary = held::check_collected(
-        &collected.id,
-        collected.tier,
-        &collected.sd_jwt,
-        &collected.jwt,
-        wallet.did(),
-        Utc::now(),
-    )?;
-    let stem = wallet.store_credential(&collected.id, &collected.sd_jwt, &collected.jwt)?;
     record.state = "issued".into();
-    record.credential = Some(collected.id.clone());
+    record.credential = summaries
+        .first()
+        .map(|s| s.id.clone())
+        .or(record.credential);
     record.updated_at = Utc::now();
     wallet.record_application(&record)?;
-    ui.progress(format_args!("stored credential {stem} in the wallet"));
-    ui.result(json!(summary), || render::credential(&summary))?;
+    ui.progress(format_args!(
+        "stored {} credentials in the wallet",
+        summaries.len()
+    ));
+    let first = summaries.first().cloned();
+    ui.result(
+        json!(match &first {
+            Some(s) => json!({
+                "id": s.id,
+                "stem": s.stem,
+                "tier": s.tier,
+                "issuer": s.issuer,
+                "subject": s.subject,
+                "count": summaries.len(),
+                "credentials": summaries,
+            }),
+            None => json!({"credentials": summaries}),
+        }),
+        || first.as_ref().map(render::credential).unwrap_or_default(),
+    )?;
     Ok(())
 }
 
-fn present(ui: &Ui, wallet: &Wallet, args: PresentArgs) -> Result<(), Error> {
+/// Ask the issuer for `n` credentials of `application`, each bound to a holder key of its own
+/// (derived from the wallet key `key` and a fresh label, `kyc_wallet::batch`); check each
+/// (both forms, the issuer's signature, bound to its key) and store it.
+async fn fetch_batch(
+    wallet: &Wallet,
+    client: &IssuerClient,
+    application: &str,
+    key: &ed25519_dalek::SigningKey,
+    n: usize,
+) -> Result<Vec<Summary>, Error> {
+    let labels: Vec<String> = (0..n).map(|_| batch::new_label()).collect();
+    let keys: Vec<ed25519_dalek::SigningKey> = labels
+        .iter()
+        .filter_map(|l| batch::derive(key, l))
+        .collect();
+    let collected = client.collect(application, key, &keys).await?;
+    if collected.credentials.len() != keys.len() {
+        return Err(held::HeldError::Inconsistent(
+            "the issuer did not answer one credential per key",
+        )
+        .into());
+    }
+    let now = Utc::now();
+    let mut summaries = Vec::with_capacity(keys.len());
+    for ((credential, holder_key), label) in collected.credentials.iter().zip(&keys).zip(labels) {
+        let holder = DidKey::from_verifying_key(&holder_key.verifying_key());
+        let summary = held::check_collected(
+            &credential.id,
+            collected.tier,
+            &credential.sd_jwt,
+            &credential.jwt,
+            &holder,
+            now,
+        )?;
+        let meta = CredentialMeta {
+            application: Some(application.to_owned()),
+            key_label: Some(label),
+            holder: Some(holder.as_str().to_owned()),
+            presented_to: None,
+        };
+        wallet.store_batch_credential(
+            &credential.id,
+            &credential.sd_jwt,
+            &credential.jwt,
+            &meta,
+        )?;
+        summaries.push(summary);
+    }
+    Ok(summaries)
+}
+
+/// The signing key of a held credential: its own derived key, or the wallet key.
+fn holder_key_of(
+    stored: &StoredCredential,
+    key: &ed25519_dalek::SigningKey,
+) -> Result<ed25519_dalek::SigningKey, Error> {
+    match stored.meta.as_ref().and_then(|m| m.key_label.as_deref()) {
+        None => Ok(key.clone()),
+        Some(label) => batch::derive(key, label).ok_or_else(|| {
+            held::HeldError::Inconsistent("the wallet's record of its holder key is damaged").into()
+        }),
+    }
+}
+
+/// Every held credential that verifies, summarised (damaged ones reported on stderr).
+fn held_credentials(
+    ui: &Ui,
+    wallet: &Wallet,
+    now: chrono::DateTime<Utc>,
+) -> Result<Vec<(StoredCredential, Summary)>, Error> {
+    let mut held = Vec::new();
+    for stored in wallet.credentials()? {
+        match held::summarise_held(&stored, wallet.did(), now) {
+            Ok(s) => held.push((stored, s)),
+            Err(e) => ui.progress(format_args!("skipping credential {}: {e}", stored.stem)),
+        }
+    }
+    Ok(held)
+}
+
+async fn present(ui: &Ui, wallet: &Wallet, args: PresentArgs) -> Result<(), Error> {
     let now = Utc::now();
     let bytes = read_input(&args.request)?;
     let request = checkout::read_request(&bytes, now)?;
     ui.progress(format_args!("merchant: {}", render::request(&request, now)));
-    let held: Vec<Summary> = match &args.credential {
-        Some(id) => {
-            let stored = wallet.credential(id)?;
-            vec![held::summarise(&stored, wallet.did(), now)?]
-        }
-        None => {
-            let mut held = Vec::new();
-            for stored in wallet.credentials()? {
-                match held::summarise(&stored, wallet.did(), now) {
-                    Ok(s) => held.push(s),
-                    Err(e) => ui.progress(format_args!("skipping credential {}: {e}", stored.stem)),
-                }
-            }
-            held
-        }
-    };
     let disclose: Option<Vec<String>> = args
         .disclose
         .map(|d| d.into_iter().filter(|c| !c.is_empty()).collect());
-    let plan = checkout::plan(&request, &held, disclose.as_deref(), now)?;
+    let mut key = None;
+    let all: Vec<(StoredCredential, Summary)> = match &args.credential {
+        Some(id) => {
+            let stored = wallet.credential(id)?;
+            let summary = held::summarise_held(&stored, wallet.did(), now)?;
+            vec![(stored, summary)]
+        }
+        None => held_credentials(ui, wallet, now)?,
+    };
+    // A credential is shown to one shop only: the ones shown elsewhere are not candidates.
+    let usable = |all: &[(StoredCredential, Summary)]| -> Vec<Summary> {
+        all.iter()
+            .map(|(_, s)| s)
+            .filter(|s| s.presented_to.as_deref().is_none_or(|a| a == request.aud))
+            .cloned()
+            .collect()
+    };
+    let mut candidates = usable(&all);
+    if candidates.is_empty() && !all.is_empty() {
+        if args.credential.is_some() {
+            return Err(checkout::CheckoutError::ShownElsewhere.into());
+        }
+        // Every credential was shown to another shop: fetch a new batch first (online).
+        let unlocked = unlock(wallet)?;
+        refill(ui, wallet, &unlocked, &all, &request.aud, true).await;
+        key = Some(unlocked);
+        candidates = usable(&held_credentials(ui, wallet, now)?);
+        if candidates.is_empty() {
+            return Err(checkout::CheckoutError::ShownElsewhere.into());
+        }
+    }
+    // A shop that has seen a credential is shown the same one again when it fits: it learns
+    // nothing new, and the batch lasts longer.
+    let known: Vec<Summary> = candidates
+        .iter()
+        .filter(|s| s.presented_to.as_deref() == Some(request.aud.as_str()))
+        .cloned()
+        .collect();
+    let plan = match checkout::plan(&request, &known, disclose.as_deref(), now) {
+        Ok(plan) if !known.is_empty() => plan,
+        _ => checkout::plan(&request, &candidates, disclose.as_deref(), now)?,
+    };
     ui.progress(render::plan(&plan).trim_end());
     let stored = wallet.credential(&plan.credential.stem)?;
-    let key = unlock(wallet)?;
-    let presentation = checkout::present(&plan, &request, &stored.sd_jwt, &key, Utc::now())?;
+    let key = match key {
+        Some(k) => k,
+        None => unlock(wallet)?,
+    };
+    let holder_key = holder_key_of(&stored, &key)?;
+    let presentation = checkout::present(&plan, &request, &stored.sd_jwt, &holder_key, Utc::now())?;
+    // Recorded before the presentation leaves the wallet: whatever happens next, this
+    // credential is never shown to another shop.
+    if stored.presented_to().is_none() {
+        let mut meta = stored.meta.clone().unwrap_or_default();
+        meta.presented_to = Some(request.aud.clone());
+        wallet.record_credential_meta(&stored.stem, &meta)?;
+    }
     if args.qr {
         eprint!("{}", qr::terminal(&presentation)?);
     }
@@ -675,11 +819,64 @@ fn present(ui: &Ui, wallet: &Wallet, args: PresentArgs) -> Result<(), Error> {
             "disclosed": plan.disclose,
             "aud": request.aud,
         });
-        stdout(&format!("{result}\n"))
+        stdout(&format!("{result}\n"))?;
     } else if args.out.is_none() {
-        stdout(&format!("{presentation}\n"))
-    } else {
-        Ok(())
+        stdout(&format!("{presentation}\n"))?;
+    }
+    if args.credential.is_none() {
+        let all = held_credentials(ui, wallet, Utc::now())?;
+        refill(ui, wallet, &key, &all, &request.aud, false).await;
+    }
+    Ok(())
+}
+
+/// When fewer than `batch::REFILL_BELOW` valid credentials are left that no shop has seen, of
+/// the application whose credentials these are, fetch a new batch from its issuer (`force`:
+/// whatever is left). Best effort: at an offline checkout the issuer cannot be reached, and
+/// that is said on stderr, not an error.
+async fn refill(
+    ui: &Ui,
+    wallet: &Wallet,
+    key: &ed25519_dalek::SigningKey,
+    held: &[(StoredCredential, Summary)],
+    aud: &str,
+    force: bool,
+) {
+    let mut by_application: Vec<(String, usize)> = Vec::new();
+    for (stored, summary) in held {
+        let Some(application) = stored.meta.as_ref().and_then(|m| m.application.clone()) else {
+            continue;
+        };
+        let fresh = usize::from(
+            summary.validity == held::Validity::Valid && summary.presented_to.is_none(),
+        );
+        match by_application.iter_mut().find(|(a, _)| *a == application) {
+            Some((_, n)) => *n += fresh,
+            None => by_application.push((application, fresh)),
+        }
+    }
+    for (application, fresh) in by_application {
+        if fresh >= batch::REFILL_BELOW && !force {
+            continue;
+        }
+        let Ok(record) = wallet.application(Some(&application)) else {
+            continue;
+        };
+        let result = async {
+            let client = IssuerClient::new(&record.issuer, Some(&record.audience))?;
+            fetch_batch(wallet, &client, &record.id, key, batch::DEFAULT_BATCH).await
+        }
+        .await;
+        match result {
+            Ok(got) => ui.progress(format_args!(
+                "{fresh} unshown credentials were left: fetched {} more from {}",
+                got.len(),
+                record.issuer
+            )),
+            Err(e) => ui.progress(format_args!(
+                "{fresh} unshown credentials are left for shops other than {aud}, and fetching more failed ({e}); run `kyc-wallet collect` when online"
+            )),
+        }
     }
 }
 

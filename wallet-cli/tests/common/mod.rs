@@ -123,7 +123,7 @@ pub fn tier2_credential(holder: &DidKey, valid_until: DateTime<Utc>) -> (String,
     ));
     let sd_jwt = kyc_core::sd_jwt::issue(&credential, &issuer_key).unwrap();
     let jwt = credential.sign_jwt(&issuer_key).unwrap();
-    (credential.id, sd_jwt, jwt)
+    (credential.id.unwrap(), sd_jwt, jwt)
 }
 
 /// Put a credential into the wallet's store the way `collect` does (layout: wallet.rs).

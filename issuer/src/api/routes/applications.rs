@@ -20,7 +20,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::StreamExt as _;
 
 use crate::api::schemas::DocumentUpload;
-use crate::applications::{ApplicationView, CollectedCredential};
+use crate::applications::{ApplicationView, CollectedBatch, MAX_BATCH};
 use crate::model::Submission;
 
 pub(crate) fn routes() -> Routes {
@@ -134,36 +134,81 @@ pub(crate) async fn application_events(
         .into_response())
 }
 
-/// Collect the credential of an approved application.
+/// The holder keys a batch of credentials is to be bound to, each with its proof of possession
+/// (OpenID4VCI 1.0 §8.2, `proofs` with the `jwt` proof type; `kyc_core::key_proof`).
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CollectRequest {
+    /// The proofs, one per key.
+    proofs: KeyProofs,
+}
+
+/// Proofs of possession by type; only `jwt` is accepted.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct KeyProofs {
+    /// 1 to 50 compact JWS, `typ: openid4vci-proof+jwt`, `kid` the did:key DID URL of the key
+    /// proven, payload `{aud, iat, nonce}`: `aud` the issuer's public URL, `nonce` one from
+    /// `POST /v1/nonce` (the same in every proof; used up by this request).
+    jwt: Vec<String>,
+}
+
+/// Collect a batch of credentials of an approved application.
 ///
-/// Caller: the application's holder (holder token). The credential is issued on the first
-/// collect; later collects return the same one.
+/// Caller: the application's holder (holder token). The body proves possession of 1 to 50
+/// holder keys, fresh ones the wallet made for this batch; one credential is issued bound to
+/// each (`cnf.jwk`), with its own status index, so that the holder can show each shop a
+/// different one. Every collect issues a new batch for the same approval (valid over the same
+/// days as the first), until the approval is revoked.
 #[utoipa::path(
     post,
     path = "/v1/applications/{id}/credential",
     tag = "applications",
     params(("id" = String, Path, description = "The application id")),
     security(("holderJwt" = [])),
+    request_body(content = CollectRequest, content_type = "application/json",
+        description = "The proofs of possession of the holder keys"),
     responses(
-        (status = 200, description = "The credential in both securing forms",
-            body = CollectedCredential),
+        (status = 200, description = "The credentials, in both securing forms, in the order of             the proofs", body = CollectedBatch),
+        (status = 400, description = "No proofs or more than 50, or a proof that does not             verify, names another audience, another nonce than the others, a key twice, or a             nonce that is unknown, expired or used",
+            content_type = "application/problem+json", body = Problem),
         (status = 404, description = "No such application, or not the caller's",
             content_type = "application/problem+json", body = Problem),
-        (status = 409, description = "The application is not approved, or changed concurrently",
+        (status = 409, description = "The application is not approved, its credentials are             revoked or expired, or it changed concurrently",
             content_type = "application/problem+json", body = Problem),
-        HolderToken, Erased, ServerError,
+        HolderToken, JsonOnly, Erased, ServerError,
     ),
 )]
 pub(crate) async fn collect(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Holder(who): Holder,
-) -> Result<Json<CollectedCredential>, Problem> {
-    let credential = state
+    JsonBody(request): JsonBody<CollectRequest>,
+) -> Result<Json<CollectedBatch>, Problem> {
+    let proofs = &request.proofs.jwt;
+    if proofs.is_empty() || proofs.len() > MAX_BATCH {
+        return Err(Problem::bad_request(format!(
+            "proofs.jwt must hold 1 to {MAX_BATCH} key proofs"
+        )));
+    }
+    let now = Utc::now();
+    let proven = kyc_core::key_proof::verify_batch(proofs, &state.audience, now)
+        .map_err(|e| Problem::bad_request(format!("a key proof is not valid: {e}")))?;
+    let fresh = state
+        .nonces
+        .consume(&proven.nonce, now)
+        .map_err(|_| Problem::internal())?;
+    if !fresh {
+        return Err(Problem::bad_request(
+            "the key proofs' nonce is unknown, expired or already used; ask POST /v1/nonce for \
+             another",
+        ));
+    }
+    let batch = state
         .applications
-        .collect(&id, &who.did, Utc::now())
+        .collect(&id, &who.did, &proven.keys, now)
         .await?;
-    Ok(Json(credential))
+    Ok(Json(batch))
 }
 
 /// Upload the documents a reviewer asked for; the application is checked again.
