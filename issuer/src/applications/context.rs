@@ -70,8 +70,9 @@ impl Default for RetentionConfig {
 pub(super) struct Traces {
     pub(super) holder: String,
     pub(super) associations: Vec<[u8; 17]>,
-    /// The frame set's digest, the challenge it answered, each frame's digest.
-    pub(super) liveness: Option<([u8; 32], LivenessAnswer, Vec<[u8; 32]>)>,
+    /// The frame set's digest, the challenge it answered, each frame's digest and perceptual
+    /// hash.
+    pub(super) liveness: Option<([u8; 32], LivenessAnswer, Vec<[u8; 32]>, Vec<u128>)>,
     /// A vendor request waiting for its webhook.
     pub(super) pending: Option<(String, VendorPending)>,
 }
@@ -260,8 +261,9 @@ impl Applications {
         let result = (|| -> Result<(), StateError> {
             self.store
                 .record_associations(&traces.associations, &traces.holder)?;
-            if let Some((digest, answer, frames)) = &traces.liveness {
+            if let Some((digest, answer, frames, hashes)) = &traces.liveness {
                 self.store.record_liveness_answer(digest, answer)?;
+                self.store.record_frame_hashes(&answer.application, hashes)?;
                 self.store
                     .record_frame_sender(frames, &answer.application)?;
             }
@@ -278,7 +280,7 @@ impl Applications {
     /// Undo what checks that will not be stored consumed: the liveness challenge, so that the
     /// customer's retry is not taken for a replay.
     pub(super) fn abandon_traces(&self, traces: &Traces) {
-        if let (Some((digest, answer, _)), Some(challenges)) =
+        if let (Some((digest, answer, _, _)), Some(challenges)) =
             (&traces.liveness, self.checks.challenges())
         {
             challenges.release(answer.challenge.id, *digest);

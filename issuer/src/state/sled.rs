@@ -33,6 +33,9 @@ pub struct SledState {
     vendor_pending: sled::Tree,
     /// SHA-256 of one liveness frame → the application that first sent it.
     frame_senders: sled::Tree,
+    /// Application id → the perceptual hashes of its accepted liveness frames, 16 bytes each
+    /// (big-endian), scanned whole for near matches.
+    frame_hashes: sled::Tree,
 }
 
 /// The association index's 8-byte tag of a holder: `SHA-256(holder)[..8]`.
@@ -69,6 +72,7 @@ impl SledState {
             liveness: db.open_tree("liveness_answers").map_err(backend)?,
             vendor_pending: db.open_tree("vendor_pending").map_err(backend)?,
             frame_senders: db.open_tree("liveness_frame_senders").map_err(backend)?,
+            frame_hashes: db.open_tree("liveness_frame_hashes").map_err(backend)?,
         })
     }
 
@@ -421,6 +425,43 @@ impl StateStore for SledState {
         self.sync()
     }
 
+    /// A scan of every application's frame hashes: measured at about N µs for 10,000
+    /// applications of 6 frames (`cargo test -p kyc-issuer --release --lib
+    /// frame_hash_scan -- --ignored --nocapture`). A PostgreSQL backend would index
+    /// the hashes' 16-bit bands instead.
+    fn similar_frame_senders(
+        &self,
+        hashes: &[u128],
+        max_distance: u32,
+        except: &str,
+    ) -> Result<Vec<String>, StateError> {
+        let mut senders = Vec::new();
+        for entry in self.frame_hashes.iter() {
+            let (application, value) = entry.map_err(backend)?;
+            if application.as_ref() == except.as_bytes() {
+                continue;
+            }
+            let theirs: Vec<u128> = value
+                .chunks_exact(16)
+                .map(|c| u128::from_be_bytes(c.try_into().unwrap_or_default()))
+                .collect();
+            if super::memory::near(hashes, &theirs, max_distance) {
+                let application = String::from_utf8(application.to_vec())
+                    .map_err(|_| StateError::Corrupt("liveness frame hashes".into()))?;
+                senders.push(application);
+            }
+        }
+        Ok(senders)
+    }
+
+    fn record_frame_hashes(&self, application: &str, hashes: &[u128]) -> Result<(), StateError> {
+        let value: Vec<u8> = hashes.iter().flat_map(|h| h.to_be_bytes()).collect();
+        self.frame_hashes
+            .insert(application, value)
+            .map_err(backend)?;
+        Ok(())
+    }
+
     fn forget_traces(
         &self,
         subject: &str,
@@ -452,6 +493,7 @@ impl StateStore for SledState {
             }
         }
         self.clearances.remove(subject).map_err(backend)?;
+        self.frame_hashes.remove(application).map_err(backend)?;
         self.sync()
     }
 

@@ -64,6 +64,7 @@ mod config;
 pub mod http;
 pub mod liveness;
 pub mod local;
+pub mod perceptual;
 mod provider;
 
 pub use self::http::{
@@ -408,19 +409,24 @@ impl Evaluation {
 /// order, or among other frames, is still a replay).
 pub fn submission_frame_digests(submission: &Submission) -> Option<([u8; 32], Vec<[u8; 32]>)> {
     use sha2::Digest as _;
-    if submission.liveness_frames.is_empty() {
-        return None;
-    }
-    let frames: Vec<Vec<u8>> = submission
-        .liveness_frames
-        .iter()
-        .map(|f| decode_b64(f))
-        .collect::<Option<_>>()?;
+    let frames = submission_frames(submission)?;
     let each = frames
         .iter()
         .map(|f| sha2::Sha256::digest(f).into())
         .collect();
     Some((liveness::frames_digest(&frames), each))
+}
+
+/// A submission's liveness frames, decoded from base64, when it has frames and all decode.
+pub fn submission_frames(submission: &Submission) -> Option<Vec<Vec<u8>>> {
+    if submission.liveness_frames.is_empty() {
+        return None;
+    }
+    submission
+        .liveness_frames
+        .iter()
+        .map(|f| decode_b64(f))
+        .collect()
 }
 
 /// Standard base64, with or without padding; whitespace (line breaks) ignored.
