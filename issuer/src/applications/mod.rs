@@ -31,6 +31,7 @@
 //! - `credentials`: collection (issuance), revocation, status lists.
 //! - `subjects`: the subject's data export and erasure.
 //! - `views`: what a holder or reviewer sees, and the status stream.
+//! - `webhooks`: registering and deleting webhook endpoints (audited).
 
 mod context;
 mod credentials;
@@ -40,6 +41,7 @@ mod subjects;
 mod submit;
 mod vendor;
 mod views;
+mod webhooks;
 
 pub use context::{
     Applications, IssuanceConfig, IssuanceSettings, RetentionConfig, ServiceSettings,
