@@ -71,7 +71,16 @@ use crate::state::{StateError, StateStore, WebhookRecord};
 
 pub mod target;
 
-use target::{AllowList, CheckedResolver, Host};
+use target::{AllowList, CheckedResolver, Host, Refused};
+
+impl From<Refused> for WebhookError {
+    fn from(refused: Refused) -> Self {
+        match refused {
+            Refused::Address(why) => Self::Forbidden(why),
+            _ => Self::Unresolved,
+        }
+    }
+}
 
 /// The `[webhooks]` section: delivery retries with exponential backoff (`retry_base_ms` × 2^(attempt − 1)).
 #[derive(Debug, Clone, Deserialize)]
@@ -292,7 +301,8 @@ impl Webhooks {
         now: DateTime<Utc>,
     ) -> Result<(WebhookRecord, Registered), WebhookError> {
         let url = validate_url(url)?;
-        let parsed = reqwest::Url::parse(&url).map_err(|_| WebhookError::BadUrl("not an absolute URL"))?;
+        let parsed =
+            reqwest::Url::parse(&url).map_err(|_| WebhookError::BadUrl("not an absolute URL"))?;
         match target::host_of(&parsed) {
             Some(Host::Ip(ip)) => target::check_ip(ip, &self.settings.allow_private)?,
             Some(Host::Name(name)) => {
@@ -304,8 +314,8 @@ impl Webhooks {
                 .await;
                 match resolved {
                     // A name that does not resolve now may later: each delivery checks again.
-                    Ok(Ok(_)) | Ok(Err(WebhookError::Unresolved)) | Err(_) => {}
-                    Ok(Err(e)) => return Err(e),
+                    Ok(Ok(_)) | Ok(Err(Refused::Unresolved)) | Err(_) => {}
+                    Ok(Err(e)) => return Err(e.into()),
                 }
             }
             None => return Err(WebhookError::BadUrl("the URL has no host")),
@@ -478,9 +488,10 @@ impl Webhooks {
 
     /// Refuse `url` if its host is an IP literal a webhook may not reach.
     fn check_literal(&self, url: &str) -> Result<(), WebhookError> {
-        let parsed = reqwest::Url::parse(url).map_err(|_| WebhookError::BadUrl("not an absolute URL"))?;
+        let parsed =
+            reqwest::Url::parse(url).map_err(|_| WebhookError::BadUrl("not an absolute URL"))?;
         match target::host_of(&parsed) {
-            Some(Host::Ip(ip)) => target::check_ip(ip, &self.settings.allow_private),
+            Some(Host::Ip(ip)) => Ok(target::check_ip(ip, &self.settings.allow_private)?),
             Some(Host::Name(name)) if target::refused_name(&name) => {
                 Err(WebhookError::Forbidden("a metadata service's host name"))
             }

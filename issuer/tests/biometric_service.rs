@@ -10,15 +10,13 @@ use std::sync::{Arc, Mutex};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use biometric_support::{
-    id_card, jpeg, liveness_frames, load, png, resize_to_width, the_face, turned, Turn,
-};
+use biometric_support::{id_card, jpeg, liveness_frames, load, png, the_face, turned, Turn};
+use image::RgbImage;
 use kyc_core::DidKey;
 use kyc_issuer::checks::biometric::http::sign_vendor_webhook;
 use kyc_issuer::checks::biometric::local::FaceModels;
 use kyc_issuer::checks::biometric::{default_models_dir, Detector, HeadTurn};
 use serde_json::{json, Value};
-use image::RgbImage;
 use spawned_issuer::{
     check, expect_problem, holder_token, post_json, refused_start, start, submission, submit,
     REVIEWER_TOKEN,
@@ -411,7 +409,10 @@ async fn retouched_copies_of_an_accepted_frame_set_are_replays() {
     let mut body = submission(&holder);
     body["document"]["image"] = json!(STANDARD.encode(&card));
     body["selfie"] = json!(STANDARD.encode(jpeg(&selfie)));
-    body["livenessFrames"] = json!(frames.iter().map(|f| STANDARD.encode(f)).collect::<Vec<_>>());
+    body["livenessFrames"] = json!(frames
+        .iter()
+        .map(|f| STANDARD.encode(f))
+        .collect::<Vec<_>>());
     body["livenessChallenge"] = challenge["id"].clone();
     let view = submit(&client, &base, &body).await;
     assert_eq!(check(&view, "biometric")["outcome"], "clear", "{view}");
@@ -419,7 +420,11 @@ async fn retouched_copies_of_an_accepted_frame_set_are_replays() {
 
     type Retouch = fn(&[u8]) -> Vec<u8>;
     let retouches: [(&str, Retouch, bool); 6] = [
-        ("re-encoded at quality 60", |f| jpeg_at(&decode(f), 60), false),
+        (
+            "re-encoded at quality 60",
+            |f| jpeg_at(&decode(f), 60),
+            false,
+        ),
         (
             "cropped by 4 px",
             |f| {
@@ -509,7 +514,12 @@ fn posed_frames(models: &FaceModels, selfie: &RgbImage, asked: &[HeadTurn]) -> V
         .map(|wanted| {
             for (turn, times) in [(Turn::Centre, 0), (Turn::Left, 1), (Turn::Right, 1)]
                 .into_iter()
-                .chain([(Turn::Left, 2), (Turn::Right, 2), (Turn::Left, 3), (Turn::Right, 3)])
+                .chain([
+                    (Turn::Left, 2),
+                    (Turn::Right, 2),
+                    (Turn::Left, 3),
+                    (Turn::Right, 3),
+                ])
             {
                 let mut frame = selfie.clone();
                 for _ in 0..times {

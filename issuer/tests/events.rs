@@ -594,7 +594,10 @@ async fn webhooks_are_signed_and_retried() {
 async fn audit_entries(client: &reqwest::Client, base: &str, n: u64) -> Vec<Value> {
     let size = audit_size(client, base).await;
     let text = client
-        .get(format!("{base}/v1/audit/entries?from={}&to={size}", size - n))
+        .get(format!(
+            "{base}/v1/audit/entries?from={}&to={size}",
+            size - n
+        ))
         .send()
         .await
         .unwrap()
@@ -618,7 +621,14 @@ async fn webhooks_to_internal_targets_are_refused() {
     let base = issuer.base.clone();
     let client = reqwest::Client::new();
     let (url, _) = receiver().await;
-    let port = url.split(':').nth(2).unwrap().split('/').next().unwrap().to_owned();
+    let port = url
+        .split(':')
+        .nth(2)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
     let hooks = format!("{base}/v1/webhooks");
     let before = audit_size(&client, &base).await;
     for bad in [
@@ -654,7 +664,10 @@ async fn webhooks_to_internal_targets_are_refused() {
         let p = expect_problem(response, 400).await;
         let detail = p["detail"].as_str().unwrap();
         assert!(!detail.contains(&bad), "{bad}: {p}");
-        assert!(!detail.contains("127.0.0.1") && !detail.contains("169.254"), "{p}");
+        assert!(
+            !detail.contains("127.0.0.1") && !detail.contains("169.254"),
+            "{p}"
+        );
     }
     let listed: Value = client
         .get(&hooks)
@@ -670,7 +683,10 @@ async fn webhooks_to_internal_targets_are_refused() {
     drop(issuer);
 
     // With the receiver's address allowed, the same receiver is accepted.
-    let issuer = start(tmp.path(), "[webhooks]\nallow_private = [\"127.0.0.1/32\"]\n");
+    let issuer = start(
+        tmp.path(),
+        "[webhooks]\nallow_private = [\"127.0.0.1/32\"]\n",
+    );
     let response = client
         .post(format!("{}/v1/webhooks", issuer.base))
         .bearer_auth(ADMIN_TOKEN)
@@ -697,7 +713,14 @@ async fn webhooks_to_internal_targets_are_refused() {
 async fn a_name_resolving_to_loopback_is_refused_at_delivery() {
     let tmp = tempfile::tempdir().unwrap();
     let (url, received) = receiver().await;
-    let port = url.split(':').nth(2).unwrap().split('/').next().unwrap().to_owned();
+    let port = url
+        .split(':')
+        .nth(2)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
     let by_name = format!("http://localhost:{port}/hooks/kyc");
     let allowed = "[webhooks]\nretry_base_ms = 50\nmax_attempts = 2\n\
                    allow_private = [\"127.0.0.0/8\", \"::1/128\"]\n";
@@ -719,7 +742,11 @@ async fn a_name_resolving_to_loopback_is_refused_at_delivery() {
 
     // The same endpoint, the allow-list gone: every connection to the name is refused.
     let log = tmp.path().join("issuer.log");
-    let issuer = start_logging(tmp.path(), "[webhooks]\nretry_base_ms = 50\nmax_attempts = 2\n", &log);
+    let issuer = start_logging(
+        tmp.path(),
+        "[webhooks]\nretry_base_ms = 50\nmax_attempts = 2\n",
+        &log,
+    );
     let count = received.lock().unwrap().len();
     let (_, holder) = DidKey::generate();
     submit(&client, &issuer.base, &submission(&holder)).await;
@@ -751,7 +778,11 @@ fn start_logging(dir: &std::path::Path, extra: &str, log: &std::path::Path) -> L
     let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     stdout.read_line(&mut line).unwrap();
-    let addr = line.trim().strip_prefix("listening on ").unwrap().to_owned();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
     std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
     Logged {
         child,

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use kyc_core::audit_event::AuditEvent;
 
 use super::context::{apply_decision, check_event, conflict, decision_event, Applications};
-use super::context::{context, Traces};
+use super::context::{context, LivenessTrace, Traces};
 use super::error::{ApplicationError, Broken};
 use super::views::ApplicationView;
 use crate::checks::biometric::perceptual::{self, FrameHashes};
@@ -177,7 +177,12 @@ impl Applications {
                     challenge,
                 };
                 let hashes = hashes.frames.iter().map(|h| h.0).collect();
-                (digest, answer, frames, hashes)
+                LivenessTrace {
+                    digest,
+                    answer,
+                    frames,
+                    hashes,
+                }
             }),
             pending: outcome.pending.map(|(reference, liveness_asked)| {
                 let pending = VendorPending {

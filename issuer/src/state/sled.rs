@@ -425,10 +425,11 @@ impl StateStore for SledState {
         self.sync()
     }
 
-    /// A scan of every application's frame hashes: measured at about N µs for 10,000
-    /// applications of 6 frames (`cargo test -p kyc-issuer --release --lib
-    /// frame_hash_scan -- --ignored --nocapture`). A PostgreSQL backend would index
-    /// the hashes' 16-bit bands instead.
+    /// A scan of every application's frame hashes (one sled entry of 16 bytes a frame per
+    /// application that answered a challenge), on every submission with frames: its cost grows
+    /// with the number of answers kept (not measured here). When that matters, index the hashes
+    /// by bands (multi-index hashing: a 128-bit hash in 21 bands of 6 bits guarantees that two
+    /// hashes within 20 bits share a band) or keep them in memory.
     fn similar_frame_senders(
         &self,
         hashes: &[u128],

@@ -24,7 +24,17 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
-use super::WebhookError;
+/// Why a target is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Refused {
+    /// The address (or one the name resolves to) is not public; why, without the address.
+    #[error("the host is {0}")]
+    Address(&'static str),
+    /// The name does not resolve.
+    #[error("the host name does not resolve")]
+    Unresolved,
+}
 
 /// CIDR blocks allowed although private, loopback or link-local.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -45,7 +55,9 @@ impl AllowList {
     /// Whether `ip` lies in one of the blocks.
     pub fn contains(&self, ip: IpAddr) -> bool {
         let ip = canonical(ip);
-        self.0.iter().any(|(net, prefix)| in_block(ip, *net, *prefix))
+        self.0
+            .iter()
+            .any(|(net, prefix)| in_block(ip, *net, *prefix))
     }
 }
 
@@ -87,21 +99,21 @@ fn in_block(ip: IpAddr, net: IpAddr, prefix: u8) -> bool {
 
 /// IPv4 blocks that are not public unicast (IANA special-purpose registry).
 const V4_REFUSED: [([u8; 4], u8); 16] = [
-    ([0, 0, 0, 0], 8),       // "this network", 0.0.0.0 included
-    ([10, 0, 0, 0], 8),      // private
-    ([100, 64, 0, 0], 10),   // shared address space (CGNAT)
-    ([127, 0, 0, 0], 8),     // loopback
-    ([169, 254, 0, 0], 16),  // link-local: the metadata services
-    ([172, 16, 0, 0], 12),   // private
-    ([192, 0, 0, 0], 24),    // IETF protocol assignments
-    ([192, 0, 2, 0], 24),    // documentation
-    ([192, 88, 99, 0], 24),  // 6to4 relay anycast
-    ([192, 168, 0, 0], 16),  // private
-    ([198, 18, 0, 0], 15),   // benchmarking
-    ([198, 51, 100, 0], 24), // documentation
-    ([203, 0, 113, 0], 24),  // documentation
-    ([224, 0, 0, 0], 4),     // multicast
-    ([240, 0, 0, 0], 4),     // reserved, broadcast included
+    ([0, 0, 0, 0], 8),          // "this network", 0.0.0.0 included
+    ([10, 0, 0, 0], 8),         // private
+    ([100, 64, 0, 0], 10),      // shared address space (CGNAT)
+    ([127, 0, 0, 0], 8),        // loopback
+    ([169, 254, 0, 0], 16),     // link-local: the metadata services
+    ([172, 16, 0, 0], 12),      // private
+    ([192, 0, 0, 0], 24),       // IETF protocol assignments
+    ([192, 0, 2, 0], 24),       // documentation
+    ([192, 88, 99, 0], 24),     // 6to4 relay anycast
+    ([192, 168, 0, 0], 16),     // private
+    ([198, 18, 0, 0], 15),      // benchmarking
+    ([198, 51, 100, 0], 24),    // documentation
+    ([203, 0, 113, 0], 24),     // documentation
+    ([224, 0, 0, 0], 4),        // multicast
+    ([240, 0, 0, 0], 4),        // reserved, broadcast included
     ([100, 100, 100, 200], 32), // Alibaba Cloud's metadata service (inside CGNAT anyway)
 ];
 
@@ -123,9 +135,8 @@ fn refused_v4(ip: Ipv4Addr) -> Option<&'static str> {
 
 fn refused_v6(ip: Ipv6Addr) -> Option<&'static str> {
     let bits = u128::from(ip);
-    let block = |net: u128, prefix: u8| {
-        in_block(IpAddr::V6(ip), IpAddr::V6(Ipv6Addr::from(net)), prefix)
-    };
+    let block =
+        |net: u128, prefix: u8| in_block(IpAddr::V6(ip), IpAddr::V6(Ipv6Addr::from(net)), prefix);
     // 6to4 (2002::/16) carries an IPv4 address in bits 16..48: judge that one.
     if block(0x2002 << 112, 16) {
         let v4 = Ipv4Addr::from(((bits >> 80) & 0xFFFF_FFFF) as u32);
@@ -175,9 +186,9 @@ pub fn host_of(url: &reqwest::Url) -> Option<Host> {
 }
 
 /// Refuse `ip` unless it is public or `allow` lists it.
-pub fn check_ip(ip: IpAddr, allow: &AllowList) -> Result<(), WebhookError> {
+pub fn check_ip(ip: IpAddr, allow: &AllowList) -> Result<(), Refused> {
     match refused(ip) {
-        Some(why) if !allow.contains(ip) => Err(WebhookError::Forbidden(why)),
+        Some(why) if !allow.contains(ip) => Err(Refused::Address(why)),
         _ => Ok(()),
     }
 }
@@ -187,16 +198,16 @@ pub async fn resolve_checked(
     name: &str,
     port: u16,
     allow: &AllowList,
-) -> Result<Vec<SocketAddr>, WebhookError> {
+) -> Result<Vec<SocketAddr>, Refused> {
     if refused_name(name) {
-        return Err(WebhookError::Forbidden("a metadata service's host name"));
+        return Err(Refused::Address("a metadata service's host name"));
     }
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((name, port))
         .await
-        .map_err(|_| WebhookError::Unresolved)?
+        .map_err(|_| Refused::Unresolved)?
         .collect();
     if addrs.is_empty() {
-        return Err(WebhookError::Unresolved);
+        return Err(Refused::Unresolved);
     }
     for addr in &addrs {
         check_ip(addr.ip(), allow)?;
@@ -329,7 +340,7 @@ mod tests {
         let none = AllowList::default();
         assert!(matches!(
             resolve_checked("localhost", 80, &none).await,
-            Err(WebhookError::Forbidden(_))
+            Err(Refused::Address(_))
         ));
         let loopback = AllowList::parse(&["127.0.0.0/8".into(), "::1/128".into()]).unwrap();
         assert!(resolve_checked("localhost", 80, &loopback).await.is_ok());

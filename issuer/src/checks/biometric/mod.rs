@@ -21,6 +21,15 @@
 //! challenge is answered once, and a frame set is accepted once, whatever challenge it claims to
 //! answer: replaying an earlier upload is refused.
 //!
+//! **Replays are recognised by content.** Besides each frame's SHA-256, the issuer keeps a
+//! 128-bit perceptual hash of every frame of an accepted answer ([`perceptual`]), and refuses
+//! (`liveness_challenge_replayed`) a submission any of whose frames, or their mirror images, is
+//! within 20 bits of a frame another application sent: a frame set re-encoded, cropped by a few
+//! pixels, brightness-shifted, with its metadata changed or bytes appended is still a replay.
+//! The hashes are erased with the subject. A capture re-framed more heavily (a large crop, a
+//! rotation) is not caught by the hash; comparing the frames' face embeddings with earlier
+//! answers' (as a review reason) would be the next layer.
+//!
 //! **What this does not stop.** The liveness check shows that whoever uploaded the frames could
 //! produce, within a couple of minutes, images of the selfie's face turning as asked. It does
 //! *not* detect:
