@@ -527,3 +527,49 @@ impl StateStore for SledState {
         Ok(taken)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::memory::MemoryState;
+
+    /// Both backends: a hash near an accepted frame's names its sender (not the asker), a far
+    /// one nobody, and the subject's erasure forgets the application's hashes.
+    #[test]
+    fn frame_hashes_are_matched_near_and_forgotten_with_the_subject() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::open(dir.path()).unwrap();
+        let sled = SledState::new(&db, dir.path()).unwrap();
+        let memory = MemoryState::new();
+        let stores: [&dyn StateStore; 2] = [&sled, &memory];
+        for store in stores {
+            let frame: u128 = 0x0123_4567_89ab_cdef_0f1e_2d3c_4b5a_6978;
+            store
+                .record_frame_hashes("app-1", &[frame, !frame])
+                .unwrap();
+            let near = frame ^ 0b1011; // 3 bits off
+            let far = frame ^ u128::from(u64::MAX); // 64 bits off
+            assert_eq!(
+                store
+                    .similar_frame_senders(&[far, near], 20, "app-2")
+                    .unwrap(),
+                ["app-1"]
+            );
+            assert!(store
+                .similar_frame_senders(&[near], 20, "app-1")
+                .unwrap()
+                .is_empty());
+            assert!(store
+                .similar_frame_senders(&[far], 20, "app-2")
+                .unwrap()
+                .is_empty());
+            store
+                .forget_traces("subject-1", "app-1", "did:key:z", &[], &[])
+                .unwrap();
+            assert!(store
+                .similar_frame_senders(&[near], 20, "app-2")
+                .unwrap()
+                .is_empty());
+        }
+    }
+}
