@@ -178,6 +178,23 @@ pub enum AuditEvent {
         /// The admin who erased it.
         by: String,
     },
+    /// An admin registered a webhook endpoint (state changes are POSTed to it).
+    WebhookRegistered {
+        /// The endpoint's id.
+        webhook: String,
+        /// `base64url(SHA-256(url))` of its normalised URL (the URL itself may carry a token).
+        #[serde(rename = "urlHash")]
+        url_hash: String,
+        /// The admin who registered it.
+        by: String,
+    },
+    /// An admin deleted a webhook endpoint.
+    WebhookDeleted {
+        /// The endpoint's id.
+        webhook: String,
+        /// The admin who deleted it.
+        by: String,
+    },
     /// The issuer's signing key changed.
     KeyRotated {
         /// The old issuer DID.

@@ -268,6 +268,9 @@ impl Config {
         if self.webhooks.max_pending == 0 {
             return invalid("webhooks.max_pending", "must be at least 1");
         }
+        if let Err(e) = crate::webhooks::target::AllowList::parse(&self.webhooks.allow_private) {
+            return invalid("webhooks.allow_private", &e);
+        }
         if self.retention.min_days > 36_500 {
             return invalid("retention.min_days", "must be at most 36500 days");
         }

@@ -44,10 +44,14 @@
 //!
 //! # URLs
 //!
-//! Only absolute `http` and `https` URLs with a host and no user information are accepted.
-//! Registration is an admin action; the issuer does not filter internal addresses (the
-//! specification's SSRF advice is an egress proxy, which belongs in the deployment).
-//! Logs name endpoints by id, never by URL (a URL may embed a token).
+//! Only absolute `http` and `https` URLs with a host and no user information are accepted, and
+//! only public targets: an IP literal in a private, loopback, link-local, metadata or reserved
+//! range, a metadata service's host name, or a name that resolves to such an address is
+//! refused at registration (400), and again at every delivery, where the client connects only
+//! to the addresses its resolver checked ([`target`]). `[webhooks] allow_private` lists CIDR
+//! blocks allowed anyway (a receiver on the issuer's own network; tests' loopback receivers).
+//! Registering and deleting an endpoint are audit events (`webhook_registered`,
+//! `webhook_deleted`). Logs name endpoints by id, never by URL (a URL may embed a token).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
@@ -65,6 +69,19 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use crate::events::StateChange;
 use crate::state::{StateError, StateStore, WebhookRecord};
 
+pub mod target;
+
+use target::{AllowList, CheckedResolver, Host, Refused};
+
+impl From<Refused> for WebhookError {
+    fn from(refused: Refused) -> Self {
+        match refused {
+            Refused::Address(why) => Self::Forbidden(why),
+            _ => Self::Unresolved,
+        }
+    }
+}
+
 /// The `[webhooks]` section: delivery retries with exponential backoff (`retry_base_ms` × 2^(attempt − 1)).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -77,6 +94,9 @@ pub struct WebhooksConfig {
     pub timeout_secs: u64,
     /// Deliveries waiting or in flight at most; beyond this new ones are dropped and logged.
     pub max_pending: usize,
+    /// CIDR blocks a webhook may point into although they are private, loopback or link-local
+    /// (e.g. `["127.0.0.1/32"]` for a test's receiver); empty by default: public targets only.
+    pub allow_private: Vec<String>,
 }
 
 impl Default for WebhooksConfig {
@@ -86,6 +106,7 @@ impl Default for WebhooksConfig {
             max_attempts: 5,
             timeout_secs: 15,
             max_pending: 10_000,
+            allow_private: Vec::new(),
         }
     }
 }
@@ -109,9 +130,19 @@ pub enum WebhookError {
     /// The URL is not an acceptable absolute http(s) URL (400); the message does not repeat it.
     #[error("url: {0}")]
     BadUrl(&'static str),
+    /// The URL's host is, or resolves to, an address a webhook may not reach (400); the
+    /// message does not repeat it.
+    #[error("url: the host is {0}; only public addresses are accepted")]
+    Forbidden(&'static str),
+    /// The URL's host name does not resolve (at delivery).
+    #[error("url: the host name does not resolve")]
+    Unresolved,
     /// No such endpoint (404).
     #[error("no such webhook")]
     NotFound,
+    /// The audit log refused the event (500).
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
     /// The store failed (500).
     #[error(transparent)]
     State(#[from] StateError),
@@ -131,15 +162,29 @@ pub struct WebhookSettings {
     pub timeout: Duration,
     /// Deliveries waiting or in flight at most.
     pub max_pending: usize,
+    /// Blocks allowed although private ([`target`]).
+    pub allow_private: AllowList,
 }
 
 impl From<&WebhooksConfig> for WebhookSettings {
+    /// The settings of a validated configuration (an `allow_private` entry that does not parse
+    /// is refused by the configuration's validation; here it is left out).
     fn from(config: &WebhooksConfig) -> Self {
+        let allow_private = AllowList::parse(
+            &config
+                .allow_private
+                .iter()
+                .filter(|e| AllowList::parse(std::slice::from_ref(*e)).is_ok())
+                .cloned()
+                .collect::<Vec<_>>(),
+        )
+        .unwrap_or_default();
         Self {
             retry_base: Duration::from_millis(config.retry_base_ms),
             max_attempts: config.max_attempts,
             timeout: Duration::from_secs(config.timeout_secs),
             max_pending: config.max_pending,
+            allow_private,
         }
     }
 }
@@ -230,6 +275,9 @@ impl Webhooks {
     ) -> Result<Self, WebhookError> {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(Arc::new(CheckedResolver(Arc::new(
+                settings.allow_private.clone(),
+            ))))
             .timeout(settings.timeout)
             .build()
             .map_err(|e| WebhookError::Client(e.without_url().to_string()))?;
@@ -243,14 +291,35 @@ impl Webhooks {
         })
     }
 
-    /// Register `url` for `admin`; the answer holds the secret, shown this once.
-    pub fn register(
+    /// A new endpoint for `url`, registered by `admin`, once its target is checked ([`target`]):
+    /// the record to store and the answer holding the secret, shown this once. Nothing is
+    /// stored yet ([`Webhooks::insert`]): the caller logs the registration first.
+    pub async fn prepare(
         &self,
         url: &str,
         admin: &str,
         now: DateTime<Utc>,
-    ) -> Result<Registered, WebhookError> {
+    ) -> Result<(WebhookRecord, Registered), WebhookError> {
         let url = validate_url(url)?;
+        let parsed =
+            reqwest::Url::parse(&url).map_err(|_| WebhookError::BadUrl("not an absolute URL"))?;
+        match target::host_of(&parsed) {
+            Some(Host::Ip(ip)) => target::check_ip(ip, &self.settings.allow_private)?,
+            Some(Host::Name(name)) => {
+                let port = parsed.port_or_known_default().unwrap_or(0);
+                let resolved = tokio::time::timeout(
+                    self.settings.timeout,
+                    target::resolve_checked(&name, port, &self.settings.allow_private),
+                )
+                .await;
+                match resolved {
+                    // A name that does not resolve now may later: each delivery checks again.
+                    Ok(Ok(_)) | Ok(Err(Refused::Unresolved)) | Err(_) => {}
+                    Ok(Err(e)) => return Err(e.into()),
+                }
+            }
+            None => return Err(WebhookError::BadUrl("the URL has no host")),
+        }
         let mut secret = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut secret);
         let record = WebhookRecord {
@@ -260,15 +329,25 @@ impl Webhooks {
             created_at: now,
             created_by: admin.into(),
         };
-        self.store.insert_webhook(&record)?;
         let registered = Registered {
             id: record.id.clone(),
             url,
             secret: format!("{SECRET_PREFIX}{}", STANDARD.encode(secret)),
         };
+        Ok((record, registered))
+    }
+
+    /// Store an endpoint made by [`Webhooks::prepare`]; deliveries to it start.
+    pub fn insert(&self, record: WebhookRecord) -> Result<(), WebhookError> {
+        self.store.insert_webhook(&record)?;
+        tracing::info!(webhook = %record.id, by = %record.created_by, "webhook registered");
         self.write_endpoints().push(record);
-        tracing::info!(webhook = %registered.id, by = admin, "webhook registered");
-        Ok(registered)
+        Ok(())
+    }
+
+    /// Whether endpoint `id` is registered.
+    pub fn exists(&self, id: &str) -> bool {
+        self.read_endpoints().iter().any(|e| e.id == id)
     }
 
     /// Remove endpoint `id`; its pending deliveries stop before their next attempt.
@@ -364,6 +443,12 @@ impl Webhooks {
             if !self.read_endpoints().iter().any(|e| e.id == endpoint.id) {
                 return;
             }
+            // An IP literal is checked here (the client's resolver sees names only); a name
+            // is checked by the resolver, on every connection.
+            if let Err(e) = self.check_literal(&endpoint.url) {
+                tracing::warn!(webhook = %endpoint.id, error = %e, "webhook target refused; delivery ended");
+                return;
+            }
             let timestamp = Utc::now().timestamp();
             let outcome = self
                 .client
@@ -399,6 +484,19 @@ impl Webhooks {
             }
         }
         tracing::error!(webhook = %endpoint.id, attempts, "webhook delivery abandoned");
+    }
+
+    /// Refuse `url` if its host is an IP literal a webhook may not reach.
+    fn check_literal(&self, url: &str) -> Result<(), WebhookError> {
+        let parsed =
+            reqwest::Url::parse(url).map_err(|_| WebhookError::BadUrl("not an absolute URL"))?;
+        match target::host_of(&parsed) {
+            Some(Host::Ip(ip)) => Ok(target::check_ip(ip, &self.settings.allow_private)?),
+            Some(Host::Name(name)) if target::refused_name(&name) => {
+                Err(WebhookError::Forbidden("a metadata service's host name"))
+            }
+            _ => Ok(()),
+        }
     }
 
     fn read_endpoints(&self) -> std::sync::RwLockReadGuard<'_, Vec<WebhookRecord>> {

@@ -11,9 +11,10 @@ use std::sync::{Arc, Mutex};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use biometric_support::{
-    id_card, jpeg, liveness_frames, load, no_face_image, png, resize_to_width,
+    id_card, jpeg, liveness_frames, load, no_face_image, png, the_face, turned, Turn,
 };
 use ed25519_dalek::SigningKey;
+use image::RgbImage;
 use kyc_core::DidKey;
 use kyc_issuer::checks::biometric::http::sign_vendor_webhook;
 use kyc_issuer::checks::biometric::local::FaceModels;
@@ -119,16 +120,17 @@ async fn genuine_application_reaches_tier_two_and_a_replay_is_refused() {
 
     // A genuine application sent to review (its document number is the first holder's: an
     // association signal); the reviewer asks for a document; after the upload the application
-    // is checked again with the frames it sent, which is no replay. Its own captures: the
-    // photo at another size, so that no frame repeats the first application's.
+    // is checked again with the frames it sent, which is no replay. Its own captures: another
+    // photo of the same person (the first photo at another size would be a replay: the frames
+    // are compared by content, not bytes).
     let (key, third) = DidKey::generate();
     let fresh = new_challenge(&client, &base, &key).await;
     let turns: Vec<HeadTurn> = serde_json::from_value(fresh["turns"].clone()).unwrap();
     let mut second = body.clone();
     second["holder"] = json!(third.as_str());
-    let other_selfie = resize_to_width(&selfie, selfie.width() * 9 / 10);
+    let other_selfie = load("obama2.jpg");
     second["selfie"] = json!(STANDARD.encode(jpeg(&other_selfie)));
-    second["livenessFrames"] = json!(encode(liveness_frames(&models, &other_selfie, &turns, 2)));
+    second["livenessFrames"] = json!(encode(posed_frames(&models, &other_selfie, &turns)));
     second["livenessChallenge"] = fresh["id"].clone();
     let view = submit(&client, &base, &second).await;
     assert_eq!(check(&view, "biometric")["outcome"], "clear", "{view}");
@@ -410,4 +412,213 @@ async fn a_liveness_challenge_is_its_holders_and_a_holder_has_few() {
         json!(["biometric_pending"]),
         "{view}"
     );
+}
+
+/// A challenge asking for `wanted` poses among its turns (asked again, by a new holder each
+/// time since a holder may hold only a few, until one does), and its holder.
+async fn challenge_with(
+    client: &reqwest::Client,
+    base: &str,
+    wanted: &[HeadTurn],
+) -> (Value, DidKey) {
+    for _ in 0..64 {
+        let (key, holder) = DidKey::generate();
+        let challenge = new_challenge(client, base, &key).await;
+        let turns: Vec<HeadTurn> = serde_json::from_value(challenge["turns"].clone()).unwrap();
+        if wanted.iter().all(|w| turns.contains(w)) {
+            return (challenge, holder);
+        }
+    }
+    panic!("no challenge with every pose in 64 tries");
+}
+
+fn decode(bytes: &[u8]) -> RgbImage {
+    image::load_from_memory(bytes).unwrap().into_rgb8()
+}
+
+fn jpeg_at(image: &RgbImage, quality: u8) -> Vec<u8> {
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
+        .encode_image(image)
+        .unwrap();
+    out
+}
+
+/// A JPEG with a comment segment (COM, 0xFFFE) after its start-of-image marker: the same
+/// pixels, other metadata.
+fn with_comment(jpeg: &[u8]) -> Vec<u8> {
+    let text = b"edited by hand";
+    let mut out = jpeg[..2].to_vec();
+    out.extend_from_slice(&[0xFF, 0xFE, 0, (text.len() + 2) as u8]);
+    out.extend_from_slice(text);
+    out.extend_from_slice(&jpeg[2..]);
+    out
+}
+
+fn mirrored(pose: HeadTurn) -> HeadTurn {
+    match pose {
+        HeadTurn::Left => HeadTurn::Right,
+        HeadTurn::Right => HeadTurn::Left,
+        HeadTurn::Centre => HeadTurn::Centre,
+    }
+}
+
+/// Issue 12, finding 5: an accepted frame set, retouched so that no byte sequence repeats
+/// (re-encoded, cropped by a few pixels, brightness-shifted, metadata changed, one byte
+/// appended, mirrored), and sent in the order a new challenge asks, under a new holder, is a
+/// replay: the frames are compared by content. Another capture of the same person is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retouched_copies_of_an_accepted_frame_set_are_replays() {
+    let tmp = tempfile::tempdir().unwrap();
+    let list = tmp.path().join("list.ftm.json");
+    std::fs::write(&list, format!("{LIST}\n")).unwrap();
+    let config = format!(
+        "[limits]\nbody_bytes = 16777216\n\
+             [biometric]\nenabled = true\nprovider = \"local\"\nworkers = 1\n\
+             [screening]\n[[screening.lists]]\nname = \"test\"\nformat = \"ftm\"\npath = \"{}\"\n",
+        list.display()
+    );
+    let issuer = start(tmp.path(), &config);
+    let base = issuer.base.clone();
+    let client = reqwest::Client::new();
+    let models = FaceModels::open(&default_models_dir(), Detector::Hog).unwrap();
+    let selfie = load("obama.jpg");
+    let card = png(&id_card(&models, &load("obama2.jpg"), true));
+
+    // The victim's genuine answer, to a challenge showing every pose.
+    let all = [HeadTurn::Left, HeadTurn::Centre, HeadTurn::Right];
+    let (challenge, holder) = challenge_with(&client, &base, &all).await;
+    let turns: Vec<HeadTurn> = serde_json::from_value(challenge["turns"].clone()).unwrap();
+    let frames = liveness_frames(&models, &selfie, &turns, 1);
+    let by_pose = |pose: HeadTurn| -> Vec<u8> {
+        frames[turns.iter().position(|t| *t == pose).unwrap()].clone()
+    };
+    let mut body = submission(&holder);
+    body["document"]["image"] = json!(STANDARD.encode(&card));
+    body["selfie"] = json!(STANDARD.encode(jpeg(&selfie)));
+    body["livenessFrames"] = json!(frames
+        .iter()
+        .map(|f| STANDARD.encode(f))
+        .collect::<Vec<_>>());
+    body["livenessChallenge"] = challenge["id"].clone();
+    let view = submit(&client, &base, &body).await;
+    assert_eq!(check(&view, "biometric")["outcome"], "clear", "{view}");
+    assert_eq!(view["state"], "approved", "{view}");
+
+    type Retouch = fn(&[u8]) -> Vec<u8>;
+    let retouches: [(&str, Retouch, bool); 6] = [
+        (
+            "re-encoded at quality 60",
+            |f| jpeg_at(&decode(f), 60),
+            false,
+        ),
+        (
+            "cropped by 4 px",
+            |f| {
+                let i = decode(f);
+                jpeg(&image::imageops::crop_imm(&i, 4, 4, i.width() - 8, i.height() - 8).to_image())
+            },
+            false,
+        ),
+        (
+            "brightened by 25 levels",
+            |f| {
+                let mut i = decode(f);
+                i.pixels_mut()
+                    .for_each(|p| p.0.iter_mut().for_each(|c| *c = c.saturating_add(25)));
+                jpeg(&i)
+            },
+            false,
+        ),
+        ("with a comment segment", with_comment, false),
+        (
+            "with one byte appended",
+            |f| [f, &[0u8][..]].concat(),
+            false,
+        ),
+        (
+            "mirrored",
+            |f| jpeg(&image::imageops::flip_horizontal(&decode(f))),
+            true,
+        ),
+    ];
+    for (what, retouch, mirror) in retouches {
+        // The attacker answers a fresh challenge with the victim's frames, in its order.
+        let (attacker_key, attacker) = DidKey::generate();
+        let fresh = new_challenge(&client, &base, &attacker_key).await;
+        let asked: Vec<HeadTurn> = serde_json::from_value(fresh["turns"].clone()).unwrap();
+        let replayed: Vec<String> = asked
+            .iter()
+            .map(|pose| {
+                let source = if mirror { mirrored(*pose) } else { *pose };
+                STANDARD.encode(retouch(&by_pose(source)))
+            })
+            .collect();
+        let mut replay = body.clone();
+        replay["holder"] = json!(attacker.as_str());
+        replay["livenessChallenge"] = fresh["id"].clone();
+        replay["livenessFrames"] = json!(replayed);
+        let view = submit(&client, &base, &replay).await;
+        let biometric = check(&view, "biometric");
+        assert_eq!(biometric["outcome"], "rejected", "{what}: {view}");
+        assert!(
+            biometric["reasons"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("liveness_challenge_replayed")),
+            "{what}: {view}"
+        );
+        assert_ne!(view["state"], "approved", "{what}");
+    }
+
+    // The same person again, in a new session (another photo, obama2.jpg, whose head is
+    // turned a little to start with), against a card made from the first photo: not a replay.
+    let (later_key, later) = DidKey::generate();
+    let fresh = new_challenge(&client, &base, &later_key).await;
+    let asked: Vec<HeadTurn> = serde_json::from_value(fresh["turns"].clone()).unwrap();
+    let again = load("obama2.jpg");
+    let mut genuine = body.clone();
+    genuine["holder"] = json!(later.as_str());
+    genuine["document"]["image"] = json!(STANDARD.encode(png(&id_card(&models, &selfie, true))));
+    genuine["selfie"] = json!(STANDARD.encode(jpeg(&again)));
+    genuine["livenessChallenge"] = fresh["id"].clone();
+    genuine["livenessFrames"] = json!(posed_frames(&models, &again, &asked)
+        .iter()
+        .map(|f| STANDARD.encode(f))
+        .collect::<Vec<_>>());
+    let view = submit(&client, &base, &genuine).await;
+    let biometric = check(&view, "biometric");
+    assert_eq!(biometric["outcome"], "clear", "{view}");
+}
+
+/// Frames of `selfie` showing `asked`, for a photo whose head is not quite frontal: each pose
+/// is the selfie turned as often as it takes (up to three times either way) for the issuer's
+/// yaw estimate (default threshold 0.12) to read it.
+fn posed_frames(models: &FaceModels, selfie: &RgbImage, asked: &[HeadTurn]) -> Vec<Vec<u8>> {
+    use kyc_issuer::checks::biometric::liveness::pose;
+    asked
+        .iter()
+        .map(|wanted| {
+            for (turn, times) in [(Turn::Centre, 0), (Turn::Left, 1), (Turn::Right, 1)]
+                .into_iter()
+                .chain([
+                    (Turn::Left, 2),
+                    (Turn::Right, 2),
+                    (Turn::Left, 3),
+                    (Turn::Right, 3),
+                ])
+            {
+                let mut frame = selfie.clone();
+                for _ in 0..times {
+                    let face = the_face(models, &frame);
+                    frame = turned(&frame, &face, turn);
+                }
+                let frame = decode(&jpeg(&frame));
+                if pose(the_face(models, &frame).yaw(), 0.12) == Some(*wanted) {
+                    return jpeg(&frame);
+                }
+            }
+            panic!("no frame of the photo shows {wanted:?}");
+        })
+        .collect()
 }

@@ -377,7 +377,11 @@ async fn accepted(received: &Received, accepted: usize) -> Vec<Delivery> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhooks_are_signed_and_retried() {
     let tmp = tempfile::tempdir().unwrap();
-    let issuer = start(tmp.path(), "[webhooks]\nretry_base_ms = 50\n");
+    // The receiver listens on loopback, which only the allow-list lets a webhook reach.
+    let issuer = start(
+        tmp.path(),
+        "[webhooks]\nretry_base_ms = 50\nallow_private = [\"127.0.0.1/32\"]\n",
+    );
     let base = issuer.base.clone();
     let client = reqwest::Client::new();
     let (url, received) = receiver().await;
@@ -487,6 +491,14 @@ async fn webhooks_are_signed_and_retried() {
         .unwrap();
     assert_eq!(listed[0]["id"], hook_id.as_str());
     assert_eq!(listed[0]["createdBy"], "adam");
+    // Registering is an audit event naming the endpoint, the admin and a hash of the URL
+    // (never the URL, which may carry a token).
+    assert_eq!(audit_size(&client, &base).await, before + 1);
+    let last = audit_entries(&client, &base, 1).await;
+    assert_eq!(last[0]["kind"], "webhook_registered", "{last:?}");
+    assert_eq!(last[0]["data"]["webhook"], hook_id.as_str());
+    assert_eq!(last[0]["data"]["by"], "adam");
+    assert!(!last[0].to_string().contains(&url));
     assert!(!listed.to_string().contains(&secret[6..]));
 
     // A submission goes submitted → checking → in_review: three changes, each refused once and
@@ -569,9 +581,226 @@ async fn webhooks_are_signed_and_retried() {
         .await
         .unwrap();
     assert_eq!(deleted.status(), 204);
+    let last = audit_entries(&client, &base, 1).await;
+    assert_eq!(last[0]["kind"], "webhook_deleted", "{last:?}");
+    assert_eq!(last[0]["data"]["webhook"], hook_id.as_str());
+    assert_eq!(last[0]["data"]["by"], "adam");
     let count = received.lock().unwrap().len();
     let (_, holder) = DidKey::generate();
     submit(&client, &base, &submission(&holder)).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(received.lock().unwrap().len(), count);
+}
+
+/// The last `n` audit entries, parsed.
+async fn audit_entries(client: &reqwest::Client, base: &str, n: u64) -> Vec<Value> {
+    let size = audit_size(client, base).await;
+    let text = client
+        .get(format!(
+            "{base}/v1/audit/entries?from={}&to={size}",
+            size - n
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Issue 12, finding 10: a webhook may not point into the issuer's own network. Every internal
+/// target (metadata services, loopback, unspecified, private, CGNAT, unique-local, mapped, any
+/// spelling of an IPv4 address, a name that resolves to loopback) is refused at registration
+/// with a 400 that does not echo the URL, and nothing is registered or logged; with the
+/// loopback receiver's address in `allow_private`, it works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_to_internal_targets_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let issuer = start(tmp.path(), "");
+    let base = issuer.base.clone();
+    let client = reqwest::Client::new();
+    let (url, _) = receiver().await;
+    let port = url
+        .split(':')
+        .nth(2)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let hooks = format!("{base}/v1/webhooks");
+    let before = audit_size(&client, &base).await;
+    for bad in [
+        "http://169.254.169.254/latest/meta-data/".to_owned(),
+        "http://[fd00:ec2::254]/latest/meta-data/".to_owned(),
+        "http://127.0.0.1/hooks".to_owned(),
+        url.clone(),
+        format!("http://localhost:{port}/hooks/kyc"),
+        "http://0.0.0.0/hooks".to_owned(),
+        "http://2130706433/hooks".to_owned(),
+        "http://0x7f000001/hooks".to_owned(),
+        "http://017700000001/hooks".to_owned(),
+        "http://127.1/hooks".to_owned(),
+        "http://[::1]/hooks".to_owned(),
+        "http://[::ffff:127.0.0.1]/hooks".to_owned(),
+        "http://[::ffff:a9fe:a9fe]/hooks".to_owned(),
+        "http://10.0.0.8/hooks".to_owned(),
+        "http://172.16.5.4/hooks".to_owned(),
+        "http://192.168.1.1/hooks".to_owned(),
+        "http://100.64.0.1/hooks".to_owned(),
+        "http://[fe80::1]/hooks".to_owned(),
+        "http://224.0.0.1/hooks".to_owned(),
+        "http://192.0.2.10/hooks".to_owned(),
+        "http://metadata.google.internal/computeMetadata/v1/".to_owned(),
+    ] {
+        let response = client
+            .post(&hooks)
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&json!({"url": bad}))
+            .send()
+            .await
+            .unwrap();
+        let p = expect_problem(response, 400).await;
+        let detail = p["detail"].as_str().unwrap();
+        assert!(!detail.contains(&bad), "{bad}: {p}");
+        assert!(
+            !detail.contains("127.0.0.1") && !detail.contains("169.254"),
+            "{p}"
+        );
+    }
+    let listed: Value = client
+        .get(&hooks)
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed, json!([]));
+    assert_eq!(audit_size(&client, &base).await, before);
+    drop(issuer);
+
+    // With the receiver's address allowed, the same receiver is accepted.
+    let issuer = start(
+        tmp.path(),
+        "[webhooks]\nallow_private = [\"127.0.0.1/32\"]\n",
+    );
+    let response = client
+        .post(format!("{}/v1/webhooks", issuer.base))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"url": url}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    // Allowing loopback does not allow the metadata service.
+    let response = client
+        .post(format!("{}/v1/webhooks", issuer.base))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"url": "http://169.254.169.254/"}))
+        .send()
+        .await
+        .unwrap();
+    expect_problem(response, 400).await;
+}
+
+/// A name registered while it was allowed and resolving to loopback is refused at delivery
+/// once loopback is no longer allowed (what a DNS answer changed after registration meets):
+/// the receiver gets nothing, and the refusal is logged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_resolving_to_loopback_is_refused_at_delivery() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (url, received) = receiver().await;
+    let port = url
+        .split(':')
+        .nth(2)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let by_name = format!("http://localhost:{port}/hooks/kyc");
+    let allowed = "[webhooks]\nretry_base_ms = 50\nmax_attempts = 2\n\
+                   allow_private = [\"127.0.0.0/8\", \"::1/128\"]\n";
+    let issuer = start(tmp.path(), allowed);
+    let client = reqwest::Client::new();
+    let response = client
+        .post(format!("{}/v1/webhooks", issuer.base))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"url": by_name}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    // Allowed, the name is delivered to.
+    let (_, holder) = DidKey::generate();
+    submit(&client, &issuer.base, &submission(&holder)).await;
+    accepted(&received, 1).await;
+    drop(issuer);
+
+    // The same endpoint, the allow-list gone: every connection to the name is refused.
+    let log = tmp.path().join("issuer.log");
+    let issuer = start_logging(
+        tmp.path(),
+        "[webhooks]\nretry_base_ms = 50\nmax_attempts = 2\n",
+        &log,
+    );
+    let count = received.lock().unwrap().len();
+    let (_, holder) = DidKey::generate();
+    submit(&client, &issuer.base, &submission(&holder)).await;
+    // Three changes (submitted, checking, in_review), each abandoned after its two attempts.
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.matches("webhook delivery abandoned").count() >= 3 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{text}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(received.lock().unwrap().len(), count);
+}
+
+/// [`start`], with the service's log (stderr, `RUST_LOG=warn`) written to `log`.
+fn start_logging(dir: &std::path::Path, extra: &str, log: &std::path::Path) -> Logged {
+    use std::io::BufRead as _;
+    let config = spawned_issuer::write_config(dir, extra);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kyc-issuer"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    Logged {
+        child,
+        base: format!("http://{addr}"),
+    }
+}
+
+/// A service started by [`start_logging`]; killed when dropped.
+struct Logged {
+    child: std::process::Child,
+    base: String,
+}
+
+impl Drop for Logged {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -13,8 +13,8 @@ use kyc_core::did::Resolver;
 use kyc_core::DidKey;
 use serde_json::{json, Value};
 use spawned_issuer::{
-    audit_size, collect_body, expect_problem, holder_token, submission, ADMIN_TOKEN,
-    AUDITOR_TOKEN, COMPLIANCE_TOKEN, PUBLIC_URL, REVIEWER_TOKEN,
+    audit_size, collect_body, expect_problem, holder_token, submission, ADMIN_TOKEN, AUDITOR_TOKEN,
+    COMPLIANCE_TOKEN, PUBLIC_URL, REVIEWER_TOKEN,
 };
 
 fn start(dir: &Path) -> spawned_issuer::Issuer {

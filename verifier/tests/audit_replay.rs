@@ -195,6 +195,15 @@ fn realistic() -> Log {
             current: "did:key:z6MkNew".into(),
             by: "admin-1".into(),
         })
+        .push(AuditEvent::WebhookRegistered {
+            webhook: "hook-1".into(),
+            url_hash: "n4bQgYhMfWWaL-qgxVrQFaO_TxsrC4Is0V1sFbDwCgg".into(),
+            by: "admin-1".into(),
+        })
+        .push(AuditEvent::WebhookDeleted {
+            webhook: "hook-1".into(),
+            by: "admin-1".into(),
+        })
         .revoke("urn:uuid:cred-b");
     log
 }

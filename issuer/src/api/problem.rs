@@ -181,7 +181,9 @@ impl From<AuditError> for Problem {
 impl From<WebhookError> for Problem {
     fn from(e: WebhookError) -> Self {
         match &e {
-            WebhookError::BadUrl(_) => Problem::bad_request(e.to_string()),
+            WebhookError::BadUrl(_) | WebhookError::Forbidden(_) => {
+                Problem::bad_request(e.to_string())
+            }
             WebhookError::NotFound => Problem::not_found(e.to_string()),
             _ => {
                 tracing::error!(error = %e, "webhook request failed");

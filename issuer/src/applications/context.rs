@@ -71,10 +71,23 @@ impl Default for RetentionConfig {
 pub(super) struct Traces {
     pub(super) holder: String,
     pub(super) associations: Vec<[u8; 17]>,
-    /// The frame set's digest, the challenge it answered, each frame's digest.
-    pub(super) liveness: Option<([u8; 32], LivenessAnswer, Vec<[u8; 32]>)>,
+    /// The liveness answer, when the frames answered a challenge.
+    pub(super) liveness: Option<LivenessTrace>,
     /// A vendor request waiting for its webhook.
     pub(super) pending: Option<(String, VendorPending)>,
+}
+
+/// What an accepted liveness answer leaves in the indexes.
+#[derive(Debug)]
+pub(super) struct LivenessTrace {
+    /// The frame set's digest.
+    pub(super) digest: [u8; 32],
+    /// The application and the challenge it answered.
+    pub(super) answer: LivenessAnswer,
+    /// Each frame's SHA-256.
+    pub(super) frames: Vec<[u8; 32]>,
+    /// Each frame's perceptual hash.
+    pub(super) hashes: Vec<u128>,
 }
 
 /// Issuance settings.
@@ -275,10 +288,12 @@ impl Applications {
         let result = (|| -> Result<(), StateError> {
             self.store
                 .record_associations(&traces.associations, &traces.holder)?;
-            if let Some((digest, answer, frames)) = &traces.liveness {
-                self.store.record_liveness_answer(digest, answer)?;
+            if let Some(l) = &traces.liveness {
+                self.store.record_liveness_answer(&l.digest, &l.answer)?;
                 self.store
-                    .record_frame_sender(frames, &answer.application)?;
+                    .record_frame_hashes(&l.answer.application, &l.hashes)?;
+                self.store
+                    .record_frame_sender(&l.frames, &l.answer.application)?;
             }
             if let Some((reference, pending)) = &traces.pending {
                 self.store.record_vendor_pending(reference, pending)?;
@@ -293,10 +308,8 @@ impl Applications {
     /// Undo what checks that will not be stored consumed: the liveness challenge, so that the
     /// customer's retry is not taken for a replay.
     pub(super) fn abandon_traces(&self, traces: &Traces) {
-        if let (Some((digest, answer, _)), Some(challenges)) =
-            (&traces.liveness, self.checks.challenges())
-        {
-            challenges.release(answer.challenge.id, *digest);
+        if let (Some(l), Some(challenges)) = (&traces.liveness, self.checks.challenges()) {
+            challenges.release(l.answer.challenge.id, l.digest);
         }
     }
 

@@ -33,6 +33,7 @@
 //! - `credentials`: collection (issuance), revocation, status lists.
 //! - `subjects`: the subject's data export and erasure.
 //! - `views`: what a holder or reviewer sees, and the status stream.
+//! - `webhooks`: registering and deleting webhook endpoints (audited).
 
 mod context;
 mod credentials;
@@ -44,6 +45,7 @@ mod subjects;
 mod submit;
 mod vendor;
 mod views;
+mod webhooks;
 
 pub use context::{
     Applications, IssuanceConfig, IssuanceSettings, RetentionConfig, ServiceSettings,

@@ -9,11 +9,12 @@ use chrono::{DateTime, Utc};
 use kyc_core::audit_event::AuditEvent;
 
 use super::context::{apply_decision, check_event, conflict, decision_event, Applications};
-use super::context::{context, Traces};
+use super::context::{context, LivenessTrace, Traces};
 use super::error::{ApplicationError, Broken};
 use super::images;
 use super::views::ApplicationView;
-use crate::checks::biometric::{submission_frame_digests, PriorAnswer};
+use crate::checks::biometric::perceptual::{self, FrameHashes};
+use crate::checks::biometric::{submission_frame_digests, submission_frames, PriorAnswer};
 use crate::checks::country_risk::{association_keys, AssociationKind};
 use crate::checks::CheckContext;
 use crate::events::StateChange;
@@ -23,6 +24,7 @@ use crate::model::{
     Submission, VendorPending, UPLOADABLE,
 };
 use crate::pii::{self, SubjectKey};
+use crate::state::StateStore;
 
 impl Applications {
     /// Validate a submission; errors name the place and the rule, never the value.
@@ -155,25 +157,34 @@ impl Applications {
         let cleared = self.store.screening_clearances(&application.subject)?;
         let digests = submission_frame_digests(submission);
         let (digest, frames) = match &digests {
-            Some((set, each)) => (Some(*set), each.as_slice()),
-            None => (None, &[][..]),
+            Some((set, each)) => (Some(*set), each.clone()),
+            None => (None, Vec::new()),
         };
-        let prior = self.prior_answer(&application.id, digest, frames)?;
         let suite = Arc::clone(&self.checks);
+        let store = Arc::clone(&self.store);
         let owned = submission.clone();
-        let outcome = tokio::task::spawn_blocking(move || {
+        let id = application.id.clone();
+        // The frames' perceptual hashes take decoding them: on the blocking thread too.
+        let (outcome, hashes) = tokio::task::spawn_blocking(move || {
+            let hashes = if suite.challenges().is_some() {
+                submission_frame_hashes(&owned)
+            } else {
+                FrameHashes::default()
+            };
+            let prior = prior_answer(store.as_ref(), &id, digest, &frames, &hashes)?;
             let ctx = CheckContext {
                 now,
                 shared: &shared,
                 cleared: &cleared,
                 liveness: &prior,
             };
-            suite.run(&owned, ctx)
+            Ok::<_, ApplicationError>((suite.run(&owned, ctx), hashes))
         })
         .await
         // Not the panic's text: it may quote the input.
-        .map_err(|_| Broken::CheckTask)?
-        .ok_or_else(|| ApplicationError::from(Broken::NoPolicy))?;
+        .map_err(|_| Broken::CheckTask)??;
+        let outcome = outcome.ok_or_else(|| ApplicationError::from(Broken::NoPolicy))?;
+        let frames = digests.map(|(_, each)| each).unwrap_or_default();
         let traces = Traces {
             holder: submission.holder.clone(),
             associations: bytes,
@@ -182,7 +193,13 @@ impl Applications {
                     application: application.id.clone(),
                     challenge,
                 };
-                (digest, answer, frames.to_vec())
+                let hashes = hashes.frames.iter().map(|h| h.0).collect();
+                LivenessTrace {
+                    digest,
+                    answer,
+                    frames,
+                    hashes,
+                }
             }),
             pending: outcome.pending.map(|(reference, liveness_asked)| {
                 let pending = VendorPending {
@@ -208,29 +225,6 @@ impl Applications {
         );
         events.push(decision_event(&application.id, &decision));
         Ok((decision, traces))
-    }
-
-    /// What the store knows of a frame set (`digest`, and each frame's): sent by another
-    /// application (a replay), answered by this one before (checked again), or never seen.
-    fn prior_answer(
-        &self,
-        application: &str,
-        digest: Option<[u8; 32]>,
-        frames: &[[u8; 32]],
-    ) -> Result<PriorAnswer, ApplicationError> {
-        let senders = self.store.frame_senders(frames)?;
-        if senders.iter().any(|s| *s != application) {
-            return Ok(PriorAnswer::OtherApplication);
-        }
-        Ok(
-            match digest.map(|d| self.store.liveness_answer(&d)).transpose()? {
-                Some(Some(answer)) if answer.application == application => {
-                    PriorAnswer::ThisApplication(answer.challenge)
-                }
-                Some(Some(_)) => PriorAnswer::OtherApplication,
-                _ => PriorAnswer::None,
-            },
-        )
     }
 
     /// The holder uploads the documents a reviewer asked for; the application is checked again.
@@ -330,4 +324,45 @@ async fn images_checked(submission: Submission) -> Result<Submission, Applicatio
         .await
         // Not the panic's text: it may quote the input.
         .map_err(|_| Broken::CheckTask)?
+}
+
+/// The perceptual hashes of a submission's liveness frames (empty when it has none, or one
+/// does not decode: the check then says so).
+fn submission_frame_hashes(submission: &Submission) -> FrameHashes {
+    submission_frames(submission)
+        .and_then(|frames| perceptual::frame_hashes(&frames))
+        .unwrap_or_default()
+}
+
+/// What the store knows of a frame set (`digest`, each frame's digest in `frames`, and their
+/// perceptual `hashes`, mirror images' included): sent by another application (a replay,
+/// exact, retouched or mirrored), answered by this one before (checked again), or never seen.
+fn prior_answer(
+    store: &dyn StateStore,
+    application: &str,
+    digest: Option<[u8; 32]>,
+    frames: &[[u8; 32]],
+    hashes: &FrameHashes,
+) -> Result<PriorAnswer, ApplicationError> {
+    let senders = store.frame_senders(frames)?;
+    if senders.iter().any(|s| *s != application) {
+        return Ok(PriorAnswer::OtherApplication);
+    }
+    if !hashes.frames.is_empty() {
+        let raw: Vec<u128> = hashes.lookup().map(|h| h.0).collect();
+        let similar =
+            store.similar_frame_senders(&raw, perceptual::REPLAY_DISTANCE, application)?;
+        if !similar.is_empty() {
+            return Ok(PriorAnswer::OtherApplication);
+        }
+    }
+    Ok(
+        match digest.map(|d| store.liveness_answer(&d)).transpose()? {
+            Some(Some(answer)) if answer.application == application => {
+                PriorAnswer::ThisApplication(answer.challenge)
+            }
+            Some(Some(_)) => PriorAnswer::OtherApplication,
+            _ => PriorAnswer::None,
+        },
+    )
 }

@@ -27,6 +27,8 @@ struct Inner {
     clearances: HashMap<String, Vec<String>>,
     liveness: HashMap<[u8; 32], LivenessAnswer>,
     frame_senders: HashMap<[u8; 32], String>,
+    /// Application → the perceptual hashes of its accepted liveness frames.
+    frame_hashes: HashMap<String, Vec<u128>>,
     vendor_pending: HashMap<String, VendorPending>,
     /// Status indexes handed out.
     status_indexes: BTreeSet<u64>,
@@ -320,6 +322,31 @@ impl StateStore for MemoryState {
         Ok(())
     }
 
+    fn similar_frame_senders(
+        &self,
+        hashes: &[u128],
+        max_distance: u32,
+        except: &str,
+    ) -> Result<Vec<String>, StateError> {
+        let inner = self.lock();
+        let mut senders: Vec<String> = inner
+            .frame_hashes
+            .iter()
+            .filter(|(application, _)| application.as_str() != except)
+            .filter(|(_, theirs)| near(hashes, theirs, max_distance))
+            .map(|(application, _)| application.clone())
+            .collect();
+        senders.sort();
+        Ok(senders)
+    }
+
+    fn record_frame_hashes(&self, application: &str, hashes: &[u128]) -> Result<(), StateError> {
+        self.lock()
+            .frame_hashes
+            .insert(application.to_owned(), hashes.to_vec());
+        Ok(())
+    }
+
     fn forget_traces(
         &self,
         subject: &str,
@@ -351,6 +378,7 @@ impl StateStore for MemoryState {
             }
         }
         inner.clearances.remove(subject);
+        inner.frame_hashes.remove(application);
         Ok(())
     }
 
@@ -373,4 +401,10 @@ impl StateStore for MemoryState {
     fn take_vendor_pending(&self, reference: &str) -> Result<Option<VendorPending>, StateError> {
         Ok(self.lock().vendor_pending.remove(reference))
     }
+}
+
+/// Whether any of `a` is within `max_distance` bits of any of `b`.
+pub(super) fn near(a: &[u128], b: &[u128], max_distance: u32) -> bool {
+    a.iter()
+        .any(|x| b.iter().any(|y| (x ^ y).count_ones() <= max_distance))
 }

@@ -194,10 +194,24 @@ pub trait StateStore: Send + Sync + std::fmt::Debug + 'static {
     /// durable on return.
     fn record_frame_sender(&self, frames: &[[u8; 32]], application: &str)
         -> Result<(), StateError>;
+    /// The applications other than `except` with an accepted liveness frame whose perceptual
+    /// hash ([`crate::checks::biometric::perceptual`]) is within `max_distance` bits of one of
+    /// `hashes`: a frame set replayed re-encoded, cropped or retouched. A linear scan over every
+    /// application's hashes (16 bytes a frame; see the sled backend for what it costs).
+    fn similar_frame_senders(
+        &self,
+        hashes: &[u128],
+        max_distance: u32,
+        except: &str,
+    ) -> Result<Vec<String>, StateError>;
+    /// Remember the perceptual hashes of the frames `application` answered a challenge with
+    /// (replacing any it had). Not yet durable ([`StateStore::record_frame_sender`], which
+    /// follows, syncs).
+    fn record_frame_hashes(&self, application: &str, hashes: &[u128]) -> Result<(), StateError>;
     /// Forget what the indexes hold of an erased subject's `application`: `holder`'s entries
-    /// under these association keys, the screening clearances of `subject`, and these liveness
+    /// under these association keys, the screening clearances of `subject`, these liveness
     /// frames (each frame's and the set's digest) where `application` is the one remembered for
-    /// them. Durable on return.
+    /// them, and the perceptual hashes of `application`'s frames. Durable on return.
     fn forget_traces(
         &self,
         subject: &str,

@@ -36,6 +36,9 @@ pub struct SledState {
     status_indexes: sled::Tree,
     /// Where the allocation stands (read from `status_indexes` on first use).
     status: std::sync::Mutex<Option<super::StatusAllocation>>,
+    /// Application id → the perceptual hashes of its accepted liveness frames, 16 bytes each
+    /// (big-endian), scanned whole for near matches.
+    frame_hashes: sled::Tree,
 }
 
 /// The association index's 8-byte tag of a holder: `SHA-256(holder)[..8]`.
@@ -140,6 +143,7 @@ impl SledState {
             frame_senders: db.open_tree("liveness_frame_senders").map_err(backend)?,
             status_indexes: open_status_indexes(db)?,
             status: std::sync::Mutex::new(None),
+            frame_hashes: db.open_tree("liveness_frame_hashes").map_err(backend)?,
         })
     }
 
@@ -537,6 +541,44 @@ impl StateStore for SledState {
         self.sync()
     }
 
+    /// A scan of every application's frame hashes (one sled entry of 16 bytes a frame per
+    /// application that answered a challenge), on every submission with frames: its cost grows
+    /// with the number of answers kept (not measured here). When that matters, index the hashes
+    /// by bands (multi-index hashing: a 128-bit hash in 21 bands of 6 bits guarantees that two
+    /// hashes within 20 bits share a band) or keep them in memory.
+    fn similar_frame_senders(
+        &self,
+        hashes: &[u128],
+        max_distance: u32,
+        except: &str,
+    ) -> Result<Vec<String>, StateError> {
+        let mut senders = Vec::new();
+        for entry in self.frame_hashes.iter() {
+            let (application, value) = entry.map_err(backend)?;
+            if application.as_ref() == except.as_bytes() {
+                continue;
+            }
+            let theirs: Vec<u128> = value
+                .chunks_exact(16)
+                .map(|c| u128::from_be_bytes(c.try_into().unwrap_or_default()))
+                .collect();
+            if super::memory::near(hashes, &theirs, max_distance) {
+                let application = String::from_utf8(application.to_vec())
+                    .map_err(|_| StateError::Corrupt("liveness frame hashes".into()))?;
+                senders.push(application);
+            }
+        }
+        Ok(senders)
+    }
+
+    fn record_frame_hashes(&self, application: &str, hashes: &[u128]) -> Result<(), StateError> {
+        let value: Vec<u8> = hashes.iter().flat_map(|h| h.to_be_bytes()).collect();
+        self.frame_hashes
+            .insert(application, value)
+            .map_err(backend)?;
+        Ok(())
+    }
+
     fn forget_traces(
         &self,
         subject: &str,
@@ -568,6 +610,7 @@ impl StateStore for SledState {
             }
         }
         self.clearances.remove(subject).map_err(backend)?;
+        self.frame_hashes.remove(application).map_err(backend)?;
         self.sync()
     }
 
@@ -645,5 +688,47 @@ mod tests {
         drop(state);
         let state = SledState::new(&db, &path).unwrap();
         assert_eq!(state.subject("s1").unwrap(), Some(subject));
+    }
+
+    use crate::state::memory::MemoryState;
+
+    /// Both backends: a hash near an accepted frame's names its sender (not the asker), a far
+    /// one nobody, and the subject's erasure forgets the application's hashes.
+    #[test]
+    fn frame_hashes_are_matched_near_and_forgotten_with_the_subject() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::open(dir.path()).unwrap();
+        let sled = SledState::new(&db, dir.path()).unwrap();
+        let memory = MemoryState::new();
+        let stores: [&dyn StateStore; 2] = [&sled, &memory];
+        for store in stores {
+            let frame: u128 = 0x0123_4567_89ab_cdef_0f1e_2d3c_4b5a_6978;
+            store
+                .record_frame_hashes("app-1", &[frame, !frame])
+                .unwrap();
+            let near = frame ^ 0b1011; // 3 bits off
+            let far = frame ^ u128::from(u64::MAX); // 64 bits off
+            assert_eq!(
+                store
+                    .similar_frame_senders(&[far, near], 20, "app-2")
+                    .unwrap(),
+                ["app-1"]
+            );
+            assert!(store
+                .similar_frame_senders(&[near], 20, "app-1")
+                .unwrap()
+                .is_empty());
+            assert!(store
+                .similar_frame_senders(&[far], 20, "app-2")
+                .unwrap()
+                .is_empty());
+            store
+                .forget_traces("subject-1", "app-1", "did:key:z", &[], &[])
+                .unwrap();
+            assert!(store
+                .similar_frame_senders(&[near], 20, "app-2")
+                .unwrap()
+                .is_empty());
+        }
     }
 }

@@ -9,8 +9,8 @@
 //! [`approval_allows`], and every check of [`required_checks`] for that tier completed `clear`.
 //! A `reject` decision closes the application: any later event for it is a violation. An
 //! application may be issued more than one credential (each meeting the rule; ids unique).
-//! `credential_revoked` must name an issued credential not yet revoked. `subject_erased` and
-//! `key_rotated` carry no invariant here. An event kind this auditor does not know is a
+//! `credential_revoked` must name an issued credential not yet revoked. `subject_erased`,
+//! `key_rotated`, `webhook_registered` and `webhook_deleted` carry no invariant here. An event kind this auditor does not know is a
 //! violation: it cannot vouch for rules it has not read.
 
 use std::collections::HashMap;
@@ -147,7 +147,10 @@ impl BusinessReplay {
                 }
                 self.counts.credentials_revoked += 1;
             }
-            AuditEvent::SubjectErased { .. } | AuditEvent::KeyRotated { .. } => {}
+            AuditEvent::SubjectErased { .. }
+            | AuditEvent::KeyRotated { .. }
+            | AuditEvent::WebhookRegistered { .. }
+            | AuditEvent::WebhookDeleted { .. } => {}
             other => {
                 let (kind, _) = other.to_parts();
                 return Err(Violation::UnsupportedEvent(kind));

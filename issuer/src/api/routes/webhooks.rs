@@ -24,7 +24,9 @@ pub(crate) fn routes() -> Routes {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct WebhookRequest {
-    /// An absolute `http` or `https` URL with a host and no user information.
+    /// An absolute `http` or `https` URL with a host and no user information, whose host is
+    /// public: not (nor resolving to) a private, loopback, link-local, metadata or reserved
+    /// address, unless the issuer's `[webhooks] allow_private` lists it.
     #[schema(
         max_length = 2048,
         format = "uri",
@@ -54,7 +56,8 @@ pub(super) const NO_STORE: (header::HeaderName, &str) = (header::CACHE_CONTROL, 
             body = Registered,
             headers(("Cache-Control" = String, description = "`no-store`: the body holds a secret"))),
         (status = 400, description = "Not a webhook request, or the URL is not an acceptable \
-            absolute http(s) URL", content_type = "application/problem+json", body = Problem),
+            absolute http(s) URL, or its host is not a public address",
+            content_type = "application/problem+json", body = Problem),
         AdminToken, JsonOnly, ServerError,
     ),
 )]
@@ -65,8 +68,8 @@ pub(crate) async fn register_webhook(
 ) -> Result<Response, Problem> {
     let registered = state
         .applications
-        .webhooks()
-        .register(&request.url, &admin.id, Utc::now())?;
+        .register_webhook(&request.url, &admin.id, Utc::now())
+        .await?;
     Ok((StatusCode::CREATED, [NO_STORE], Json(registered)).into_response())
 }
 
@@ -111,6 +114,6 @@ pub(crate) async fn delete_webhook(
     Path(id): Path<String>,
     Staff(admin, _): Staff<Admin>,
 ) -> Result<StatusCode, Problem> {
-    state.applications.webhooks().delete(&id, &admin.id)?;
+    state.applications.delete_webhook(&id, &admin.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

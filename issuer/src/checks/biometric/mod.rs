@@ -21,6 +21,15 @@
 //! challenge is answered once, and a frame set is accepted once, whatever challenge it claims to
 //! answer: replaying an earlier upload is refused.
 //!
+//! **Replays are recognised by content.** Besides each frame's SHA-256, the issuer keeps a
+//! 128-bit perceptual hash of every frame of an accepted answer ([`perceptual`]), and refuses
+//! (`liveness_challenge_replayed`) a submission any of whose frames, or their mirror images, is
+//! within 20 bits of a frame another application sent: a frame set re-encoded, cropped by a few
+//! pixels, brightness-shifted, with its metadata changed or bytes appended is still a replay.
+//! The hashes are erased with the subject. A capture re-framed more heavily (a large crop, a
+//! rotation) is not caught by the hash; comparing the frames' face embeddings with earlier
+//! answers' (as a review reason) would be the next layer.
+//!
 //! **What this does not stop.** The liveness check shows that whoever uploaded the frames could
 //! produce, within a couple of minutes, images of the selfie's face turning as asked. It does
 //! *not* detect:
@@ -64,6 +73,7 @@ mod config;
 pub mod http;
 pub mod liveness;
 pub mod local;
+pub mod perceptual;
 mod provider;
 
 pub use self::http::{
@@ -411,19 +421,24 @@ impl Evaluation {
 /// order, or among other frames, is still a replay).
 pub fn submission_frame_digests(submission: &Submission) -> Option<([u8; 32], Vec<[u8; 32]>)> {
     use sha2::Digest as _;
-    if submission.liveness_frames.is_empty() {
-        return None;
-    }
-    let frames: Vec<Vec<u8>> = submission
-        .liveness_frames
-        .iter()
-        .map(|f| decode_b64(f))
-        .collect::<Option<_>>()?;
+    let frames = submission_frames(submission)?;
     let each = frames
         .iter()
         .map(|f| sha2::Sha256::digest(f).into())
         .collect();
     Some((liveness::frames_digest(&frames), each))
+}
+
+/// A submission's liveness frames, decoded from base64, when it has frames and all decode.
+pub fn submission_frames(submission: &Submission) -> Option<Vec<Vec<u8>>> {
+    if submission.liveness_frames.is_empty() {
+        return None;
+    }
+    submission
+        .liveness_frames
+        .iter()
+        .map(|f| decode_b64(f))
+        .collect()
 }
 
 /// Standard base64, with or without padding; whitespace (line breaks) ignored. `None` when it
