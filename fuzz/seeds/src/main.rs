@@ -23,7 +23,9 @@ fn write(dir: &Path, target: &str, name: &str, mode: Option<u8>, body: &[u8]) {
 }
 
 fn main() {
-    let out = std::env::args().nth(1).expect("usage: kyc-fuzz-seeds CORPUS_DIR");
+    let out = std::env::args()
+        .nth(1)
+        .expect("usage: kyc-fuzz-seeds CORPUS_DIR");
     let out = Path::new(&out);
     let issuer_key = SigningKey::from_bytes(&[7; 32]);
     let issuer = DidKey::from_verifying_key(&issuer_key.verifying_key());
@@ -34,7 +36,13 @@ fn main() {
 
     // jws: a real vc+jwt (mode 0), and the credential's JSON for the target to sign (mode 1).
     let payload = serde_json::to_vec(&credential).expect("the credential serialises");
-    write(out, "jws", "vc-jwt", Some(0), credential.sign_jwt(&issuer_key).unwrap().as_bytes());
+    write(
+        out,
+        "jws",
+        "vc-jwt",
+        Some(0),
+        credential.sign_jwt(&issuer_key).unwrap().as_bytes(),
+    );
     write(out, "jws", "payload", Some(1), &payload);
 
     // sd_jwt: as issued, as presented for the target's request (mode 0), and the issuer-signed
@@ -79,7 +87,13 @@ fn main() {
         now,
         Some(now + Duration::hours(1)),
     );
-    write(out, "status_list", "jwt", Some(0), status.sign_jwt(&issuer_key).unwrap().as_bytes());
+    write(
+        out,
+        "status_list",
+        "jwt",
+        Some(0),
+        status.sign_jwt(&issuer_key).unwrap().as_bytes(),
+    );
     let payload = serde_json::to_vec(&status).unwrap();
     let again = jws::sign(TYP_VC_JWT, Some(&issuer.key_id()), &payload, &issuer_key);
     assert!(kyc_core::status_list::verify_jwt(&again, &{
@@ -89,13 +103,25 @@ fn main() {
     })
     .is_ok());
     write(out, "status_list", "payload", Some(1), &payload);
-    write(out, "status_list", "encoded", Some(2), list.encode().as_bytes());
+    write(
+        out,
+        "status_list",
+        "encoded",
+        Some(2),
+        list.encode().as_bytes(),
+    );
 
     // checkpoint: signed by the log's key (mode 0), and a body with an extension line (mode 1).
     let signer = SignerKey::new("kyc.example/audit", SigningKey::from_bytes(&[9; 32])).unwrap();
     let leaves = [merkle::leaf_hash(b"a"), merkle::leaf_hash(b"b")];
     let checkpoint = Checkpoint::new("kyc.example/audit", 2, merkle::root(&leaves)).unwrap();
-    write(out, "checkpoint", "signed", Some(0), checkpoint.sign(&signer).unwrap().as_bytes());
+    write(
+        out,
+        "checkpoint",
+        "signed",
+        Some(0),
+        checkpoint.sign(&signer).unwrap().as_bytes(),
+    );
     let mut text = checkpoint.body();
     text.push_str("extension line\n");
     write(out, "checkpoint", "body", Some(1), text.as_bytes());

@@ -80,7 +80,10 @@ pub mod fuzzing {
             .and_then(Entry::parse_line);
         match (&parsed, &strict) {
             (Ok(fast), Ok(entry)) => {
-                assert_eq!((fast.seq, fast.time, fast.prev), (entry.seq, entry.time, entry.prev));
+                assert_eq!(
+                    (fast.seq, fast.time, fast.prev),
+                    (entry.seq, entry.time, entry.prev)
+                );
                 let from_fast = fast.event(&mut Vec::new()).ok();
                 let from_parts =
                     kyc_core::audit_event::AuditEvent::from_parts(&entry.kind, &entry.data).ok();
