@@ -15,4 +15,12 @@ fi
 if ! python3 -c 'import openapi_spec_validator' 2>/dev/null; then
   python3 -m pip install --quiet --disable-pip-version-check "openapi-spec-validator==0.9.0"
 fi
+# schemathesis, for scripts/schemathesis.sh (the API against its OpenAPI document), in a venv of
+# its own: it pins many packages of its own.
+SCHEMATHESIS_VERSION=4.32.5
+st_venv="$HOME/.cache/kyc-credentials/schemathesis-venv"
+if ! "$st_venv/bin/schemathesis" --version 2>/dev/null | grep -qF "$SCHEMATHESIS_VERSION"; then
+  python3 -m venv "$st_venv"
+  "$st_venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+fi
 "$(dirname "$0")/setup-biometrics.sh"  # dlib, its models and the biometric test images

@@ -161,7 +161,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
 /// means to the parser: serde_json keeps the last, another parser the first, so a signature
 /// checker, a schema validator and the code after them could each see a different document).
 /// The error names the member when it is a plain identifier, never anything else.
-fn unique_members(body: &[u8]) -> Result<(), serde_json::Error> {
+pub(super) fn unique_members(body: &[u8]) -> Result<(), serde_json::Error> {
     use serde::de::{DeserializeSeed, Error as _, MapAccess, SeqAccess, Visitor};
 
     struct Unique;

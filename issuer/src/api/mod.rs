@@ -30,6 +30,18 @@ mod schemas;
 mod state;
 mod throttle;
 
+/// Entry points for the fuzz targets in `fuzz/` (feature `fuzzing`): not an API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    /// A JSON body as the API's `JsonBody` extractor reads it: every member named once, then
+    /// parsed strictly (trailing data refused).
+    pub fn json_body(body: &[u8]) -> Result<serde_json::Value, serde_json::Error> {
+        super::extract::unique_members(body)?;
+        serde_json::from_slice(body)
+    }
+}
+
 use std::time::Duration;
 
 use axum::error_handling::HandleErrorLayer;

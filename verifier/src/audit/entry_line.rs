@@ -65,7 +65,7 @@ enum Body<'a> {
 impl LineEntry<'_> {
     /// Parses one whole line (without its terminator) strictly: accepted exactly when
     /// [`Entry::parse_line`] accepts it, with the same error when not.
-    #[cfg(test)]
+    #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn parse(line: &[u8]) -> Result<LineEntry<'_>, EntryError> {
         match fast(line) {
             Some((entry, len)) if len == line.len() => Ok(entry),
@@ -113,9 +113,9 @@ impl LineEntry<'_> {
         }
     }
 
-    /// Whether the fast path accepted the line (for tests).
-    #[cfg(test)]
-    fn is_fast(&self) -> bool {
+    /// Whether the fast path accepted the line (for tests and the fuzz targets).
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn is_fast(&self) -> bool {
         matches!(self.body, Body::Raw { .. })
     }
 }

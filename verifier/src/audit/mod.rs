@@ -62,6 +62,39 @@ pub use report::{CheckpointSummary, DecisionsByLevel, FirstFailure, ReplayReport
 pub use state::{AuditorState, StateError};
 
 use business::BusinessReplay;
+
+/// Entry points for the fuzz targets in `fuzz/` (feature `fuzzing`): not an API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    use kyc_core::tlog::{Entry, EntryError};
+
+    /// The replay's line parser on `line` (the fast path, else [`Entry::parse_line`]), then the
+    /// line's event decoded; panics when the fast path accepts a line `Entry::parse_line`
+    /// refuses or reads it differently (the parser's one promise). `Ok(true)` when the fast
+    /// path took it.
+    pub fn parse_line(line: &[u8]) -> Result<bool, EntryError> {
+        let parsed = super::entry_line::LineEntry::parse(line);
+        let strict = std::str::from_utf8(line)
+            .map_err(|_| EntryError::Json("audit entry is not UTF-8".into()))
+            .and_then(Entry::parse_line);
+        match (&parsed, &strict) {
+            (Ok(fast), Ok(entry)) => {
+                assert_eq!(
+                    (fast.seq, fast.time, fast.prev),
+                    (entry.seq, entry.time, entry.prev)
+                );
+                let from_fast = fast.event(&mut Vec::new()).ok();
+                let from_parts =
+                    kyc_core::audit_event::AuditEvent::from_parts(&entry.kind, &entry.data).ok();
+                assert_eq!(from_fast, from_parts, "the two paths read another event");
+            }
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+            _ => panic!("the fast path and Entry::parse_line disagree on a line"),
+        }
+        parsed.map(|entry| entry.is_fast())
+    }
+}
 use log_integrity::LogIntegrity;
 
 /// How to run a replay.
