@@ -443,13 +443,25 @@ impl Issued {
     }
 
     /// `kyc-verify credential INPUT --trust TRUST`, plus `extra` arguments.
+    ///
+    /// Without a status option in `extra` (`--status-list`, `--status-cache`,
+    /// `--require-status`), `--allow-unchecked-status` is added: these checks are about other
+    /// things than revocation, which `kyc-verify` requires by default.
     pub fn verify_credential(&self, input: impl AsRef<OsStr>, extra: &[&str]) -> Invocation {
-        Program::Verify
+        let status_option = extra
+            .iter()
+            .any(|a| ["--status-list", "--status-cache", "--require-status"].contains(a));
+        let invocation = Program::Verify
             .command(["credential"])
             .arg(input)
             .arg("--trust")
             .arg(&self.trust)
-            .args(extra)
+            .args(extra);
+        if status_option {
+            invocation
+        } else {
+            invocation.arg("--allow-unchecked-status")
+        }
     }
 
     /// `kyc-verify presentation --request REQUEST INPUT --trust TRUST --status-list STATUS`.

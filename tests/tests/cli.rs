@@ -59,12 +59,23 @@ fn issue_verify_and_present_only_what_is_asked() {
             .assert_verdict(0, &[]);
         assert_eq!(verdict["form"], form);
     }
-    // Without a status list, revocation is said to be unchecked, not silently passed.
+    // Without a status list the credential is refused: revocation must be checked unless the
+    // caller says otherwise (issue 12, finding 12), and the verdict names the choice.
+    let verdict = Program::Verify
+        .command(["credential"])
+        .arg(&issued.sd_jwt)
+        .arg("--trust")
+        .arg(&issued.trust)
+        .run()
+        .assert_verdict(1, &["status_unavailable"]);
+    assert_eq!(verdict["statusPolicy"], "required");
+    // Offline by choice: said to be unchecked, not silently passed.
     let verdict = issued
-        .verify_credential(&issued.sd_jwt, &[])
+        .verify_credential(&issued.sd_jwt, &["--allow-unchecked-status"])
         .run()
         .assert_verdict(0, &[]);
     assert_eq!(verdict["status"], "not_checked");
+    assert_eq!(verdict["statusPolicy"], "unchecked_allowed");
 
     let request = issued.request("request.json", SHOP, "ageOver18,countryOfResidence");
     let presentation = issued.present(&request, "presentation");
@@ -112,7 +123,7 @@ fn untrusted_issuer() {
         let verdict = Program::Verify
             .command(["credential"])
             .arg(credential)
-            .args(["--trust", trust])
+            .args(["--trust", trust, "--allow-unchecked-status"])
             .run()
             .assert_verdict(1, &["untrusted_issuer"]);
         assert_eq!(verdict["form"], form);
@@ -127,7 +138,7 @@ fn untrusted_issuer() {
         .command(["presentation", "--request"])
         .arg(&request)
         .arg(&presentation)
-        .args(["--trust", trust])
+        .args(["--trust", trust, "--allow-unchecked-status"])
         .run()
         .assert_verdict(1, &["untrusted_issuer"]);
 }

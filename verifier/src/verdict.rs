@@ -104,6 +104,11 @@ pub struct Verdict {
     /// For presentations: the disclosed subject claims and their values.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disclosed: Option<Map<String, Value>>,
+    /// Whether revocation status had to be checked: `required` (a credential with a status
+    /// entry and no list at hand is refused) or `unchecked_allowed` (it passes with `status`
+    /// `not_checked`), when the caller says which.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_policy: Option<&'static str>,
     /// Every reason for rejection; empty when valid.
     pub errors: Vec<VerdictError>,
     #[serde(skip)]
@@ -116,6 +121,16 @@ impl Verdict {
         let mut v = Self::default();
         v.push(e);
         v
+    }
+
+    /// The same verdict, naming the status policy it was reached under.
+    pub fn with_status_policy(mut self, required: bool) -> Self {
+        self.status_policy = Some(if required {
+            "required"
+        } else {
+            "unchecked_allowed"
+        });
+        self
     }
 
     /// The same verdict, naming the securing form.

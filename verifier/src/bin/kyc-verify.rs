@@ -194,9 +194,15 @@ struct Common {
     /// before the evaluation time: the verdict says `stale_status_list`.
     #[arg(long, value_name = "SECONDS")]
     max_status_age: Option<u32>,
-    /// Refuse credentials whose revocation status cannot be checked.
-    #[arg(long)]
+    /// Refuse credentials whose revocation status cannot be checked. The default; kept so
+    /// that scripts which say it keep working.
+    #[arg(long, conflicts_with = "allow_unchecked_status")]
     require_status: bool,
+    /// Accept a credential whose revocation status cannot be checked (no status list at hand,
+    /// offline): the verdict says `"status": "not_checked"` and `"statusPolicy":
+    /// "unchecked_allowed"`. Without it, such a credential is refused (`status_unavailable`).
+    #[arg(long)]
+    allow_unchecked_status: bool,
     /// Evaluate at this instant (RFC 3339) instead of now.
     #[arg(long)]
     at: Option<DateTime<Utc>>,
@@ -350,7 +356,9 @@ impl Setting {
             trust,
             lists,
             max_age: common.max_status_age.map(|s| Duration::seconds(s.into())),
-            require_status: common.require_status,
+            // The safe side is the default (issue 12, finding 12): a revoked credential must
+            // not pass because no list was given.
+            require_status: !common.allow_unchecked_status,
             at: common.at.unwrap_or_else(Utc::now),
         })
     }
@@ -544,7 +552,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     setting.at,
                 ),
                 Err(e) => Verdict::failed(&e),
-            };
+            }
+            .with_status_policy(setting.require_status);
             print_verdict(&verdict)
         }
         Command::Presentation {
@@ -559,7 +568,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     verify_presentation_file(&text, &request, replay_store.as_deref(), &setting)?
                 }
                 Err(e) => Verdict::failed(&e),
-            };
+            }
+            .with_status_policy(setting.require_status);
             print_verdict(&verdict)
         }
         Command::Audit { command } => run_audit(command),
