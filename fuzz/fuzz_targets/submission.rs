@@ -45,6 +45,7 @@ fn world() -> &'static World {
         .expect("an audit log");
         let applications = Applications::new(
             Arc::new(MemoryState::new()),
+            Arc::new(kyc_issuer::subject_keys::MemoryKeys::new()),
             audit,
             key,
             IssuanceSettings {
@@ -57,6 +58,7 @@ fn world() -> &'static World {
                 events: Default::default(),
                 webhooks: Default::default(),
                 retention: Duration::zero(),
+                open_applications_per_holder: 3,
             },
         )
         .expect("the applications");
