@@ -81,7 +81,14 @@ pub fn redact_values(message: &str) -> String {
         Some(at) => message.split_at(at),
         None => (message, ""),
     };
-    let mut out = redact_spans(found, &['`', '"']);
+    // Names the schema gave, not the input: `missing field `nonce``, `duplicate field `tier``;
+    // and the body reader's `duplicate member `x``, which names a member only when it is a
+    // plain identifier.
+    let names_only = ["missing field `", "duplicate field `", "duplicate member `"]
+        .iter()
+        .any(|p| found.contains(p));
+    let quotes: &[char] = if names_only { &['"'] } else { &['`', '"'] };
+    let mut out = redact_spans(found, quotes);
     out.push_str(&redact_spans(expected, &['"']));
     out
 }

@@ -600,6 +600,7 @@ async fn audit_entries(client: &reqwest::Client, base: &str, n: u64) -> Vec<Valu
             "{base}/v1/audit/entries?from={}&to={size}",
             size - n
         ))
+        .bearer_auth(spawned_issuer::AUDITOR_TOKEN)
         .send()
         .await
         .unwrap()

@@ -484,9 +484,11 @@ async fn erasure_leaves_no_key_on_disk() {
         .unwrap();
     assert_eq!(approved.status(), 200);
     let token = holder_token(&client, &base, &holder_key).await;
+    let (_, proofs) = spawned_issuer::collect_body(&client, &base, 2).await;
     let collected = client
         .post(format!("{base}/v1/applications/{id}/credential"))
         .bearer_auth(&token)
+        .json(&proofs)
         .send()
         .await
         .unwrap();

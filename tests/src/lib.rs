@@ -448,9 +448,15 @@ impl Issued {
     /// `--require-status`), `--allow-unchecked-status` is added: these checks are about other
     /// things than revocation, which `kyc-verify` requires by default.
     pub fn verify_credential(&self, input: impl AsRef<OsStr>, extra: &[&str]) -> Invocation {
-        let status_option = extra
-            .iter()
-            .any(|a| ["--status-list", "--status-cache", "--require-status"].contains(a));
+        let status_option = extra.iter().any(|a| {
+            [
+                "--status-list",
+                "--status-cache",
+                "--require-status",
+                "--allow-unchecked-status",
+            ]
+            .contains(a)
+        });
         let invocation = Program::Verify
             .command(["credential"])
             .arg(input)

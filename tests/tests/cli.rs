@@ -722,6 +722,7 @@ fn rotated_issuer_keys() {
                 .arg(credential)
                 .arg("--trust")
                 .arg(&trust)
+                .arg("--allow-unchecked-status")
                 .run()
                 .assert_verdict(exit, codes);
             assert_eq!(verdict["issuerName"], "Rotating");
