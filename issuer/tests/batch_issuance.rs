@@ -13,7 +13,6 @@ use kyc_core::DidKey;
 use serde_json::{json, Value};
 use spawned_issuer::{
     audit_size, collect_body, expect_problem, holder_token, nonce, submission, PUBLIC_URL,
-    REVIEWER_TOKEN,
 };
 
 /// Submit for a new holder and approve tier 0: `(holder key, collect URL)`.
@@ -21,14 +20,7 @@ async fn approved(client: &reqwest::Client, base: &str) -> (SigningKey, String) 
     let (key, holder) = DidKey::generate();
     let view = spawned_issuer::submit(client, base, &submission(&holder)).await;
     let id = view["id"].as_str().unwrap().to_owned();
-    let approved = client
-        .post(format!("{base}/v1/review/{id}"))
-        .bearer_auth(REVIEWER_TOKEN)
-        .json(&json!({"action": "approve", "tier": 0}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(approved.status(), 200);
+    spawned_issuer::approve_tier0(client, base, &id).await;
     (key, format!("{base}/v1/applications/{id}/credential"))
 }
 

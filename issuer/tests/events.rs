@@ -165,27 +165,12 @@ async fn status_stream_follows_the_application_to_its_end() {
         other => panic!("expected a keep-alive, got {other:?}"),
     }
 
-    let approved = client
-        .post(format!("{base}/v1/review/{id}"))
-        .bearer_auth(REVIEWER_TOKEN)
-        .json(&json!({"action": "approve", "tier": 0}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(approved.status(), 200);
+    spawned_issuer::approve_tier0(&client, &base, &id).await;
     assert_eq!(
         state_of(&stream.next_event(WAIT).await.unwrap(), &id),
         "approved"
     );
-    let token = holder_token(&client, &base, &holder_key).await;
-    let (_, body) = spawned_issuer::collect_body(&client, &base, 1).await;
-    let collected = client
-        .post(format!("{base}/v1/applications/{id}/credential"))
-        .bearer_auth(&token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let collected = spawned_issuer::collect(&client, &base, &id, &holder_key, 1).await;
     assert_eq!(collected.status(), 200);
     assert_eq!(
         state_of(&stream.next_event(WAIT).await.unwrap(), &id),
@@ -451,15 +436,7 @@ async fn webhooks_are_signed_and_retried() {
         404,
     )
     .await;
-    let listed: Value = client
-        .get(&hooks)
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = spawned_issuer::staff_get(&client, &base, "/v1/webhooks", ADMIN_TOKEN).await;
     assert_eq!(listed, json!([]));
     assert_eq!(audit_size(&client, &base).await, before);
 
@@ -480,15 +457,7 @@ async fn webhooks_are_signed_and_retried() {
         .unwrap();
     assert_eq!(key.len(), 32);
     let hook_id = registered["id"].as_str().unwrap().to_owned();
-    let listed: Value = client
-        .get(&hooks)
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = spawned_issuer::staff_get(&client, &base, "/v1/webhooks", ADMIN_TOKEN).await;
     assert_eq!(listed[0]["id"], hook_id.as_str());
     assert_eq!(listed[0]["createdBy"], "adam");
     // Registering is an audit event naming the endpoint, the admin and a hash of the URL
@@ -672,15 +641,7 @@ async fn webhooks_to_internal_targets_are_refused() {
             "{p}"
         );
     }
-    let listed: Value = client
-        .get(&hooks)
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = spawned_issuer::staff_get(&client, &base, "/v1/webhooks", ADMIN_TOKEN).await;
     assert_eq!(listed, json!([]));
     assert_eq!(audit_size(&client, &base).await, before);
     drop(issuer);

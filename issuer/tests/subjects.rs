@@ -32,24 +32,10 @@ async fn export_then_erase_then_replay() {
     let id = view["id"].as_str().unwrap().to_owned();
     let subject = view["subject"].as_str().unwrap().to_owned();
     assert_ne!(subject, id);
-    let approved = client
-        .post(format!("{base}/v1/review/{id}"))
-        .bearer_auth(REVIEWER_TOKEN)
-        .json(&json!({"action": "approve", "tier": 0}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(approved.status(), 200);
+    spawned_issuer::approve_tier0(&client, &base, &id).await;
     let collect = format!("{base}/v1/applications/{id}/credential");
-    let token = holder_token(&client, &base, &holder_key).await;
-    let (_, body) = spawned_issuer::collect_body(&client, &base, 2).await;
-    let batch: Value = client
-        .post(&collect)
-        .bearer_auth(&token)
-        .json(&body)
-        .send()
+    let batch: Value = spawned_issuer::collect(&client, &base, &id, &holder_key, 2)
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -475,23 +461,8 @@ async fn erasure_leaves_no_key_on_disk() {
     let view = submit(&client, &base, &submission(&holder)).await;
     let id = view["id"].as_str().unwrap().to_owned();
     let erased = view["subject"].as_str().unwrap().to_owned();
-    let approved = client
-        .post(format!("{base}/v1/review/{id}"))
-        .bearer_auth(REVIEWER_TOKEN)
-        .json(&json!({"action": "approve", "tier": 0}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(approved.status(), 200);
-    let token = holder_token(&client, &base, &holder_key).await;
-    let (_, proofs) = spawned_issuer::collect_body(&client, &base, 2).await;
-    let collected = client
-        .post(format!("{base}/v1/applications/{id}/credential"))
-        .bearer_auth(&token)
-        .json(&proofs)
-        .send()
-        .await
-        .unwrap();
+    spawned_issuer::approve_tier0(&client, &base, &id).await;
+    let collected = spawned_issuer::collect(&client, &base, &id, &holder_key, 2).await;
     assert_eq!(collected.status(), 200);
     let (kept_holder_key, kept_holder) = DidKey::generate();
     let kept = submit(&client, &base, &submission(&kept_holder)).await["subject"]

@@ -94,6 +94,38 @@ pub(crate) async fn collect_body(
     (keys, body)
 }
 
+/// Approve application `id` at tier 0 as the reviewer `rita`; asserts the 200.
+pub(crate) async fn approve_tier0(client: &reqwest::Client, base: &str, id: &str) {
+    let approved = client
+        .post(format!("{base}/v1/review/{id}"))
+        .bearer_auth(REVIEWER_TOKEN)
+        .json(&serde_json::json!({"action": "approve", "tier": 0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(approved.status(), 200);
+}
+
+/// Collect a batch of `n` credentials of application `id` as its holder (`key`), with `n`
+/// fresh key proofs; the answer.
+pub(crate) async fn collect(
+    client: &reqwest::Client,
+    base: &str,
+    id: &str,
+    key: &SigningKey,
+    n: usize,
+) -> reqwest::Response {
+    let token = holder_token(client, base, key).await;
+    let (_, body) = collect_body(client, base, n).await;
+    client
+        .post(format!("{base}/v1/applications/{id}/credential"))
+        .bearer_auth(&token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// Entries in the audit log, from `/healthz`.
 pub(crate) async fn audit_size(client: &reqwest::Client, base: &str) -> u64 {
     let health: Value = client
