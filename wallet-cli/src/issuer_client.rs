@@ -218,10 +218,7 @@ impl IssuerClient {
     /// application carries personal data, which never crosses a network unencrypted.
     pub fn new(base: &str, audience: Option<&str>) -> Result<Self, ClientError> {
         let base = base.trim_end_matches('/');
-        check_base_url(base)?;
-        let origin = reqwest::Url::parse(base)
-            .map_err(|_| ClientError::BadUrl)?
-            .origin();
+        let origin = check_base_url(base)?.origin();
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             // Redirects are followed only within the issuer's origin (at most 5): a 307 to
@@ -563,7 +560,8 @@ fn is_uuid(id: &str) -> bool {
         })
 }
 
-fn check_base_url(base: &str) -> Result<(), ClientError> {
+/// `base` parsed, when it is a URL the wallet sends an application to.
+fn check_base_url(base: &str) -> Result<reqwest::Url, ClientError> {
     let url = reqwest::Url::parse(base).map_err(|_| ClientError::BadUrl)?;
     let host = url.host_str().unwrap_or_default();
     let loopback = host.eq_ignore_ascii_case("localhost")
@@ -582,7 +580,7 @@ fn check_base_url(base: &str) -> Result<(), ClientError> {
     {
         return Err(ClientError::BadUrl);
     }
-    Ok(())
+    Ok(url)
 }
 
 /// How one connection to the event stream ended.

@@ -54,11 +54,7 @@ pub fn check_document(
         return (CheckOutcome::NotPerformed, vec![Reason::NoMrz]);
     };
     let mut found = Findings::default();
-    let lines: Vec<&str> = mrz_text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
+    let lines = zone_lines(mrz_text);
     let doc_type = document.get("type").and_then(|v| v.as_str()).unwrap_or("");
     let first = lines.first().and_then(|l| l.chars().next()).unwrap_or('<');
     if !type_matches(doc_type, first) {
@@ -82,13 +78,10 @@ pub fn check_document(
 /// name as well as the typed one: the zone is what the document check compared the typed name
 /// with, so a typed spelling cannot steer screening away from the name on the document.
 pub fn document_name(document: &serde_json::Value) -> Option<(String, String)> {
-    let text = document.get("mrz")?.as_str()?;
-    let lines: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    let data = parse(&lines, &ParseOptions::default())?;
+    let data = parse(
+        &zone_lines(document.get("mrz")?.as_str()?),
+        &ParseOptions::default(),
+    )?;
     let given = name::components(&data.given_names).join(" ");
     let surname = name::components(&data.surname).join(" ");
     (!given.is_empty() || !surname.is_empty()).then_some((given, surname))
@@ -214,6 +207,14 @@ fn type_matches(doc_type: &str, first: char) -> bool {
         "visa" => first == 'V',
         _ => false,
     }
+}
+
+/// The zone's lines, trimmed, without empty ones.
+fn zone_lines(text: &str) -> Vec<&str> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect()
 }
 
 /// Parse the zone by its shape; `None` when it is none of the five layouts or the crate
