@@ -208,6 +208,12 @@ $bin/kyc-issuer audit verifier-key --config "$work/issuer.toml" > "$work/issuer.
 head -c 400 "$work/audit.jsonl"; echo " …"
 $bin/kyc-verify audit replay --log "$work/audit.jsonl" --checkpoint "$work/audit.jsonl.checkpoint" \
   --key "$work/issuer.vkey" --state "$work/auditor-state.json"
+echo "the status list the shop cached is the one the log implies (published through it, every"
+echo "logged revocation set):"
+for cached in "$work"/status-cache/*.json; do
+  $bin/kyc-verify audit status-list --list "$cached" --log "$work/audit.jsonl" \
+    --checkpoint "$work/audit.jsonl.checkpoint" --key "$work/issuer.vkey"
+done
 echo "a log with one line removed is caught:"
 sed '3d' "$work/audit.jsonl" > "$work/audit-tampered.jsonl"
 expect_refusal $bin/kyc-verify audit replay --log "$work/audit-tampered.jsonl" \

@@ -4,7 +4,9 @@
 //! applications and subjects are pseudonymous ids (random UUIDs, unlinkable to identity without
 //! the issuer's database), and values that must be provable later (a document number, a holder
 //! DID) appear only as keyed commitments, `base64url(HMAC-SHA-256(key, value))`, with the key
-//! kept by the issuer and destroyed with the subject.
+//! kept by the issuer and destroyed with the subject. Credentials and staff, whose ids are seen
+//! outside the issuer (a credential's `id` by every shop), appear as commitments under the
+//! issuer's audit commitment key, so a reader of the log cannot join a credential to its case.
 //!
 //! The rules for which checks back which tier ([`required_checks`]) live here too, so the issuer
 //! that decides and the auditor that replays read one definition.
@@ -140,19 +142,31 @@ pub enum AuditEvent {
         tier: Option<KycTier>,
         /// Every contribution to the decision, as reason codes.
         reasons: Vec<String>,
-        /// The staff member, when a person decided.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// The staff member, when a person decided, as the issuer's keyed commitment to their
+        /// name (the same person gives the same commitment; who it is needs the issuer's key).
+        #[serde(
+            default,
+            rename = "reviewerCommitment",
+            skip_serializing_if = "Option::is_none"
+        )]
         reviewer: Option<String>,
     },
     /// A credential was signed and handed to the holder.
     CredentialIssued {
         /// Application id.
         application: String,
-        /// The credential's `id` (`urn:uuid:…`).
+        /// The issuer's keyed commitment to the credential's `id`: a shop that saw the id cannot
+        /// find this entry, the replay still matches a revocation to it.
+        #[serde(rename = "credentialCommitment")]
         credential: String,
-        /// `base64url(SHA-256(signed credential))` of the `vc+jwt` form.
+        /// `base64url(SHA-256(signing input))` of the `vc+jwt` form ([`crate::jws::Unsigned`]):
+        /// logged before the signature is made, and found again from any copy of the credential
+        /// ([`crate::jws::input_digest`]).
         #[serde(rename = "credentialHash")]
         credential_hash: String,
+        /// The same of the `vc+sd-jwt` form's issuer-signed JWT.
+        #[serde(rename = "sdJwtHash")]
+        sd_jwt_hash: String,
         /// Its tier.
         tier: KycTier,
         /// Status list URL.
@@ -164,18 +178,33 @@ pub enum AuditEvent {
     },
     /// A credential was revoked.
     CredentialRevoked {
-        /// The credential's `id`.
+        /// The commitment to the credential's `id`, as in its `credential_issued` entry.
+        #[serde(rename = "credentialCommitment")]
         credential: String,
         /// Reason code.
         reason: String,
-        /// The admin who revoked it.
+        /// The admin who revoked it, by commitment.
+        #[serde(rename = "byCommitment")]
         by: String,
+    },
+    /// A status list was signed, as the log's revocations before this entry imply: its bits are
+    /// those of the credentials issued into it and revoked before this entry.
+    StatusListPublished {
+        /// The list's URL.
+        #[serde(rename = "statusList")]
+        status_list: String,
+        /// `base64url(SHA-256(signing input))` of the signed list (`vc+jwt`).
+        #[serde(rename = "listHash")]
+        list_hash: String,
+        /// How many of its bits are set.
+        revoked: u64,
     },
     /// A subject's personal data was crypto-shredded.
     SubjectErased {
         /// Pseudonymous subject id.
         subject: String,
-        /// The admin who erased it.
+        /// The admin who erased it, by commitment.
+        #[serde(rename = "byCommitment")]
         by: String,
     },
     /// An admin registered a webhook endpoint (state changes are POSTed to it).
@@ -185,14 +214,16 @@ pub enum AuditEvent {
         /// `base64url(SHA-256(url))` of its normalised URL (the URL itself may carry a token).
         #[serde(rename = "urlHash")]
         url_hash: String,
-        /// The admin who registered it.
+        /// The admin who registered it, by commitment.
+        #[serde(rename = "byCommitment")]
         by: String,
     },
     /// An admin deleted a webhook endpoint.
     WebhookDeleted {
         /// The endpoint's id.
         webhook: String,
-        /// The admin who deleted it.
+        /// The admin who deleted it, by commitment.
+        #[serde(rename = "byCommitment")]
         by: String,
     },
     /// The issuer's signing key changed.
@@ -201,7 +232,8 @@ pub enum AuditEvent {
         previous: String,
         /// The new issuer DID.
         current: String,
-        /// The admin who rotated it.
+        /// The admin who rotated it, by commitment.
+        #[serde(rename = "byCommitment")]
         by: String,
     },
 }
@@ -237,6 +269,20 @@ impl AuditEvent {
         serde_json::from_value(value).map_err(|e| {
             EventError(crate::error::MalformedError::json("audit event", &e).to_string())
         })
+    }
+
+    /// The digests of the signing inputs this event names: what the issuer's key may sign once
+    /// the event is durable (the credential's two forms, a status list).
+    pub fn signed_digests(&self) -> Vec<&str> {
+        match self {
+            Self::CredentialIssued {
+                credential_hash,
+                sd_jwt_hash,
+                ..
+            } => vec![credential_hash, sd_jwt_hash],
+            Self::StatusListPublished { list_hash, .. } => vec![list_hash],
+            _ => Vec::new(),
+        }
     }
 
     /// The application this event belongs to, if any.
@@ -312,6 +358,7 @@ mod tests {
             application: "a1".into(),
             credential: "urn:uuid:1".into(),
             credential_hash: "h".into(),
+            sd_jwt_hash: "h".into(),
             tier: KycTier::Enhanced,
             status_list: "https://i/1".into(),
             status_index: 131_071,

@@ -498,6 +498,11 @@ impl KycCredential {
     /// `issuer_key` must be the key of `self.issuer`; the `kid` is its DID URL.
     pub fn sign_jwt(&self, issuer_key: &SigningKey) -> Result<String, MalformedError> {
         let issuer = DidKey::from_verifying_key(&issuer_key.verifying_key());
+        Ok(self.unsigned_jwt(&issuer)?.sign(issuer_key))
+    }
+
+    /// The `vc+jwt` form before its signature by `issuer`'s key ([`jws::Unsigned`]).
+    pub fn unsigned_jwt(&self, issuer: &DidKey) -> Result<jws::Unsigned, MalformedError> {
         if issuer.as_str() != self.issuer {
             return Err(MalformedError::Structure(
                 "signing key is not the issuer's".into(),
@@ -506,11 +511,10 @@ impl KycCredential {
         self.check_structure()?;
         let payload =
             serde_json::to_vec(self).map_err(|e| MalformedError::json("credential", &e))?;
-        Ok(jws::sign(
+        Ok(jws::Unsigned::new(
             TYP_VC_JWT,
             Some(&issuer.key_id()),
             &payload,
-            issuer_key,
         ))
     }
 }

@@ -189,6 +189,23 @@ pub fn private_jwk(key: &SigningKey) -> String {
     .to_string()
 }
 
+/// The `kid` of a test key: written by the test kit's signer (`kyc-test-signer keygen`), which
+/// signs with no other key, and refused by the issuer, which never signs with one.
+pub const TEST_KEY_ID: &str = "kyc-test-signer";
+
+/// [`private_jwk`] marked as a test key ([`TEST_KEY_ID`]).
+pub fn private_test_jwk(key: &SigningKey) -> String {
+    let mut jwk: serde_json::Value =
+        serde_json::from_str(&private_jwk(key)).unwrap_or_else(|_| serde_json::json!({}));
+    jwk["kid"] = TEST_KEY_ID.into();
+    jwk.to_string()
+}
+
+/// Whether the private JWK `jwk` is marked as a test key.
+pub fn is_test_jwk(jwk: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(jwk).is_ok_and(|v| v["kid"] == TEST_KEY_ID)
+}
+
 /// Read a private key written by [`private_jwk`]; `x`, when present, must match `d`.
 pub fn from_private_jwk(jwk: &str) -> Result<SigningKey, DidError> {
     use base64::Engine as _;

@@ -116,22 +116,69 @@ impl<'a> CompactJws<'a> {
     }
 }
 
+/// A compact JWS before its signature: the signing input `ASCII(header) '.' ASCII(payload)`.
+///
+/// Ed25519 signatures are deterministic, so the signing input fixes the whole JWS: an issuer
+/// can record [`Unsigned::digest`] in its audit log first and sign after, and every signature it
+/// makes is then one the log named beforehand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsigned {
+    signing_input: String,
+}
+
+impl Unsigned {
+    /// `payload` under the header `{"alg":"EdDSA","typ":typ,"kid":kid}`.
+    pub fn new(typ: &str, kid: Option<&str>, payload: &[u8]) -> Self {
+        let mut header = serde_json::Map::new();
+        header.insert("alg".into(), ALG_EDDSA.into());
+        header.insert("typ".into(), typ.into());
+        if let Some(kid) = kid {
+            header.insert("kid".into(), kid.into());
+        }
+        let header = serde_json::Value::Object(header).to_string();
+        let mut signing_input = B64.encode(header);
+        signing_input.push('.');
+        B64.encode_string(payload, &mut signing_input);
+        Self { signing_input }
+    }
+
+    /// The signing input.
+    pub fn signing_input(&self) -> &str {
+        &self.signing_input
+    }
+
+    /// `base64url(SHA-256(signing input))`, as [`input_digest`] gives for the signed JWS.
+    pub fn digest(&self) -> String {
+        digest(&self.signing_input)
+    }
+
+    /// The compact JWS, signed by `key`.
+    pub fn sign(self, key: &SigningKey) -> String {
+        let mut out = self.signing_input;
+        let signature = key.sign(out.as_bytes());
+        out.push('.');
+        B64.encode_string(signature.to_bytes(), &mut out);
+        out
+    }
+}
+
+/// `base64url(SHA-256(signing input))` of a compact JWS (its first two segments), without
+/// checking anything else: what an issuer's audit log names a signed object by.
+pub fn input_digest(compact: &str) -> Option<String> {
+    let end = compact.rfind('.')?;
+    let input = &compact[..end];
+    input.contains('.').then(|| digest(input))
+}
+
+/// `base64url(SHA-256(ascii))`.
+fn digest(ascii: &str) -> String {
+    use sha2::{Digest as _, Sha256};
+    B64.encode(Sha256::digest(ascii.as_bytes()))
+}
+
 /// Sign `payload` as a compact JWS with header `{"alg":"EdDSA","typ":typ,"kid":kid}`.
 pub fn sign(typ: &str, kid: Option<&str>, payload: &[u8], key: &SigningKey) -> String {
-    let mut header = serde_json::Map::new();
-    header.insert("alg".into(), ALG_EDDSA.into());
-    header.insert("typ".into(), typ.into());
-    if let Some(kid) = kid {
-        header.insert("kid".into(), kid.into());
-    }
-    let header = serde_json::Value::Object(header).to_string();
-    let mut out = B64.encode(header);
-    out.push('.');
-    B64.encode_string(payload, &mut out);
-    let signature = key.sign(out.as_bytes());
-    out.push('.');
-    B64.encode_string(signature.to_bytes(), &mut out);
-    out
+    Unsigned::new(typ, kid, payload).sign(key)
 }
 
 #[cfg(test)]

@@ -52,6 +52,37 @@ pub fn issue(
     issuer_key: &SigningKey,
 ) -> Result<String, MalformedError> {
     let issuer = DidKey::from_verifying_key(&issuer_key.verifying_key());
+    Ok(prepare(credential, &issuer)?.sign(issuer_key))
+}
+
+/// A `vc+sd-jwt` before the issuer's signature: its JWT's signing input (salts drawn, digests
+/// placed) and its disclosures.
+#[derive(Debug, Clone)]
+pub struct UnsignedSdJwt {
+    /// The issuer-signed JWT, unsigned.
+    pub jwt: jws::Unsigned,
+    /// The disclosures, in the order they are attached.
+    pub disclosures: Vec<String>,
+}
+
+impl UnsignedSdJwt {
+    /// `<JWT>~<D1>~…~<Dn>~`, the JWT signed by `issuer_key`.
+    pub fn sign(self, issuer_key: &SigningKey) -> String {
+        let mut out = self.jwt.sign(issuer_key);
+        for d in &self.disclosures {
+            out.push('~');
+            out.push_str(d);
+        }
+        out.push('~');
+        out
+    }
+}
+
+/// `credential` as a `vc+sd-jwt` of `issuer`, to be signed ([`UnsignedSdJwt::sign`]).
+pub fn prepare(
+    credential: &KycCredential,
+    issuer: &DidKey,
+) -> Result<UnsignedSdJwt, MalformedError> {
     if issuer.as_str() != credential.issuer {
         return Err(MalformedError::Structure(
             "signing key is not the issuer's".into(),
@@ -99,18 +130,14 @@ pub fn issue(
         "cnf".into(),
         serde_json::json!({"jwk": {"kty": "OKP", "crv": "Ed25519", "x": B64.encode(holder_key)}}),
     );
-    let mut out = jws::sign(
-        TYP_VC_SD_JWT,
-        Some(&issuer.key_id()),
-        payload.to_string().as_bytes(),
-        issuer_key,
-    );
-    for d in &disclosures {
-        out.push('~');
-        out.push_str(d);
-    }
-    out.push('~');
-    Ok(out)
+    Ok(UnsignedSdJwt {
+        jwt: jws::Unsigned::new(
+            TYP_VC_SD_JWT,
+            Some(&issuer.key_id()),
+            payload.to_string().as_bytes(),
+        ),
+        disclosures,
+    })
 }
 
 /// An SD-JWT split into its parts (RFC 9901 §4), nothing checked yet but the shape.

@@ -44,6 +44,15 @@ impl Bitstring {
         self.bytes.is_empty()
     }
 
+    /// The indexes of the set bits (revoked entries), in order.
+    pub fn set_indexes(&self) -> impl Iterator<Item = u64> + '_ {
+        self.bytes.iter().enumerate().flat_map(|(i, &byte)| {
+            (0..8u64)
+                .filter(move |bit| byte & (0x80 >> bit) != 0)
+                .map(move |bit| i as u64 * 8 + bit)
+        })
+    }
+
     /// The bit at `index`, or `None` beyond the end.
     pub fn get(&self, index: u64) -> Option<bool> {
         let i = usize::try_from(index).ok()?;
@@ -172,6 +181,11 @@ impl StatusListCredential {
     /// Sign as `vc+jwt` with the issuer's key.
     pub fn sign_jwt(&self, issuer_key: &SigningKey) -> Result<String, MalformedError> {
         let issuer = DidKey::from_verifying_key(&issuer_key.verifying_key());
+        Ok(self.unsigned_jwt(&issuer)?.sign(issuer_key))
+    }
+
+    /// The `vc+jwt` form before its signature by `issuer`'s key ([`jws::Unsigned`]).
+    pub fn unsigned_jwt(&self, issuer: &DidKey) -> Result<jws::Unsigned, MalformedError> {
         if issuer.as_str() != self.issuer {
             return Err(MalformedError::Structure(
                 "signing key is not the issuer's".into(),
@@ -179,11 +193,10 @@ impl StatusListCredential {
         }
         let payload =
             serde_json::to_vec(self).map_err(|e| MalformedError::json("status list", &e))?;
-        Ok(jws::sign(
+        Ok(jws::Unsigned::new(
             TYP_VC_JWT,
             Some(&issuer.key_id()),
             &payload,
-            issuer_key,
         ))
     }
 }
@@ -254,6 +267,7 @@ mod tests {
         let d = Bitstring::decode(&l.encode()).unwrap();
         assert_eq!(d, l);
         assert_eq!(d.get(9), Some(true));
+        assert_eq!(d.set_indexes().collect::<Vec<_>>(), [0, 9]);
         assert_eq!(d.get(10), Some(false));
         assert_eq!(d.get(MIN_ENTRIES as u64), None);
     }

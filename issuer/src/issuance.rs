@@ -1,20 +1,22 @@
-//! Signing credentials and status lists.
+//! Credentials and status lists drafted for signing: everything but the signature, so that the
+//! audit entry naming them is written before the key signs ([`crate::signer`]).
 
 use chrono::{DateTime, Duration, Utc};
-use ed25519_dalek::SigningKey;
 use kyc_core::credential::{Evidence, StatusEntry};
+use kyc_core::jws::Unsigned;
+use kyc_core::sd_jwt::{self, UnsignedSdJwt};
 use kyc_core::status_list::{Bitstring, StatusListCredential};
-use kyc_core::{sd_jwt, DidKey, KycCredential, KycSubject, MalformedError};
+use kyc_core::{DidKey, KycCredential, KycSubject, MalformedError};
 
-/// Both securing forms of one credential.
+/// Both securing forms of one credential, unsigned.
 #[derive(Debug, Clone)]
-pub struct Issued {
-    /// The credential as signed.
+pub struct Drafted {
+    /// The credential.
     pub credential: KycCredential,
     /// `vc+jwt`.
-    pub jwt: String,
+    pub jwt: Unsigned,
     /// `vc+sd-jwt` with every disclosure.
-    pub sd_jwt: String,
+    pub sd_jwt: UnsignedSdJwt,
 }
 
 /// Where a credential's revocation bit lives.
@@ -26,39 +28,39 @@ pub struct StatusSlot {
     pub index: u64,
 }
 
-/// Sign `subject` valid from `now` for `validity`, in both forms, with `evidence` of the checks.
+/// `subject`'s credential from `issuer`, valid from `now` for `validity`, in both forms, with
+/// `evidence` of the checks.
 ///
 /// The assurance level is derived from the tier, so the two cannot disagree.
-pub fn issue(
-    key: &SigningKey,
+pub fn draft(
+    issuer: &DidKey,
     mut subject: KycSubject,
     now: DateTime<Utc>,
     validity: Duration,
     status: Option<&StatusSlot>,
     evidence: Vec<Evidence>,
-) -> Result<Issued, MalformedError> {
-    let issuer = DidKey::from_verifying_key(&key.verifying_key());
+) -> Result<Drafted, MalformedError> {
     subject.assurance_level = subject.kyc_tier.assurance_level();
-    let mut credential = KycCredential::new(&issuer, subject, now, Some(now + validity));
+    let mut credential = KycCredential::new(issuer, subject, now, Some(now + validity));
     credential.credential_status = status.map(|s| StatusEntry::revocation(&s.list_url, s.index));
     credential.evidence = evidence;
-    let jwt = credential.sign_jwt(key)?;
-    let sd_jwt = sd_jwt::issue(&credential, key)?;
-    Ok(Issued {
+    let jwt = credential.unsigned_jwt(issuer)?;
+    let sd_jwt = sd_jwt::prepare(&credential, issuer)?;
+    Ok(Drafted {
         credential,
         jwt,
         sd_jwt,
     })
 }
 
-/// A signed revocation list at `url` with `revoked` set, valid for `validity` from `now`.
+/// `issuer`'s revocation list at `url` with `revoked` set, valid for `validity` from `now`.
 pub fn status_list(
-    key: &SigningKey,
+    issuer: &DidKey,
     url: &str,
     revoked: &[u64],
     now: DateTime<Utc>,
     validity: Duration,
-) -> Result<String, MalformedError> {
+) -> Result<Unsigned, MalformedError> {
     let mut list = Bitstring::new(0);
     for &index in revoked {
         if !list.set(index, true) {
@@ -68,6 +70,6 @@ pub fn status_list(
             )));
         }
     }
-    let issuer = DidKey::from_verifying_key(&key.verifying_key());
-    StatusListCredential::revocation(&issuer, url, &list, now, Some(now + validity)).sign_jwt(key)
+    StatusListCredential::revocation(issuer, url, &list, now, Some(now + validity))
+        .unsigned_jwt(issuer)
 }

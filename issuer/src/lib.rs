@@ -13,13 +13,17 @@
 //!   ID-number schemes, provider checks, thresholds, validity), validated at start.
 //! - [`signing_key`]: the issuer's Ed25519 key file (created once, mode 0600, refused if others
 //!   can read it).
-//! - [`issuance`]: credential and status list signing.
+//! - [`issuance`]: credentials and status lists drafted for signing.
+//! - [`secret`]: the issuer's long-term secret (audit commitments to credentials and staff, the
+//!   association index's key), apart from the signing key so a rotation renames nothing.
 //! - [`pii`]: personal data at rest: JWE (`dir` + `A256GCM`) under per-subject keys
 //!   (crypto-shredding), keyed commitments for the audit log.
 //! - [`subject_keys`]: the subject keys at rest, outside the state store: one file per key,
 //!   wrapped under a key-encryption key kept outside the data directory, shredded on erasure;
 //!   KEK rotation.
 //! - [`audit`]: the durable audit log: group-committed appends, signed checkpoints, proofs.
+//! - [`signer`]: the one holder of the signing key, which signs a credential or a status list
+//!   only once the audit entry naming it is durable.
 //! - [`auth`]: who is calling: single-use nonces, holder tokens, staff tokens and their roles.
 //! - [`state`]: the issuer's state behind one trait (subjects, applications, credentials,
 //!   webhooks, indexes); sled, and in memory.
@@ -43,11 +47,13 @@ pub mod jurisdiction;
 
 pub mod issuance;
 pub mod pii;
+pub mod secret;
 pub mod signing_key;
 pub mod subject_keys;
 
 pub mod audit;
 pub mod auth;
+pub mod signer;
 pub mod state;
 
 pub mod checks;

@@ -256,12 +256,18 @@ fn open_with(
 /// HMAC-SHA-256 here): one key to erase, no known interaction between the two uses.
 #[must_use]
 pub fn commitment(key: &SubjectKey, label: &str, value: &str) -> String {
+    keyed_commitment(key.as_bytes(), label, value)
+}
+
+/// [`commitment`] under any key: `base64url(HMAC-SHA-256(key, label || 0x00 || value))`.
+#[must_use]
+pub(crate) fn keyed_commitment(key: &[u8], label: &str, value: &str) -> String {
     debug_assert!(
         !label.contains('\0'),
         "a commitment label must not contain NUL"
     );
     // HMAC takes a key of any length; `new_from_slice` cannot fail for HMAC.
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key.as_bytes())
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key)
         .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
     mac.update(label.as_bytes());
     mac.update(&[0]);

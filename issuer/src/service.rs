@@ -12,13 +12,14 @@ use kyc_core::DidKey;
 use std::sync::Arc;
 
 use crate::api::{self, AppState};
-use crate::applications::{Applications, IssuanceSettings, ServiceSettings};
+use crate::applications::{Applications, IssuanceSettings, IssuerSecrets, ServiceSettings};
 use crate::audit::{AuditLog, AuditSettings, SledStore};
 use crate::auth::{MemoryNonces, StaffDirectory};
 use crate::checks;
 use crate::checks::country_risk::FatfLists;
 use crate::config::Config;
 use crate::jurisdiction::Jurisdictions;
+use crate::secret::IssuerSecret;
 use crate::signing_key;
 use crate::state::sled::SledState;
 use crate::subject_keys::FileKeys;
@@ -108,6 +109,11 @@ impl DataDir {
         self.0.join("issuer-key.jwk")
     }
 
+    /// The issuer's long-term secret ([`crate::secret`]).
+    pub fn secret_path(&self) -> PathBuf {
+        self.0.join("issuer-secret.key")
+    }
+
     /// The sled database.
     pub fn store_path(&self) -> PathBuf {
         self.0.join("store")
@@ -191,7 +197,10 @@ pub fn open_state(config: &Config) -> Result<(AppState, DidKey), ServiceError> {
         Arc::new(store),
         Arc::new(keys),
         audit.clone(),
-        key,
+        IssuerSecrets {
+            key,
+            secret: IssuerSecret::load_or_create(&dir.secret_path())?,
+        },
         IssuanceSettings {
             public_url: config.public_url.clone(),
             validity_days: config.issuance.validity_days,

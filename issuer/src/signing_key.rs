@@ -25,6 +25,12 @@ pub enum KeyFileError {
     /// The file is not a private Ed25519 JWK.
     #[error("key file {0} is not a private Ed25519 JWK: {1}")]
     Invalid(String, did::DidError),
+    /// The file is the test kit's key (`kyc-test-signer keygen`): the issuer never signs with it.
+    #[error("key file {0} is a test key (kyc-test-signer's); the issuer does not sign with it")]
+    TestKey(String),
+    /// The file is not a 32-byte secret in base64url.
+    #[error("key file {0} is not a 32-byte secret in base64url")]
+    InvalidSecret(String),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> KeyFileError + '_ {
@@ -34,35 +40,21 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> KeyFileError + '_ {
     }
 }
 
-/// Create a new key at `path` (which must not exist), readable by its owner only.
-pub fn create(path: &Path) -> Result<(SigningKey, DidKey), KeyFileError> {
-    let (key, did) = DidKey::generate();
+/// Write `contents` to a new file at `path` (which must not exist), readable by its owner only,
+/// and sync it.
+pub(crate) fn create_private(path: &Path, contents: &[u8]) -> Result<(), KeyFileError> {
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(path)
         .map_err(io(path))?;
-    file.write_all(did::private_jwk(&key).as_bytes())
-        .map_err(io(path))?;
-    file.sync_all().map_err(io(path))?;
-    Ok((key, did))
+    file.write_all(contents).map_err(io(path))?;
+    file.sync_all().map_err(io(path))
 }
 
-/// Load the key at `path`, creating it first when there is none (the service's first start).
-pub fn load_or_create(path: &Path) -> Result<(SigningKey, DidKey), KeyFileError> {
-    match create(path) {
-        Err(KeyFileError::Io { source, .. })
-            if source.kind() == std::io::ErrorKind::AlreadyExists =>
-        {
-            load(path)
-        }
-        created => created,
-    }
-}
-
-/// Load the key at `path`, refusing a file that group or others can read.
-pub fn load(path: &Path) -> Result<(SigningKey, DidKey), KeyFileError> {
+/// Read the private file at `path`, refusing one that group or others can read.
+pub(crate) fn read_private(path: &Path) -> Result<String, KeyFileError> {
     let mode = std::fs::metadata(path)
         .map_err(io(path))?
         .permissions()
@@ -73,7 +65,43 @@ pub fn load(path: &Path) -> Result<(SigningKey, DidKey), KeyFileError> {
             mode & 0o777,
         ));
     }
-    let text = std::fs::read_to_string(path).map_err(io(path))?;
+    std::fs::read_to_string(path).map_err(io(path))
+}
+
+/// `create`, or when the file is already there (a later start), `load`.
+pub(crate) fn create_or_load<T>(
+    path: &Path,
+    create: impl FnOnce(&Path) -> Result<T, KeyFileError>,
+    load: impl FnOnce(&Path) -> Result<T, KeyFileError>,
+) -> Result<T, KeyFileError> {
+    match create(path) {
+        Err(KeyFileError::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::AlreadyExists =>
+        {
+            load(path)
+        }
+        created => created,
+    }
+}
+
+/// Create a new key at `path` (which must not exist), readable by its owner only.
+pub fn create(path: &Path) -> Result<(SigningKey, DidKey), KeyFileError> {
+    let (key, did) = DidKey::generate();
+    create_private(path, did::private_jwk(&key).as_bytes())?;
+    Ok((key, did))
+}
+
+/// Load the key at `path`, creating it first when there is none (the service's first start).
+pub fn load_or_create(path: &Path) -> Result<(SigningKey, DidKey), KeyFileError> {
+    create_or_load(path, create, load)
+}
+
+/// Load the key at `path`, refusing a file that group or others can read.
+pub fn load(path: &Path) -> Result<(SigningKey, DidKey), KeyFileError> {
+    let text = read_private(path)?;
+    if did::is_test_jwk(&text) {
+        return Err(KeyFileError::TestKey(path.display().to_string()));
+    }
     let key = did::from_private_jwk(text.trim())
         .map_err(|e| KeyFileError::Invalid(path.display().to_string(), e))?;
     let did = DidKey::from_verifying_key(&key.verifying_key());
@@ -99,5 +127,14 @@ mod tests {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         assert!(matches!(load(&path), Err(KeyFileError::Exposed(_, 0o644))));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_test_signers_key_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("test.jwk");
+        let (key, _) = DidKey::generate();
+        create_private(&path, did::private_test_jwk(&key).as_bytes()).unwrap();
+        assert!(matches!(load(&path), Err(KeyFileError::TestKey(_))));
     }
 }

@@ -590,6 +590,7 @@ async fn an_event_the_log_cannot_write_is_refused_alone() {
         application: "app-x".into(),
         credential: "urn:uuid:00000000-0000-4000-8000-000000000000".into(),
         credential_hash: "AAAA".into(),
+        sd_jwt_hash: "AAAA".into(),
         tier: kyc_core::credential::KycTier::Basic,
         status_list: "https://issuer.example/status/1".into(),
         status_index: u64::MAX,

@@ -16,7 +16,7 @@ use kyc_core::DidKey;
 use serde_json::{json, Value};
 use sha2::Sha256;
 use spawned_issuer::{
-    audit_size, expect_problem, holder_token, start, submission, submit, ADMIN_TOKEN,
+    audit_size, commitment, expect_problem, holder_token, start, submission, submit, ADMIN_TOKEN,
     PERSONAL_DATA, REVIEWER_TOKEN,
 };
 
@@ -466,7 +466,10 @@ async fn webhooks_are_signed_and_retried() {
     let last = audit_entries(&client, &base, 1).await;
     assert_eq!(last[0]["kind"], "webhook_registered", "{last:?}");
     assert_eq!(last[0]["data"]["webhook"], hook_id.as_str());
-    assert_eq!(last[0]["data"]["by"], "adam");
+    assert_eq!(
+        last[0]["data"]["byCommitment"],
+        commitment(tmp.path(), "--staff", "adam").as_str()
+    );
     assert!(!last[0].to_string().contains(&url));
     assert!(!listed.to_string().contains(&secret[6..]));
 
@@ -553,7 +556,10 @@ async fn webhooks_are_signed_and_retried() {
     let last = audit_entries(&client, &base, 1).await;
     assert_eq!(last[0]["kind"], "webhook_deleted", "{last:?}");
     assert_eq!(last[0]["data"]["webhook"], hook_id.as_str());
-    assert_eq!(last[0]["data"]["by"], "adam");
+    assert_eq!(
+        last[0]["data"]["byCommitment"],
+        commitment(tmp.path(), "--staff", "adam").as_str()
+    );
     let count = received.lock().unwrap().len();
     let (_, holder) = DidKey::generate();
     submit(&client, &base, &submission(&holder)).await;

@@ -12,10 +12,13 @@ use ed25519_dalek::SigningKey;
 use kyc_core::audit_event::{CheckOutcome, DecisionAction, RiskLevel};
 use kyc_core::tlog::SignerKey;
 use kyc_core::{DidKey, KycTier};
-use kyc_issuer::applications::{ApplicationError, Applications, IssuanceSettings, ServiceSettings};
+use kyc_issuer::applications::{
+    ApplicationError, Applications, IssuanceSettings, IssuerSecrets, ServiceSettings,
+};
 use kyc_issuer::audit::{AuditLog, AuditSettings, SledStore};
 use kyc_issuer::checks::CheckSuite;
 use kyc_issuer::model::{ApplicationState, ReviewDecision};
+use kyc_issuer::secret::IssuerSecret;
 use kyc_issuer::state::memory::MemoryState;
 use kyc_issuer::subject_keys::{MemoryKeys, SubjectKeys as _};
 use serde_json::json;
@@ -43,7 +46,10 @@ fn applications_with(dir: &std::path::Path, keys: Arc<MemoryKeys>) -> (Applicati
         Arc::new(MemoryState::new()),
         keys,
         audit.clone(),
-        key,
+        IssuerSecrets {
+            key,
+            secret: IssuerSecret::from_bytes([7; 32]),
+        },
         IssuanceSettings {
             public_url: PUBLIC_URL.into(),
             validity_days: [30, 365, 365, 365],
@@ -162,7 +168,7 @@ async fn submit_collect_revoke_in_process() {
             .await,
         Err(ApplicationError::WrongState(_))
     ));
-    let list = apps.status_list(1, now).unwrap();
+    let list = apps.status_list(1, now).await.unwrap();
     let trusted = kyc_verifier::TrustList::new(vec![kyc_verifier::trust::TrustedIssuer::single(
         apps.issuer().as_str(),
         "Test",
@@ -173,9 +179,39 @@ async fn submit_collect_revoke_in_process() {
         assert!(verified.is_set(entry, apps.issuer().as_str()).unwrap());
     }
 
+    // A second fetch within the list's half-life is the same signed list: nothing signed.
+    assert_eq!(apps.status_list(1, now).await.unwrap().jwt, list.jwt);
+
     // Every step is in the log: the submission, six checks (EU reserves none for a provider),
-    // the decision, the review, three issuances, three revocations.
-    assert_eq!(audit.size(), 15);
+    // the decision, the review, three issuances, three revocations, one list publication.
+    assert_eq!(audit.size(), 16);
+
+    // Every signature the key made is named by an entry written before it (issue 19): each
+    // credential's two forms by their `credential_issued`, the list by its publication; and
+    // the key made no other.
+    let mut exported = Vec::new();
+    audit.export(&mut exported).unwrap();
+    let log = String::from_utf8(exported).unwrap();
+    let named: Vec<String> = log
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .flat_map(|e| {
+            ["credentialHash", "sdJwtHash", "listHash"]
+                .map(|k| e["data"][k].as_str().map(str::to_owned))
+        })
+        .flatten()
+        .collect();
+    let signed: Vec<&str> = all
+        .iter()
+        .flat_map(|c| [c.jwt.as_str(), c.sd_jwt.split('~').next().unwrap()])
+        .chain([list.jwt.as_str()])
+        .collect();
+    for jws in &signed {
+        let digest = kyc_core::jws::input_digest(jws).unwrap();
+        assert!(named.contains(&digest), "a signature the log does not name");
+    }
+    assert_eq!(named.len(), signed.len());
+    assert_eq!(apps.signatures(), signed.len() as u64);
     audit.close().unwrap();
 }
 

@@ -15,8 +15,8 @@ use kyc_core::DidKey;
 use kyc_issuer::pii::{self, SubjectKey};
 use serde_json::{json, Value};
 use spawned_issuer::{
-    audit_size, check, expect_problem, holder_token, refused_start, replay_export, start,
-    submission, submit, Issuer, ADMIN_TOKEN, PERSONAL_DATA, REVIEWER_TOKEN,
+    audit_size, check, commitment, expect_problem, holder_token, refused_start, replay_export,
+    start, submission, submit, Issuer, ADMIN_TOKEN, PERSONAL_DATA, REVIEWER_TOKEN,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -198,7 +198,7 @@ async fn export_then_erase_then_replay() {
     assert_eq!(erasures.len(), 1);
     assert_eq!(
         erasures[0]["data"],
-        json!({"subject": subject, "by": "adam"})
+        json!({"subject": subject, "byCommitment": commitment(tmp.path(), "--staff", "adam")})
     );
 
     // The association index forgot the erased holder: another holder with the same document

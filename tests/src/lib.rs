@@ -53,10 +53,19 @@ pub enum Program {
     /// `kyc-sample-images` (sample-images/src/main.rs): a selfie, an ID card and liveness
     /// frames from the biometric test photos.
     SampleImages,
+    /// `kyc-test-signer` (testkit/src/bin/kyc-test-signer.rs): credentials and status lists
+    /// signed with a test key, without an issuer.
+    TestSigner,
 }
 
 impl Program {
-    const ALL: [Self; 4] = [Self::Issuer, Self::Wallet, Self::Verify, Self::SampleImages];
+    const ALL: [Self; 5] = [
+        Self::Issuer,
+        Self::Wallet,
+        Self::Verify,
+        Self::SampleImages,
+        Self::TestSigner,
+    ];
 
     /// The binary's name.
     pub fn name(self) -> &'static str {
@@ -65,13 +74,14 @@ impl Program {
             Self::Wallet => "kyc-wallet",
             Self::Verify => "kyc-verify",
             Self::SampleImages => "kyc-sample-images",
+            Self::TestSigner => "kyc-test-signer",
         }
     }
 
     /// The binary, built from the current sources.
     ///
     /// The first call in a test process runs `cargo build --bin kyc-issuer --bin kyc-wallet
-    /// --bin kyc-verify --bin kyc-sample-images` into the target directory of the running test
+    /// --bin kyc-verify --bin kyc-sample-images --bin kyc-test-signer` into the target directory of the running test
     /// executable ([`kyc_testkit::binaries::build`]). It runs even when the binaries exist:
     /// `cargo test -p kyc-tests` does not rebuild other packages' binaries, and an existing one
     /// may predate the sources under test. When nothing changed the build is a freshness check.
@@ -341,7 +351,7 @@ impl Issued {
             .expect("creating a scratch directory");
         let path = |name: &str| dir.path().join(name);
         let (issuer_key, holder_key) = (path("issuer.jwk"), path("holder.jwk"));
-        let issuer_did = Program::Issuer
+        let issuer_did = Program::TestSigner
             .command(["keygen", "--out"])
             .arg(&issuer_key)
             .run()
@@ -386,9 +396,10 @@ impl Issued {
         self.dir.path().join(name)
     }
 
-    /// `kyc-issuer sign` of [`Issued::subject`] with the status entry, plus `extra` arguments.
+    /// `kyc-test-signer sign` of [`Issued::subject`] with the status entry, plus `extra`
+    /// arguments.
     pub fn sign(&self, extra: &[&str]) -> Outcome {
-        Program::Issuer
+        Program::TestSigner
             .command(["sign", "--key"])
             .arg(&self.issuer_key)
             .arg("--subject")
@@ -401,7 +412,7 @@ impl Issued {
 
     /// Sign a status list revoking `revoke` into the file `name`; returns its path.
     pub fn status_list(&self, name: &str, revoke: &[u64]) -> PathBuf {
-        let mut command = Program::Issuer
+        let mut command = Program::TestSigner
             .command(["status-list", "--key"])
             .arg(&self.issuer_key)
             .args(["--url", Self::STATUS_LIST_URL]);

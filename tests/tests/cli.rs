@@ -34,7 +34,10 @@ fn issue_verify_and_present_only_what_is_asked() {
         let out = program.command(["did", "--key"]).arg(key).run();
         out.success().to_owned()
     };
-    assert_eq!(did(Program::Issuer, &issued.issuer_key), issued.issuer_did);
+    assert_eq!(
+        did(Program::TestSigner, &issued.issuer_key),
+        issued.issuer_did
+    );
     assert_eq!(did(Program::Wallet, &issued.holder_key), issued.holder_did);
 
     let status = issued.status.to_str().unwrap();
@@ -109,7 +112,7 @@ fn issue_verify_and_present_only_what_is_asked() {
 fn untrusted_issuer() {
     let issued = Issued::new();
     let other_key = issued.path("other-issuer.jwk");
-    let other_did = Program::Issuer
+    let other_did = Program::TestSigner
         .command(["keygen", "--out"])
         .arg(&other_key)
         .run()
@@ -497,14 +500,14 @@ fn missing_and_bad_files_are_refused_on_stderr() {
     present(&issued.holder_key, &issued.sd_jwt, &missing).assert_refused();
     present(&issued.holder_key, &issued.sd_jwt, &bad_request).assert_refused();
 
-    Program::Issuer
+    Program::TestSigner
         .command(["sign", "--key"])
         .arg(&issued.issuer_key)
         .arg("--subject")
         .arg(&missing)
         .run()
         .assert_refused();
-    Program::Issuer
+    Program::TestSigner
         .command(["sign", "--key"])
         .arg(&missing)
         .arg("--subject")
@@ -513,7 +516,7 @@ fn missing_and_bad_files_are_refused_on_stderr() {
         .assert_refused();
     // keygen never overwrites a key.
     let before = read(&issued.issuer_key);
-    Program::Issuer
+    Program::TestSigner
         .command(["keygen", "--out"])
         .arg(&issued.issuer_key)
         .run()
@@ -530,7 +533,7 @@ fn exposed_issuer_key_is_refused() {
         let out = issued.sign(&["--form", "jwt"]);
         out.assert_refused();
         assert!(out.stderr.contains("chmod 600"), "mode {mode:o}: {out}");
-        let out = Program::Issuer
+        let out = Program::TestSigner
             .command(["status-list", "--key"])
             .arg(&issued.issuer_key)
             .args(["--url", Issued::STATUS_LIST_URL])
@@ -590,7 +593,7 @@ fn bad_subject_errors_do_not_echo_personal_data() {
         let path = issued.path(&format!("subject-{name}.json"));
         write(&path, subject.to_string());
         // The fixture fails the run if stderr carries any of the personal data.
-        Program::Issuer
+        Program::TestSigner
             .command(["sign", "--key"])
             .arg(&issued.issuer_key)
             .arg("--subject")
@@ -728,4 +731,70 @@ fn rotated_issuer_keys() {
             assert_eq!(verdict["issuerName"], "Rotating");
         }
     }
+}
+
+/// Issue 19: the operator's `kyc-issuer` signs nothing outside the audit log, and the test
+/// kit's signer signs with test keys only.
+#[test]
+fn the_issuer_binary_signs_nothing_outside_the_log() {
+    let help = Program::Issuer.command(["--help"]).run();
+    let commands: Vec<&str> = help
+        .success()
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(commands.contains(&"serve"), "{help}");
+    for gone in ["sign", "status-list"] {
+        assert!(
+            !commands.contains(&gone),
+            "kyc-issuer {gone} is back:\n{help}"
+        );
+    }
+    let issued = Issued::new();
+    Program::Issuer
+        .command(["sign", "--key"])
+        .arg(&issued.issuer_key)
+        .arg("--subject")
+        .arg(&issued.subject)
+        .run()
+        .assert_refused();
+
+    // An issuer's key (kyc-issuer keygen) is refused by the test signer.
+    let production = issued.path("production.jwk");
+    Program::Issuer
+        .command(["keygen", "--out"])
+        .arg(&production)
+        .run()
+        .success();
+    let out = Program::TestSigner
+        .command(["sign", "--key"])
+        .arg(&production)
+        .arg("--subject")
+        .arg(&issued.subject)
+        .run();
+    out.assert_refused();
+    assert!(out.stderr.contains("not a test key"), "{out}");
+    let out = Program::TestSigner
+        .command(["status-list", "--key"])
+        .arg(&production)
+        .args(["--url", Issued::STATUS_LIST_URL])
+        .run();
+    out.assert_refused();
+
+    // So is a test key placed in an issuer's data directory.
+    let data = issued.path("data");
+    std::fs::create_dir_all(data.join("store")).unwrap();
+    let placed = data.join("signing.jwk");
+    std::fs::copy(&issued.issuer_key, &placed).unwrap();
+    std::fs::set_permissions(&placed, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = Program::TestSigner
+        .command(["status-list", "--key"])
+        .arg(&placed)
+        .args(["--url", Issued::STATUS_LIST_URL])
+        .run();
+    out.assert_refused();
+    assert!(out.stderr.contains("data directory"), "{out}");
 }

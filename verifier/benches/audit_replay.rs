@@ -153,6 +153,7 @@ fn generate(entries: u64, out: &mut impl std::io::Write) -> Chain {
                 application: app.clone(),
                 credential: credential.clone(),
                 credential_hash: "n4bQgYhMfWWaL-qgxVrQFaO_TxsrC4Is0V1sFbDwCgg".into(),
+                sd_jwt_hash: "n4bQgYhMfWWaL-qgxVrQFaO_TxsrC4Is0V1sFbDwCgg".into(),
                 tier,
                 status_list: "https://issuer.kyc.example/status/3".into(),
                 status_index: n % 131_072,

@@ -116,6 +116,7 @@ impl Log {
             application: app.into(),
             credential: credential.into(),
             credential_hash: "n4bQgYhMfWWaL-qgxVrQFaO_TxsrC4Is0V1sFbDwCgg".into(),
+            sd_jwt_hash: "n4bQgYhMfWWaL-qgxVrQFaO_TxsrC4Is0V1sFbDwCgg".into(),
             tier,
             status_list: "https://issuer.kyc.example/status/1".into(),
             status_index: 131_070,
@@ -1189,4 +1190,143 @@ fn cli_exit_codes() {
     ]);
     assert_eq!(code, 1, "{verdict}");
     assert_eq!(verdict["error"]["code"], "size_mismatch");
+}
+
+// Status lists: every publication is logged, and a list is judged by the log (issue 19).
+
+const LIST_URL: &str = "https://issuer.kyc.example/status/1";
+
+/// A status list of `issuer_key` at [`LIST_URL`] with `revoked` set, valid from `from`: the
+/// JWT, and the digest of its signing input (what `status_list_published` names).
+fn status_list(
+    issuer_key: &ed25519_dalek::SigningKey,
+    revoked: &[u64],
+    from: DateTime<Utc>,
+) -> (String, String) {
+    use kyc_core::status_list::{Bitstring, StatusListCredential};
+    let issuer = DidKey::from_verifying_key(&issuer_key.verifying_key());
+    let mut bits = Bitstring::new(0);
+    for &i in revoked {
+        assert!(bits.set(i, true));
+    }
+    let list = StatusListCredential::revocation(
+        &issuer,
+        LIST_URL,
+        &bits,
+        from,
+        Some(from + Duration::hours(1)),
+    );
+    let unsigned = list.unsigned_jwt(&issuer).unwrap();
+    let digest = unsigned.digest();
+    let jwt = unsigned.sign(issuer_key);
+    assert_eq!(kyc_core::jws::input_digest(&jwt), Some(digest.clone()));
+    (jwt, digest)
+}
+
+fn published(list_hash: &str, revoked: u64) -> AuditEvent {
+    AuditEvent::StatusListPublished {
+        status_list: LIST_URL.into(),
+        list_hash: list_hash.into(),
+        revoked,
+    }
+}
+
+#[test]
+fn publications_count_the_logged_revocations() {
+    // The realistic log revoked one credential of LIST_URL (index 131,070).
+    business_fails(
+        |log| {
+            log.push(published("AAAA", 1));
+        },
+        |log| {
+            log.push(published("BBBB", 0));
+        },
+        "status_list_count_mismatch",
+    );
+}
+
+#[test]
+fn a_status_list_is_judged_by_the_log() {
+    let key = signer(ORIGIN);
+    let (issuer_key, _) = DidKey::generate();
+    let mut log = realistic();
+    let at = log.time;
+    // Published through the log, with the logged revocation: the one the log implies.
+    let (served, digest) = status_list(&issuer_key, &[131_070], at);
+    log.push(published(&digest, 1));
+    let note = log.checkpoint(&key);
+    let check = |list: &str| {
+        audit::check_status_list(
+            Cursor::new(log.text().as_bytes()),
+            &note,
+            &key.verifier(),
+            list,
+        )
+        .unwrap()
+    };
+    let verdict = check(&served);
+    assert!(verdict.valid, "{verdict:?}");
+    assert_eq!(verdict.published_at, Some(log.seq_of_last()));
+    assert_eq!((verdict.revoked_in_list, verdict.revoked_in_log), (1, 1));
+
+    // Signed with the issuer's key outside the log, un-revoking the logged revocation.
+    let (forged, _) = status_list(&issuer_key, &[], Utc::now());
+    let verdict = check(&forged);
+    assert!(!verdict.valid);
+    assert_eq!(verdict.published_at, None);
+    assert_eq!(
+        verdict.reasons,
+        ["not_in_log", "unrevokes_logged_revocation"]
+    );
+    let first = verdict.first_difference.unwrap();
+    assert_eq!(first.index, 131_070);
+    assert!(first.revoked_in_log && !first.revoked_in_list);
+
+    // Revoking what the log never revoked is named too.
+    let (extra, _) = status_list(&issuer_key, &[7, 131_070], Utc::now());
+    let verdict = check(&extra);
+    assert_eq!(verdict.reasons, ["not_in_log", "revokes_unlogged_entry"]);
+    assert_eq!(verdict.first_difference.unwrap().index, 7);
+
+    // The CLI: 0 for the served list, 1 for the forged one, 2 for a list that is not one.
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = write(dir.path(), "log.jsonl", &log.text());
+    let note_path = write(dir.path(), "checkpoint", &note);
+    let verifier = key.verifier().to_string();
+    for (name, list, exit) in [
+        ("served.jwt", served.as_str(), 0),
+        ("forged.jwt", forged.as_str(), 1),
+        ("garbage.jwt", "not.a.list", 2),
+    ] {
+        let list = write(dir.path(), name, list);
+        let (code, json) = kyc_verify(&[
+            "audit",
+            "status-list",
+            "--list",
+            &list,
+            "--log",
+            &log_path,
+            "--checkpoint",
+            &note_path,
+            "--key",
+            &verifier,
+        ]);
+        assert_eq!(code, exit, "{name}: {json}");
+        if exit == 1 {
+            assert_eq!(json["firstDifference"]["index"], 131_070);
+        }
+    }
+
+    // A log that does not verify gives no verdict on a list.
+    let mut tampered = log.text();
+    tampered = tampered.replacen("app-a", "app-z", 1);
+    assert!(matches!(
+        audit::check_status_list(
+            Cursor::new(tampered.as_bytes()),
+            &note,
+            &key.verifier(),
+            &served
+        ),
+        Err(audit::StatusListError::Log { .. })
+    ));
 }

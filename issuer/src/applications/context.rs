@@ -3,7 +3,7 @@
 //! (sealing, logging then storing, recording a decision).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
@@ -22,6 +22,8 @@ use crate::model::{
     VendorPending, APPLICATION_SCHEMA,
 };
 use crate::pii::{self, SubjectKey};
+use crate::secret::IssuerSecret;
+use crate::signer::IssuerSigner;
 use crate::state::{StateError, StateStore};
 use crate::subject_keys::SubjectKeys;
 use crate::webhooks::{WebhookSettings, Webhooks};
@@ -125,20 +127,36 @@ pub struct SignedStatusList {
     pub valid_until: DateTime<Utc>,
 }
 
+/// The issuer's own secrets: its signing key, and its long-term secret (the audit log's
+/// commitments, the association index), kept apart so that rotating the first renames nothing.
+#[derive(Debug, Clone)]
+pub struct IssuerSecrets {
+    /// The signing key (credentials, status lists; the audit log signs checkpoints with its own
+    /// copy).
+    pub key: SigningKey,
+    /// The long-term secret.
+    pub secret: IssuerSecret,
+}
+
 /// The issuer's business logic over its store, audit log and key.
 pub struct Applications {
     pub(super) store: Arc<dyn StateStore>,
     /// The subjects' data keys, kept apart from the store ([`crate::subject_keys`]).
     pub(super) keys: Arc<dyn SubjectKeys>,
     pub(super) audit: AuditLog,
-    pub(super) key: SigningKey,
-    pub(super) issuer: DidKey,
+    /// The signing key, which signs only what the audit log recorded first.
+    pub(super) signer: IssuerSigner,
+    /// The audit log's commitments to credentials and staff ([`crate::secret`]).
+    pub(super) secret: IssuerSecret,
     pub(super) settings: IssuanceSettings,
     pub(super) checks: Arc<CheckSuite>,
-    /// Key of the association index's hashes, derived from the issuer's key.
+    /// Key of the association index's hashes, derived from the long-term secret.
     pub(super) index_key: [u8; 32],
     pub(super) schema: jsonschema::Validator,
-    pub(super) status_lists: Mutex<HashMap<u64, SignedStatusList>>,
+    /// The signed status lists; its lock is held by a revocation from its log entry to its
+    /// store update and by a publication from reading the store to signing, so a list is
+    /// always what the log's revocations before its `status_list_published` entry imply.
+    pub(super) status_lists: tokio::sync::Mutex<HashMap<u64, SignedStatusList>>,
     /// The highest status list any credential points into (0: none yet); lists past it are
     /// 404, so that asking for arbitrary list numbers signs and caches nothing.
     pub(super) highest_list: std::sync::atomic::AtomicU64,
@@ -154,7 +172,7 @@ pub struct Applications {
 impl std::fmt::Debug for Applications {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Applications")
-            .field("issuer", &self.issuer)
+            .field("issuer", self.signer.did())
             .finish_non_exhaustive()
     }
 }
@@ -182,7 +200,7 @@ impl Applications {
         store: Arc<dyn StateStore>,
         keys: Arc<dyn SubjectKeys>,
         audit: AuditLog,
-        key: SigningKey,
+        secrets: IssuerSecrets,
         settings: IssuanceSettings,
         checks: CheckSuite,
         service: ServiceSettings,
@@ -191,9 +209,9 @@ impl Applications {
             serde_json::from_str(APPLICATION_SCHEMA).map_err(Broken::ApplicationSchema)?;
         let schema = jsonschema::validator_for(&schema_json)
             .map_err(|e| Broken::SchemaCompile(e.to_string()))?;
-        let issuer = DidKey::from_verifying_key(&key.verifying_key());
+        let IssuerSecrets { key, secret } = secrets;
         let webhooks = Arc::new(Webhooks::new(Arc::clone(&store), service.webhooks)?);
-        let index_key = pii::derive_key(&key, b"kyc-issuer/association-index/v1");
+        let index_key = secret.association_index_key();
         let open = super::quota::OpenApplications::load(
             store.as_ref(),
             service.open_applications_per_holder,
@@ -205,13 +223,13 @@ impl Applications {
             store,
             keys,
             audit,
-            key,
-            issuer,
+            signer: IssuerSigner::new(key),
+            secret,
             settings,
             checks: Arc::new(checks),
             index_key,
             schema,
-            status_lists: Mutex::new(HashMap::new()),
+            status_lists: tokio::sync::Mutex::new(HashMap::new()),
             highest_list: highest_list.into(),
             events: Events::new(service.events),
             webhooks,
@@ -223,7 +241,13 @@ impl Applications {
 
     /// The issuer's DID.
     pub fn issuer(&self) -> &DidKey {
-        &self.issuer
+        self.signer.did()
+    }
+
+    /// How many credentials and status lists the signing key has signed since start (each
+    /// after the audit entry naming it).
+    pub fn signatures(&self) -> u64 {
+        self.signer.signatures()
     }
 
     /// The KYC checks.
@@ -320,7 +344,7 @@ impl Applications {
         now: DateTime<Utc>,
     ) -> Result<(), ApplicationError> {
         self.audit
-            .append(&decision_event(&application.id, &decision))
+            .append(&decision_event(&self.secret, &application.id, &decision))
             .await?;
         apply_decision(application, decision, now);
         Ok(())
@@ -362,15 +386,19 @@ pub(super) fn check_event(id: &str, record: &CheckRecord) -> AuditEvent {
     }
 }
 
-/// The audit event recording `decision` on application `id`.
-pub(super) fn decision_event(id: &str, decision: &DecisionRecord) -> AuditEvent {
+/// The audit event recording `decision` on application `id`, its reviewer named by commitment.
+pub(super) fn decision_event(
+    commitments: &IssuerSecret,
+    id: &str,
+    decision: &DecisionRecord,
+) -> AuditEvent {
     AuditEvent::Decision {
         application: id.to_owned(),
         level: decision.level,
         action: decision.action,
         tier: decision.tier,
         reasons: decision.reasons.clone(),
-        reviewer: decision.reviewer.clone(),
+        reviewer: decision.reviewer.as_deref().map(|r| commitments.staff(r)),
     }
 }
 

@@ -1,8 +1,6 @@
 //! Credentials: issued when the holder collects an approved application, revoked by an admin,
 //! and the signed status lists that say which are revoked.
 
-use std::sync::PoisonError;
-
 use chrono::Duration;
 use kyc_core::credential::{CheckKind, Evidence};
 use kyc_core::status_list::MIN_ENTRIES;
@@ -21,6 +19,7 @@ use crate::model::{
     Submission,
 };
 use crate::pii::{self, SubjectKey};
+use crate::signer::Draft;
 
 /// A collected credential, in both securing forms.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -141,8 +140,7 @@ impl Applications {
         }
         let indexes = self.store.allocate_status_indexes(holder_keys.len())?;
         let evidence = evidence(&current.checks);
-        let mut batch = Vec::with_capacity(holder_keys.len());
-        let mut records = Vec::with_capacity(holder_keys.len());
+        let mut drafts = Vec::with_capacity(holder_keys.len());
         let mut events = Vec::with_capacity(holder_keys.len());
         for (holder_key, &index) in holder_keys.iter().zip(&indexes) {
             let (list, position) = (index / MIN_ENTRIES as u64 + 1, index % MIN_ENTRIES as u64);
@@ -153,8 +151,8 @@ impl Applications {
                 index: position,
             };
             let subject = attested_claims(holder_key.as_str(), tier, &submission, now);
-            let issued = issuance::issue(
-                &self.key,
+            let drafted = issuance::draft(
+                self.signer.did(),
                 subject,
                 valid_from,
                 validity,
@@ -162,16 +160,43 @@ impl Applications {
                 evidence.clone(),
             )
             .map_err(|e| Broken::Signing("a credential", e))?;
-            let credential_id = issued
+            let credential_id = drafted
                 .credential
                 .id
                 .clone()
                 .ok_or_else(|| ApplicationError::from(Broken::Missing("a credential's id")))?;
-            let collected = CollectedCredential {
-                id: credential_id,
+            events.push(AuditEvent::CredentialIssued {
+                application: current.id.clone(),
+                credential: self.secret.credential(&credential_id),
+                credential_hash: drafted.jwt.digest(),
+                sd_jwt_hash: drafted.sd_jwt.jwt.digest(),
                 tier,
-                jwt: issued.jwt,
-                sd_jwt: issued.sd_jwt,
+                status_list: slot.list_url.clone(),
+                status_index: position,
+            });
+            drafts.push((credential_id, index, drafted));
+        }
+        // Logged first, then signed: every credential the key signs is in the log.
+        let unsigned = drafts
+            .iter()
+            .flat_map(|(_, _, d)| [Draft::Jws(d.jwt.clone()), Draft::SdJwt(d.sd_jwt.clone())])
+            .collect();
+        let mut signed = self
+            .signer
+            .log_then_sign(&self.audit, &events, unsigned)
+            .await?
+            .into_iter();
+        let mut batch = Vec::with_capacity(drafts.len());
+        let mut records = Vec::with_capacity(drafts.len());
+        for (id, index, _) in drafts {
+            let (Some(jwt), Some(sd_jwt)) = (signed.next(), signed.next()) else {
+                return Err(Broken::Missing("a signed credential").into());
+            };
+            let collected = CollectedCredential {
+                id,
+                tier,
+                jwt,
+                sd_jwt,
             };
             let forms =
                 serde_json::to_vec(&collected).map_err(|e| Broken::Encode("credential", e))?;
@@ -189,17 +214,8 @@ impl Applications {
                 issued_at: now,
                 revoked: None,
             });
-            events.push(AuditEvent::CredentialIssued {
-                application: current.id.clone(),
-                credential: collected.id.clone(),
-                credential_hash: kyc_core::sd_jwt::digest(&collected.jwt),
-                tier,
-                status_list: slot.list_url.clone(),
-                status_index: position,
-            });
             batch.push(collected);
         }
-        self.audit.append_all(&events).await?;
         let mut next = current.clone();
         next.state = ApplicationState::Issued;
         let mut ids = current.credential_ids();
@@ -267,6 +283,9 @@ impl Applications {
         if !ids.contains(&named.id) {
             ids.push(named.id.clone());
         }
+        // Held until the store says revoked, so that no status list is published between the
+        // log's revocation and the store's (it would lack a bit the log says is set).
+        let mut cache = self.status_lists.lock().await;
         let mut pending = Vec::new();
         for credential in ids {
             let record = self.store.credential(&credential)?.ok_or_else(|| {
@@ -284,9 +303,9 @@ impl Applications {
         let events: Vec<AuditEvent> = pending
             .iter()
             .map(|c| AuditEvent::CredentialRevoked {
-                credential: c.id.clone(),
+                credential: self.secret.credential(&c.id),
                 reason: reason.into(),
-                by: admin.into(),
+                by: self.secret.staff(admin),
             })
             .collect();
         self.audit.append_all(&events).await?;
@@ -303,10 +322,6 @@ impl Applications {
                 .map_err(conflict)?;
             lists.insert(current.status_index / MIN_ENTRIES as u64 + 1);
         }
-        let mut cache = self
-            .status_lists
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
         for list in lists {
             cache.remove(&list);
         }
@@ -319,7 +334,10 @@ impl Applications {
     }
 
     /// The signed status list `list` (1-based), re-signed when it changed or nears expiry.
-    pub fn status_list(
+    /// Each signing is logged first (`status_list_published`, naming the list's digest and how
+    /// many bits it sets), so the auditor can tell whether a list a merchant holds is one the
+    /// log implies (`kyc-verify audit status-list`).
+    pub async fn status_list(
         &self,
         list: u64,
         now: DateTime<Utc>,
@@ -327,10 +345,7 @@ impl Applications {
         if list == 0 || list > self.highest_list.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(ApplicationError::NotFound);
         }
-        let mut cache = self
-            .status_lists
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut cache = self.status_lists.lock().await;
         if let Some(signed) = cache.get(&list) {
             if signed.valid_until - now > self.settings.status_list_validity / 2 {
                 return Ok(signed.clone());
@@ -345,14 +360,26 @@ impl Applications {
             .map(|i| i - first)
             .collect();
         let valid_until = now + self.settings.status_list_validity;
-        let jwt = issuance::status_list(
-            &self.key,
-            &self.status_list_url(list),
+        let url = self.status_list_url(list);
+        let draft = issuance::status_list(
+            self.signer.did(),
+            &url,
             &revoked,
             now,
             self.settings.status_list_validity,
         )
         .map_err(|e| Broken::Signing("a status list", e))?;
+        let event = AuditEvent::StatusListPublished {
+            status_list: url,
+            list_hash: draft.digest(),
+            revoked: revoked.len() as u64,
+        };
+        let jwt = self
+            .signer
+            .log_then_sign(&self.audit, &[event], vec![Draft::Jws(draft)])
+            .await?
+            .pop()
+            .ok_or(Broken::Missing("a signed status list"))?;
         let etag = format!("\"{}\"", kyc_core::sd_jwt::digest(&jwt));
         let signed = SignedStatusList {
             jwt,

@@ -93,6 +93,9 @@ pub enum Broken {
     /// Signing a credential or a status list failed.
     #[error("signing {0}")]
     Signing(&'static str, #[source] kyc_core::MalformedError),
+    /// Something to sign was named by no audit event (nothing was logged or signed).
+    #[error("a draft to sign is named by no audit event")]
+    NotLogged,
     /// An application's jurisdiction has no policy (refused at submission, so never stored).
     #[error("a stored application's jurisdiction has no policy")]
     NoPolicy,
@@ -100,4 +103,13 @@ pub enum Broken {
     /// input).
     #[error("a check failed to complete")]
     CheckTask,
+}
+
+impl From<crate::signer::SignError> for ApplicationError {
+    fn from(e: crate::signer::SignError) -> Self {
+        match e {
+            crate::signer::SignError::Audit(e) => Self::Audit(e),
+            crate::signer::SignError::NotLogged => Self::Broken(Broken::NotLogged),
+        }
+    }
 }

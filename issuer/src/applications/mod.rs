@@ -48,8 +48,8 @@ mod views;
 mod webhooks;
 
 pub use context::{
-    Applications, IssuanceConfig, IssuanceSettings, RetentionConfig, ServiceSettings,
-    SignedStatusList,
+    Applications, IssuanceConfig, IssuanceSettings, IssuerSecrets, RetentionConfig,
+    ServiceSettings, SignedStatusList,
 };
 pub use credentials::{
     attested_claims, day_floor, CollectedBatch, CollectedCredential, MAX_BATCH,

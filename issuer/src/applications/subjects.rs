@@ -184,7 +184,7 @@ impl Applications {
         self.audit
             .append(&AuditEvent::SubjectErased {
                 subject: subject.into(),
-                by: admin.into(),
+                by: self.secret.staff(admin),
             })
             .await?;
         for (application, holder, associations, frames) in &traces {

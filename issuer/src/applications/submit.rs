@@ -223,7 +223,7 @@ impl Applications {
                 .iter()
                 .map(|record| check_event(&application.id, record)),
         );
-        events.push(decision_event(&application.id, &decision));
+        events.push(decision_event(&self.secret, &application.id, &decision));
         Ok((decision, traces))
     }
 

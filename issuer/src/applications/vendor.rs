@@ -9,6 +9,7 @@ use super::error::{ApplicationError, Broken};
 use super::views::ApplicationView;
 use crate::model::{ApplicationRecord, ApplicationState, CheckRecord, Reason, VendorPending};
 use crate::risk::RiskPolicy;
+use crate::secret::IssuerSecret;
 
 impl Applications {
     /// A biometric vendor posts a result it promised (`202` at the time of the check): the
@@ -55,7 +56,7 @@ impl Applications {
             return Err(ApplicationError::NotFound);
         };
         let record = CheckRecord::new(AuditCheck::Biometric, outcome, reasons, now);
-        let (next, events) = redecided(&current, record, &policy.into(), now);
+        let (next, events) = redecided(&self.secret, &current, record, &policy.into(), now);
         let applied = match self.audit.append_all(&events).await {
             Ok(_) => self
                 .store
@@ -104,6 +105,7 @@ impl Applications {
 /// `current` with its biometric record replaced by `record` and decided again under `policy`,
 /// with the events that log both.
 fn redecided(
+    secret: &IssuerSecret,
     current: &ApplicationRecord,
     record: CheckRecord,
     policy: &RiskPolicy,
@@ -120,7 +122,7 @@ fn redecided(
     let decision = crate::risk::decide(&next.checks, policy, now);
     let events = [
         check_event(&next.id, &record),
-        decision_event(&next.id, &decision),
+        decision_event(secret, &next.id, &decision),
     ];
     apply_decision(&mut next, decision, now);
     (next, events)

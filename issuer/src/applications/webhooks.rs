@@ -24,7 +24,7 @@ impl Applications {
             .append(&AuditEvent::WebhookRegistered {
                 webhook: record.id.clone(),
                 url_hash: URL_SAFE_NO_PAD.encode(Sha256::digest(record.url.as_bytes())),
-                by: admin.to_owned(),
+                by: self.secret.staff(admin),
             })
             .await?;
         self.webhooks.insert(record)?;
@@ -39,7 +39,7 @@ impl Applications {
         self.audit
             .append(&AuditEvent::WebhookDeleted {
                 webhook: id.to_owned(),
-                by: admin.to_owned(),
+                by: self.secret.staff(admin),
             })
             .await?;
         // A concurrent delete may have got there first: the endpoint is gone either way.

@@ -1,15 +1,15 @@
 //! `kyc-issuer`: the issuer's command line. Thin: parse arguments, call `kyc-issuer`.
+//!
+//! Nothing here signs a credential or a status list: the service does, each only after the
+//! audit entry naming it is durable (`kyc_issuer::signer`). Test and demo signing is the test
+//! kit's `kyc-test-signer`, with test keys only.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use chrono::{Duration, Utc};
-use clap::{Parser, Subcommand, ValueEnum};
-use kyc_core::credential::DISCLOSABLE_CLAIMS;
-use kyc_core::KycSubject;
+use clap::{Parser, Subcommand};
 use kyc_issuer::config::Config;
-use kyc_issuer::issuance::{self, StatusSlot};
 use kyc_issuer::{service, signing_key};
 
 #[derive(Parser)]
@@ -17,14 +17,6 @@ use kyc_issuer::{service, signing_key};
 struct Cli {
     #[command(subcommand)]
     command: Command,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Form {
-    /// vc+jwt
-    Jwt,
-    /// vc+sd-jwt with all disclosures
-    SdJwt,
 }
 
 #[derive(Subcommand)]
@@ -63,46 +55,8 @@ enum Command {
         #[arg(long)]
         key: PathBuf,
     },
-    /// Sign a credential for a subject whose checks are already done (tests and demos).
-    Sign {
-        /// The issuer's key file.
-        #[arg(long)]
-        key: PathBuf,
-        /// credentialSubject as JSON: id (holder did:key), kycTier, and the attested claims.
-        #[arg(long)]
-        subject: PathBuf,
-        /// Securing form.
-        #[arg(long, value_enum, default_value = "sd-jwt")]
-        form: Form,
-        /// Validity in days from now.
-        #[arg(long, default_value_t = 365)]
-        valid_days: u32,
-        /// URL of the status list holding this credential's revocation bit.
-        #[arg(long, requires = "status_index")]
-        status_list_url: Option<String>,
-        /// Index of the credential's bit in that list.
-        #[arg(long, requires = "status_list_url")]
-        status_index: Option<u64>,
-    },
-    /// Sign a revocation status list.
-    StatusList {
-        /// The issuer's key file.
-        #[arg(long)]
-        key: PathBuf,
-        /// The list's URL (its credential id).
-        #[arg(long)]
-        url: String,
-        /// Indexes to mark revoked.
-        #[arg(long)]
-        revoke: Vec<u64>,
-        /// Validity in hours from now.
-        #[arg(long, default_value_t = 24)]
-        valid_hours: u32,
-    },
 }
 
-/// Read the subject strictly: verifiers ignore claims they do not know, so an issuer that let a
-/// misspelt claim (`birthdate`) through would sign a credential silently missing it.
 #[derive(Subcommand)]
 enum StaffCommand {
     /// Print the SHA-256 digest of a staff token read from standard input, for `token_sha256`.
@@ -167,14 +121,43 @@ enum AuditCommand {
         #[arg(long)]
         config: PathBuf,
     },
+    /// Print the commitment the log names a credential or a staff member by (keyed by the data
+    /// directory's issuer-secret.key), to find their entries.
+    Commitment {
+        /// The configuration file.
+        #[arg(long)]
+        config: PathBuf,
+        /// A credential's id (urn:uuid:…).
+        #[arg(long, conflicts_with = "staff", required_unless_present = "staff")]
+        credential: Option<String>,
+        /// A staff member's name.
+        #[arg(long)]
+        staff: Option<String>,
+    },
 }
 
 fn audit(command: AuditCommand) -> anyhow::Result<()> {
-    let (AuditCommand::Export { config, .. } | AuditCommand::VerifierKey { config }) = &command;
+    let (AuditCommand::Export { config, .. }
+    | AuditCommand::VerifierKey { config }
+    | AuditCommand::Commitment { config, .. }) = &command;
     let config = Config::load(config)?;
     let dir = service::DataDir::create(&config)?;
+    if let AuditCommand::Commitment {
+        credential, staff, ..
+    } = &command
+    {
+        // Only an existing key: a new one would name nothing in the log.
+        let key = kyc_issuer::secret::IssuerSecret::load(&dir.secret_path())?;
+        match (credential, staff) {
+            (Some(id), _) => println!("{}", key.credential(id)),
+            (None, Some(name)) => println!("{}", key.staff(name)),
+            (None, None) => anyhow::bail!("say --credential or --staff"),
+        }
+        return Ok(());
+    }
     let (key, _) = service::issuer_key(&dir)?;
     match command {
+        AuditCommand::Commitment { .. } => {}
         AuditCommand::VerifierKey { .. } => {
             let signer = kyc_core::tlog::SignerKey::new(&config.audit_origin(), key)?;
             println!("{}", signer.verifier());
@@ -232,26 +215,6 @@ fn serve(config: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn read_subject(path: &Path) -> anyhow::Result<KycSubject> {
-    let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let value: serde_json::Value = serde_json::from_slice(&text)
-        .map_err(|e| kyc_core::MalformedError::json("credentialSubject", &e))
-        .with_context(|| format!("subject {}", path.display()))?;
-    let known = |k: &str| ["id", "kycTier"].contains(&k) || DISCLOSABLE_CLAIMS.contains(&k);
-    if let Some(object) = value.as_object() {
-        let unknown = object.keys().filter(|k| !known(k)).count();
-        anyhow::ensure!(
-            unknown == 0,
-            "subject {}: {unknown} claim(s) not in the KYC credential (allowed: id, kycTier, {})",
-            path.display(),
-            DISCLOSABLE_CLAIMS.join(", ")
-        );
-    }
-    serde_json::from_value(value)
-        .map_err(|e| kyc_core::MalformedError::json("credentialSubject", &e))
-        .with_context(|| format!("subject {}", path.display()))
-}
-
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { config } => serve(&config)?,
@@ -263,53 +226,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{did}");
         }
         Command::Did { key } => println!("{}", signing_key::load(&key)?.1),
-        Command::Sign {
-            key,
-            subject,
-            form,
-            valid_days,
-            status_list_url,
-            status_index,
-        } => {
-            let (key, _) = signing_key::load(&key)?;
-            let subject = read_subject(&subject)?;
-            let slot = status_list_url
-                .zip(status_index)
-                .map(|(list_url, index)| StatusSlot { list_url, index });
-            let issued = issuance::issue(
-                &key,
-                subject,
-                Utc::now(),
-                Duration::days(valid_days.into()),
-                slot.as_ref(),
-                Vec::new(),
-            )?;
-            println!(
-                "{}",
-                match form {
-                    Form::Jwt => issued.jwt,
-                    Form::SdJwt => issued.sd_jwt,
-                }
-            );
-        }
-        Command::StatusList {
-            key,
-            url,
-            revoke,
-            valid_hours,
-        } => {
-            let (key, _) = signing_key::load(&key)?;
-            println!(
-                "{}",
-                issuance::status_list(
-                    &key,
-                    &url,
-                    &revoke,
-                    Utc::now(),
-                    Duration::hours(valid_hours.into())
-                )?
-            );
-        }
     }
     Ok(())
 }

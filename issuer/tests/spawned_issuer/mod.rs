@@ -246,3 +246,16 @@ pub(crate) async fn post_json(
         .await
         .unwrap()
 }
+
+/// What `kyc-issuer audit commitment` prints for `--credential VALUE` or `--staff VALUE`
+/// (`flag`), with the data directory of [`write_config`]`(dir, …)`.
+pub(crate) fn commitment(dir: &Path, flag: &str, value: &str) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_kyc-issuer"))
+        .args(["audit", "commitment", "--config"])
+        .arg(dir.join("issuer.toml"))
+        .args([flag, value])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}

@@ -9,11 +9,13 @@
 //! [`approval_allows`], and every check of [`required_checks`] for that tier completed `clear`.
 //! A `reject` decision closes the application: any later event for it is a violation. An
 //! application may be issued more than one credential (each meeting the rule; ids unique).
-//! `credential_revoked` must name an issued credential not yet revoked. `subject_erased`,
+//! `credential_revoked` must name an issued credential not yet revoked, and sets its bit in the
+//! status list `credential_issued` named; `status_list_published` must count exactly the bits
+//! the log set in that list so far. `subject_erased`,
 //! `key_rotated`, `webhook_registered` and `webhook_deleted` carry no invariant here. An event kind this auditor does not know is a
 //! violation: it cannot vouch for rules it has not read.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use kyc_core::audit_event::{
     approval_allows, required_checks, AuditCheck, AuditEvent, CheckOutcome, DecisionAction,
@@ -65,18 +67,84 @@ pub(crate) struct Counts {
     pub(crate) decisions: DecisionsByLevel,
 }
 
+/// An issued credential: its status list slot, and whether it is revoked.
+#[derive(Debug)]
+struct Issued {
+    list: String,
+    index: u64,
+    revoked: bool,
+}
+
+/// A status list to find in the log ([`super::status_list`]): where it was published, and what
+/// the log's revocations imply for its URL there and as of its `validFrom`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Watch {
+    /// The digest of the list's signing input.
+    pub(crate) digest: String,
+    /// The list's URL.
+    pub(crate) url: String,
+    /// The list's `validFrom`.
+    pub(crate) valid_from: chrono::DateTime<chrono::Utc>,
+    /// The `status_list_published` entry naming it, and the revocations logged before it.
+    pub(crate) published: Option<(u64, BTreeSet<u64>)>,
+    /// The revocations logged at or before `valid_from`.
+    pub(crate) as_of_valid_from: Option<BTreeSet<u64>>,
+}
+
 /// Every application and credential seen so far.
 #[derive(Debug, Default)]
 pub(crate) struct BusinessReplay {
     applications: HashMap<String, Application>,
-    /// Credential id → revoked.
-    credentials: HashMap<String, bool>,
+    /// Credential (by the log's commitment) → its slot and state.
+    credentials: HashMap<String, Issued>,
+    /// Status list URL → the indexes the log revoked in it.
+    revoked_bits: HashMap<String, BTreeSet<u64>>,
     pub(crate) counts: Counts,
+    /// A list being looked for.
+    pub(crate) watch: Option<Watch>,
 }
 
 impl BusinessReplay {
-    /// Applies the next event, or says which rule it breaks.
-    pub(crate) fn apply(&mut self, event: AuditEvent) -> Result<(), Violation> {
+    /// A replay looking for `watch`'s list on the way.
+    pub(crate) fn watching(watch: Option<Watch>) -> Self {
+        Self {
+            watch,
+            ..Self::default()
+        }
+    }
+
+    /// The revocations logged so far in the list at `url`.
+    fn revoked_in(&self, url: &str) -> BTreeSet<u64> {
+        self.revoked_bits.get(url).cloned().unwrap_or_default()
+    }
+
+    /// The end of the log: a watched list's `validFrom` after every entry sees them all.
+    pub(crate) fn finish(&mut self) {
+        let final_set = self
+            .watch
+            .as_ref()
+            .filter(|w| w.as_of_valid_from.is_none())
+            .map(|w| self.revoked_in(&w.url));
+        if let (Some(watch), Some(set)) = (self.watch.as_mut(), final_set) {
+            watch.as_of_valid_from = Some(set);
+        }
+    }
+
+    /// Applies the next event, entry `seq` of `time`, or says which rule it breaks.
+    pub(crate) fn apply(
+        &mut self,
+        seq: u64,
+        time: chrono::DateTime<chrono::Utc>,
+        event: AuditEvent,
+    ) -> Result<(), Violation> {
+        let before = self
+            .watch
+            .as_ref()
+            .filter(|w| w.as_of_valid_from.is_none() && time > w.valid_from)
+            .map(|w| self.revoked_in(&w.url));
+        if let (Some(watch), Some(set)) = (self.watch.as_mut(), before) {
+            watch.as_of_valid_from = Some(set);
+        }
         match event {
             AuditEvent::ApplicationSubmitted { application, .. } => {
                 if self.applications.contains_key(&application) {
@@ -129,6 +197,8 @@ impl BusinessReplay {
                 application,
                 credential,
                 tier,
+                status_list,
+                status_index,
                 ..
             } => {
                 let app = self.open(&application)?;
@@ -136,16 +206,46 @@ impl BusinessReplay {
                 if self.credentials.contains_key(&credential) {
                     return Err(Violation::DuplicateCredential);
                 }
-                self.credentials.insert(credential, false);
+                self.credentials.insert(
+                    credential,
+                    Issued {
+                        list: status_list,
+                        index: status_index,
+                        revoked: false,
+                    },
+                );
                 self.counts.credentials_issued += 1;
             }
             AuditEvent::CredentialRevoked { credential, .. } => {
-                match self.credentials.get_mut(&credential) {
+                let issued = match self.credentials.get_mut(&credential) {
                     None => return Err(Violation::RevokeUnknownCredential),
-                    Some(true) => return Err(Violation::RevokeTwice),
-                    Some(revoked) => *revoked = true,
-                }
+                    Some(issued) if issued.revoked => return Err(Violation::RevokeTwice),
+                    Some(issued) => issued,
+                };
+                issued.revoked = true;
+                self.revoked_bits
+                    .entry(issued.list.clone())
+                    .or_default()
+                    .insert(issued.index);
                 self.counts.credentials_revoked += 1;
+            }
+            AuditEvent::StatusListPublished {
+                status_list,
+                list_hash,
+                revoked,
+            } => {
+                let logged = self.revoked_in(&status_list);
+                if logged.len() as u64 != revoked {
+                    return Err(Violation::StatusListCount {
+                        published: revoked,
+                        logged: logged.len() as u64,
+                    });
+                }
+                if let Some(watch) = self.watch.as_mut() {
+                    if watch.digest == list_hash && watch.published.is_none() {
+                        watch.published = Some((seq, logged));
+                    }
+                }
             }
             AuditEvent::SubjectErased { .. }
             | AuditEvent::KeyRotated { .. }

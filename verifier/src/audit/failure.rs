@@ -207,6 +207,15 @@ pub enum Violation {
     /// A revocation of a credential already revoked.
     #[error("credential revoked twice")]
     RevokeTwice,
+    /// A status list published with another number of revoked bits than the log's revocations
+    /// of credentials in that list imply.
+    #[error("status list published with {published} revoked bits where the log implies {logged}")]
+    StatusListCount {
+        /// The bits the publication says it set.
+        published: u64,
+        /// The revocations the log holds for that list.
+        logged: u64,
+    },
     /// An event kind this auditor has no rules for (a newer `kyc-core`): it cannot vouch for it.
     #[error("event kind {0:?} has no replay rules in this auditor")]
     UnsupportedEvent(String),
@@ -217,6 +226,7 @@ impl Violation {
     pub fn code(&self) -> &'static str {
         match self {
             Self::DuplicateApplication => "duplicate_application",
+            Self::StatusListCount { .. } => "status_list_count_mismatch",
             Self::UnknownApplication => "unknown_application",
             Self::ApplicationClosed => "application_closed",
             Self::ApproveWithoutTier => "approve_without_tier",

@@ -45,6 +45,7 @@ mod pipeline;
 mod proof;
 mod report;
 mod state;
+mod status_list;
 
 use std::io::BufRead;
 
@@ -60,6 +61,7 @@ pub use proof::{
 };
 pub use report::{CheckpointSummary, DecisionsByLevel, FirstFailure, ReplayReport};
 pub use state::{AuditorState, StateError};
+pub use status_list::{ListDifference, StatusListCheck, StatusListError};
 
 use business::BusinessReplay;
 
@@ -158,12 +160,26 @@ pub fn replay_with(
     options: &ReplayOptions,
     progress: impl FnMut(u64),
 ) -> Result<ReplayReport, ReplayError> {
+    replay_watching(reader, checkpoint_note, key, state, options, None, progress)
+        .map(|(report, _)| report)
+}
+
+/// [`replay_with`], looking for a status list on the way ([`status_list`]).
+fn replay_watching(
+    reader: impl BufRead,
+    checkpoint_note: &str,
+    key: &VerifierKey,
+    state: Option<&AuditorState>,
+    options: &ReplayOptions,
+    watch: Option<business::Watch>,
+    progress: impl FnMut(u64),
+) -> Result<(ReplayReport, Option<business::Watch>), ReplayError> {
     let mut report = ReplayReport::new(options.business);
     let checkpoint = match Checkpoint::open(checkpoint_note, key) {
         Ok(checkpoint) => checkpoint,
         Err(e) => {
             report.conclude(Some(AuditFailure::Checkpoint(e)));
-            return Ok(report);
+            return Ok((report, None));
         }
     };
     report.checkpoint = Some(CheckpointSummary::from(&checkpoint));
@@ -171,10 +187,10 @@ pub fn replay_with(
         Ok(log) => log,
         Err(failure) => {
             report.conclude(Some(failure));
-            return Ok(report);
+            return Ok((report, None));
         }
     };
-    let mut business = options.business.then(BusinessReplay::default);
+    let mut business = options.business.then(|| BusinessReplay::watching(watch));
     let (consumed, outcome) = pipeline::run(
         reader,
         options.threads,
@@ -187,7 +203,7 @@ pub fn replay_with(
                     reason,
                 })?;
                 business
-                    .apply(event)
+                    .apply(record.seq, record.time, event)
                     .map_err(|violation| AuditFailure::Invariant {
                         seq: record.seq,
                         violation,
@@ -199,7 +215,10 @@ pub fn replay_with(
     )?;
     report.entries = log.len();
     report.bytes = consumed.bytes;
-    if let Some(business) = business {
+    let mut watched = None;
+    if let Some(mut business) = business {
+        business.finish();
+        watched = business.watch.take();
         let counts = business.counts;
         report.applications = counts.applications;
         report.credentials_issued = counts.credentials_issued;
@@ -207,5 +226,33 @@ pub fn replay_with(
         report.decisions_by_level = counts.decisions;
     }
     report.conclude(outcome.and_then(|()| log.finish()).err());
-    Ok(report)
+    Ok((report, watched))
+}
+
+/// Replay `log` against `checkpoint_note` (signed by `key`) and judge the status list
+/// `list_jwt` by it ([`status_list`]'s module docs): whether it is the one the log implies.
+pub fn check_status_list(
+    log: impl BufRead,
+    checkpoint_note: &str,
+    key: &VerifierKey,
+    list_jwt: &str,
+) -> Result<StatusListCheck, StatusListError> {
+    let (list, watch) = status_list::watch_for(list_jwt)?;
+    let (report, watched) = replay_watching(
+        log,
+        checkpoint_note,
+        key,
+        None,
+        &ReplayOptions::default(),
+        Some(watch),
+        |_| {},
+    )?;
+    if let Some(failure) = &report.first_failure {
+        let code = failure.code;
+        return Err(StatusListError::Log {
+            report: Box::new(report),
+            code,
+        });
+    }
+    Ok(status_list::judge(list, watched.unwrap_or_default()))
 }

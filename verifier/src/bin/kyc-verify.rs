@@ -147,6 +147,25 @@ enum AuditCommand {
         #[arg(long)]
         state: Option<PathBuf>,
     },
+    /// Whether a status list (e.g. one a merchant cached) is the one the log implies: published
+    /// through the log, with exactly the revocations logged before it. Prints a JSON verdict
+    /// naming the first index that differs; exit 0 when it is, 1 when not, 2 when the list or
+    /// the log cannot be read or the log does not verify.
+    StatusList {
+        /// The status list credential (vc+jwt), or a file of the shop's status cache
+        /// (`kyc-verify status sync --cache DIR`).
+        #[arg(long)]
+        list: PathBuf,
+        /// The exported log (JSON Lines).
+        #[arg(long)]
+        log: PathBuf,
+        /// The signed checkpoint (C2SP tlog-checkpoint).
+        #[arg(long)]
+        checkpoint: PathBuf,
+        /// The log's verifier key: a file holding it, or the key text itself.
+        #[arg(long)]
+        key: String,
+    },
     /// Check an inclusion proof (JSON) against a signed checkpoint.
     Inclusion {
         /// The proof: {"seq", "size", "leafHash", "proof"}.
@@ -475,6 +494,30 @@ fn run_audit(command: AuditCommand) -> anyhow::Result<ExitCode> {
                 next.save(&path)?;
             }
             Ok(ExitCode::from(report.exit_code()))
+        }
+        AuditCommand::StatusList {
+            list,
+            log,
+            checkpoint,
+            key,
+        } => {
+            let key = load_key(&key)?;
+            let note = read_text(&checkpoint, "checkpoint")?;
+            let text = read_text(&list, "status list")?;
+            // A status cache file is `{"url", "fetchedAt", "jwt"}`; anything else is the JWT.
+            let list = match serde_json::from_str::<serde_json::Value>(&text) {
+                Ok(cached) => cached["jwt"]
+                    .as_str()
+                    .map(str::to_owned)
+                    .with_context(|| format!("{}: no jwt in the cache file", list.display()))?,
+                Err(_) => text,
+            };
+            let file = std::fs::File::open(&log)
+                .with_context(|| format!("opening log {}", log.display()))?;
+            let verdict =
+                audit::check_status_list(std::io::BufReader::new(file), &note, &key, &list)?;
+            println!("{}", serde_json::to_string_pretty(&verdict)?);
+            Ok(ExitCode::from(if verdict.valid { 0 } else { 1 }))
         }
         AuditCommand::Inclusion {
             proof,

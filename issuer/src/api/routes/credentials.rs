@@ -112,6 +112,7 @@ pub(crate) async fn status_list(
     let signed = state
         .applications
         .status_list(list, Utc::now())
+        .await
         .map_err(|e| match e {
             ApplicationError::NotFound => not_found(),
             e => Problem::from(e),
