@@ -232,6 +232,9 @@ pub enum AuditEvent {
         previous: String,
         /// The new issuer DID.
         current: String,
+        /// The rotation statement, signed by the old key
+        /// ([`crate::key_rotation::KeyRotation`]): the replay checks it names these two keys.
+        statement: String,
         /// The admin who rotated it, by commitment.
         #[serde(rename = "byCommitment")]
         by: String,

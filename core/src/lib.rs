@@ -26,6 +26,7 @@ pub mod did;
 pub mod error;
 pub mod jws;
 pub mod key_proof;
+pub mod key_rotation;
 pub mod presentation;
 pub mod sd_jwt;
 pub mod status_list;

@@ -10,7 +10,7 @@ use std::time::Duration as StdDuration;
 use chrono::{Duration, Utc};
 use ed25519_dalek::SigningKey;
 use kyc_core::tlog::SignerKey;
-use kyc_issuer::applications::{Applications, IssuanceSettings, ServiceSettings};
+use kyc_issuer::applications::{Applications, IssuanceSettings, IssuerSecrets, ServiceSettings};
 use kyc_issuer::audit::{AuditLog, AuditSettings, SledStore};
 use kyc_issuer::checks::biometric::PriorAnswer;
 use kyc_issuer::checks::screening::{ListFormat, ListSource, Screener, ScreeningSettings};
@@ -47,11 +47,15 @@ fn world() -> &'static World {
             Arc::new(MemoryState::new()),
             Arc::new(kyc_issuer::subject_keys::MemoryKeys::new()),
             audit,
-            key,
+            IssuerSecrets {
+                key,
+                secret: kyc_issuer::secret::IssuerSecret::from_bytes([7; 32]),
+            },
             IssuanceSettings {
                 public_url: "https://kyc.example".into(),
                 validity_days: [30, 365, 365, 365],
                 status_list_validity: Duration::hours(1),
+                key_since: None,
             },
             CheckSuite::embedded().expect("the embedded policies"),
             ServiceSettings {

@@ -37,6 +37,8 @@
 //! - [`api`]: the HTTP routes (axum), extractors, RFC 9457 problems (every error's status),
 //!   and the OpenAPI 3.1 document (`GET /openapi.json`).
 //! - [`config`]: the TOML configuration with `KYC_ISSUER_*` overrides, validated at start.
+//! - [`key_rotation`]: rotating the signing key (issuer stopped): a statement signed by the old
+//!   key, logged, published; the new key in place.
 //! - [`service`]: the composition root: start-up (data directory, key, store, log), serving,
 //!   graceful shutdown.
 #![warn(missing_docs)]
@@ -67,4 +69,5 @@ pub mod applications;
 pub mod api;
 
 pub mod config;
+pub mod key_rotation;
 pub mod service;

@@ -79,6 +79,9 @@ pub enum ServiceError {
     /// A screening list cannot be loaded.
     #[error("screening: {0}")]
     Screening(#[from] checks::screening::ListError),
+    /// A key rotation cannot go on, or one was interrupted.
+    #[error("key rotation: {0}")]
+    Rotation(#[from] crate::key_rotation::RotationError),
     /// The checkpoint key cannot be named after the origin.
     #[error("audit origin cannot name a note key: {0}")]
     Origin(#[from] kyc_core::tlog::NoteError),
@@ -104,9 +107,24 @@ impl DataDir {
         Ok(Self(path))
     }
 
+    /// The directory itself.
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+
     /// The signing key file.
     pub fn key_path(&self) -> PathBuf {
         self.0.join("issuer-key.jwk")
+    }
+
+    /// Where a key rotation reads and writes ([`crate::key_rotation`]).
+    pub fn rotation_paths(&self) -> crate::key_rotation::RotationPaths {
+        crate::key_rotation::RotationPaths {
+            dir: self.0.clone(),
+            key: self.key_path(),
+            next: self.0.join("issuer-key.jwk.next"),
+            statements: self.0.join("key-rotations"),
+        }
     }
 
     /// The issuer's long-term secret ([`crate::secret`]).
@@ -120,9 +138,26 @@ impl DataDir {
     }
 }
 
-/// The issuer's key, created on first start.
+/// The issuer's key, created on first start; refused while a rotation is unfinished.
 pub fn issuer_key(dir: &DataDir) -> Result<(SigningKey, DidKey), ServiceError> {
     Ok(signing_key::load_or_create(&dir.key_path())?)
+}
+
+/// Rotate the signing key of the stopped issuer of `config` ([`crate::key_rotation`]), as the
+/// staff member `by`.
+pub fn rotate_key(
+    config: &Config,
+    dir: &DataDir,
+    by: &str,
+) -> Result<crate::key_rotation::Rotated, ServiceError> {
+    let (old_key, _) = issuer_key(dir)?;
+    let secret = IssuerSecret::load_or_create(&dir.secret_path())?;
+    let db = open_db(dir)?;
+    let log = open_audit(config, dir, &db, &old_key)?;
+    let rotated =
+        crate::key_rotation::rotate(&log, &old_key, &dir.rotation_paths(), secret.staff(by))?;
+    log.close()?;
+    Ok(rotated)
 }
 
 /// Open the audit log in the data directory's database, its checkpoints signed by the
@@ -187,6 +222,18 @@ pub fn check_suite(config: &Config) -> Result<checks::CheckSuite, ServiceError> 
 /// Everything the service runs on, opened from the configuration.
 pub fn open_state(config: &Config) -> Result<(AppState, DidKey), ServiceError> {
     let dir = DataDir::create(config)?;
+    crate::key_rotation::refuse_interrupted(&dir.rotation_paths())?;
+    let statements: Vec<String> = crate::key_rotation::published(&dir.rotation_paths().statements)?
+        .into_iter()
+        .map(|(_, statement)| statement)
+        .collect();
+    // What they say, each checked: a statement the data directory holds that does not verify
+    // is refused rather than served.
+    let rotations = statements
+        .iter()
+        .map(|s| kyc_core::key_rotation::KeyRotation::verify(s))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| crate::key_rotation::RotationError::Statement(e.to_string()))?;
     let (key, did) = issuer_key(&dir)?;
     let db = open_db(&dir)?;
     let audit = open_audit(config, &dir, &db, &key)?;
@@ -202,6 +249,7 @@ pub fn open_state(config: &Config) -> Result<(AppState, DidKey), ServiceError> {
             secret: IssuerSecret::load_or_create(&dir.secret_path())?,
         },
         IssuanceSettings {
+            key_since: rotations.last().map(|r| r.at),
             public_url: config.public_url.clone(),
             validity_days: config.issuance.validity_days,
             status_list_validity: chrono::Duration::seconds(
@@ -222,6 +270,7 @@ pub fn open_state(config: &Config) -> Result<(AppState, DidKey), ServiceError> {
         )),
         staff: Arc::new(staff),
         audience: config.public_url.clone(),
+        key_rotations: statements.into(),
         openapi: api::openapi::document(&config.public_url)
             .map_err(ServiceError::OpenApi)?
             .into(),

@@ -54,6 +54,7 @@ fn applications_with(dir: &std::path::Path, keys: Arc<MemoryKeys>) -> (Applicati
             public_url: PUBLIC_URL.into(),
             validity_days: [30, 365, 365, 365],
             status_list_validity: Duration::hours(1),
+            key_since: None,
         },
         CheckSuite::embedded().unwrap(),
         ServiceSettings {

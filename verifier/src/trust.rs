@@ -31,6 +31,14 @@
 //!
 //! Every other field is an error (`deny_unknown_fields`), as is an issuer with both `did` and
 //! `[[issuer.key]]`, or with neither.
+//!
+//! # Learning a rotation
+//!
+//! An issuer that rotates its key publishes a statement signed by the retiring key
+//! (`GET /v1/key-rotations`, [`kyc_core::key_rotation`]). [`TrustList::learn`] (`kyc-verify trust
+//! learn`) accepts one only when the retiring key is trusted here: the retiring key gets
+//! `until` = the statement's `at`, the successor joins the same issuer with `from` = the start
+//! of that day (credentials are dated to the day).
 
 use chrono::{DateTime, Utc};
 use kyc_core::did::Resolver;
@@ -239,9 +247,171 @@ impl TrustList {
     }
 }
 
+/// What [`TrustList::learn`] did with a rotation statement.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Learned {
+    /// The trusted issuer's name.
+    pub issuer: String,
+    /// The retired key.
+    pub previous: String,
+    /// The key that succeeds it.
+    pub current: String,
+    /// From when.
+    pub at: DateTime<Utc>,
+    /// Whether the file changed (false: it already knew the successor).
+    pub changed: bool,
+}
+
+/// Why a rotation statement was not learnt.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LearnError {
+    /// The statement is not one, or the key it retires did not sign it.
+    #[error("not a valid key rotation statement: {0}")]
+    Statement(#[from] kyc_core::VerifyError),
+    /// The key it retires is not trusted here: it cannot vouch for anything.
+    #[error("the retiring key {0} is not in the trust list")]
+    UntrustedPrevious(String),
+    /// The successor is already another issuer's key.
+    #[error("the succeeding key {0} already belongs to another issuer in the trust list")]
+    CurrentElsewhere(String),
+    /// The result would not be a valid trust list.
+    #[error(transparent)]
+    Trust(#[from] TrustError),
+}
+
+impl TrustList {
+    /// Learn an issuer's key rotation from its statement
+    /// ([`kyc_core::key_rotation::KeyRotation`]): the statement must be signed by a key this
+    /// list trusts; that key is retired at the statement's `at` (what it signs from then on is
+    /// refused) and its successor added to the same issuer from the start of that day (UTC:
+    /// credentials are dated to the day). Learning a statement twice changes nothing.
+    pub fn learn(&mut self, statement: &str) -> Result<Learned, LearnError> {
+        let rotation = kyc_core::key_rotation::KeyRotation::verify(statement)?;
+        let (index, name) = self
+            .issuers
+            .iter()
+            .position(|i| i.key(&rotation.previous).is_some())
+            .map(|i| (i, self.issuers[i].name.clone()))
+            .ok_or_else(|| LearnError::UntrustedPrevious(rotation.previous.clone()))?;
+        let mut learned = Learned {
+            issuer: name,
+            previous: rotation.previous.clone(),
+            current: rotation.current.clone(),
+            at: rotation.at,
+            changed: false,
+        };
+        match self.get(&rotation.current) {
+            Some((other, _)) if other.name != learned.issuer => {
+                return Err(LearnError::CurrentElsewhere(rotation.current));
+            }
+            Some(_) => return Ok(learned),
+            None => {}
+        }
+        let mut issuers = self.issuers.clone();
+        let issuer = &mut issuers[index];
+        for key in &mut issuer.keys {
+            if key.did == rotation.previous {
+                key.until = Some(key.until.map_or(rotation.at, |u| u.min(rotation.at)));
+            }
+        }
+        // Credentials are dated to the day (midnight UTC): the successor's window opens at the
+        // start of the day it took over, or the first it signed would be "not yet active".
+        let day = rotation
+            .at
+            .date_naive()
+            .and_hms_opt(0, 0, 0)
+            .map_or(rotation.at, |d| d.and_utc());
+        issuer.keys.push(IssuerKey {
+            did: rotation.current,
+            from: Some(day),
+            until: None,
+        });
+        *self = Self::new(issuers)?;
+        learned.changed = true;
+        Ok(learned)
+    }
+
+    /// The list as a trust file (the long form for issuers with more than one key or a
+    /// window), which [`TrustList::from_toml`] reads back to the same list.
+    pub fn to_toml(&self) -> String {
+        use std::fmt::Write as _;
+        let quote = |s: &str| toml::Value::String(s.to_owned()).to_string();
+        let time = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+        let mut out = String::new();
+        for issuer in &self.issuers {
+            let _ = writeln!(out, "[[issuer]]\nname = {}", quote(&issuer.name));
+            match issuer.keys.as_slice() {
+                [key] if key.from.is_none() && key.until.is_none() => {
+                    let _ = writeln!(out, "did = {}", quote(&key.did));
+                }
+                keys => {
+                    for key in keys {
+                        let _ = writeln!(out, "[[issuer.key]]\ndid = {}", quote(&key.did));
+                        if let Some(from) = key.from {
+                            let _ = writeln!(out, "from = {}", quote(&time(from)));
+                        }
+                        if let Some(until) = key.until {
+                            let _ = writeln!(out, "until = {}", quote(&time(until)));
+                        }
+                    }
+                }
+            }
+            out.push('\n');
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn learns_a_rotation_signed_by_a_trusted_key_only() {
+        use kyc_core::key_rotation::KeyRotation;
+        use kyc_core::DidKey;
+        let (old, old_did) = DidKey::generate();
+        let (_, new_did) = DidKey::generate();
+        let (stranger, stranger_did) = DidKey::generate();
+        let mut list = TrustList::new(vec![
+            TrustedIssuer::single(old_did.as_str(), "Rotating KYC"),
+            TrustedIssuer::single(stranger_did.as_str(), "Someone Else"),
+        ])
+        .unwrap();
+        let at: DateTime<Utc> = "2027-01-01T00:00:00Z".parse().unwrap();
+        let statement = KeyRotation::sign(&old, &new_did, at);
+        let learned = list.learn(&statement).unwrap();
+        assert!(learned.changed);
+        assert_eq!(learned.issuer, "Rotating KYC");
+        assert!(list.same_issuer(old_did.as_str(), new_did.as_str()));
+        let (_, retired) = list.get(old_did.as_str()).unwrap();
+        assert_eq!(retired.until, Some(at));
+        assert_eq!(list.get(new_did.as_str()).unwrap().1.from, Some(at));
+        // Written and read back: the same list; learnt again: no change.
+        let again = TrustList::from_toml(&list.to_toml()).unwrap();
+        assert_eq!(again.issuers(), list.issuers());
+        assert!(!list.learn(&statement).unwrap().changed);
+
+        // A statement by a key this list does not trust vouches for nothing.
+        let (unknown, _) = DidKey::generate();
+        let (_, successor) = DidKey::generate();
+        assert!(matches!(
+            list.learn(&KeyRotation::sign(&unknown, &successor, at)),
+            Err(LearnError::UntrustedPrevious(_))
+        ));
+        // Nor may one issuer's key claim another issuer's key as its successor.
+        assert!(matches!(
+            list.learn(&KeyRotation::sign(&stranger, &new_did, at)),
+            Err(LearnError::CurrentElsewhere(_))
+        ));
+        // Nor is an unsigned or garbled statement anything.
+        assert!(matches!(
+            list.learn("eyJhbGciOiJub25lIn0.e30."),
+            Err(LearnError::Statement(_))
+        ));
+    }
 
     #[test]
     fn parses_and_refuses() {

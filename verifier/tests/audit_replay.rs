@@ -132,6 +132,19 @@ impl Log {
     }
 }
 
+/// A `key_rotated` event from `old` to `new`, its statement signed by `old`.
+fn rotation(old: &ed25519_dalek::SigningKey, new: &DidKey) -> AuditEvent {
+    let statement = kyc_core::key_rotation::KeyRotation::sign(old, new, Utc::now());
+    AuditEvent::KeyRotated {
+        previous: DidKey::from_verifying_key(&old.verifying_key())
+            .as_str()
+            .to_owned(),
+        current: new.as_str().to_owned(),
+        by: "admin-1".into(),
+        statement,
+    }
+}
+
 fn join(lines: &[String]) -> String {
     lines.iter().map(|l| format!("{l}\n")).collect()
 }
@@ -191,11 +204,7 @@ fn realistic() -> Log {
         .clear_for("app-e", KycTier::Basic)
         .decide("app-e", Low, Approve, Some(KycTier::Basic), None)
         .issue("app-e", "urn:uuid:cred-e", KycTier::Basic)
-        .push(AuditEvent::KeyRotated {
-            previous: "did:key:z6MkOld".into(),
-            current: "did:key:z6MkNew".into(),
-            by: "admin-1".into(),
-        })
+        .push(rotation(&DidKey::generate().0, &DidKey::generate().1))
         .push(AuditEvent::WebhookRegistered {
             webhook: "hook-1".into(),
             url_hash: "n4bQgYhMfWWaL-qgxVrQFaO_TxsrC4Is0V1sFbDwCgg".into(),
@@ -1329,4 +1338,50 @@ fn a_status_list_is_judged_by_the_log() {
         ),
         Err(audit::StatusListError::Log { .. })
     ));
+}
+
+#[test]
+fn a_rotation_needs_the_retiring_keys_statement() {
+    let (old, old_did) = DidKey::generate();
+    let (new, new_did) = DidKey::generate();
+    // Signed by the new key, claiming to retire the old one.
+    business_fails(
+        |_| {},
+        |log| {
+            let payload = serde_json::json!({
+                "previous": old_did.as_str(), "current": new_did.as_str(),
+                "at": "2026-03-01T10:00:00Z"
+            });
+            let statement = kyc_core::jws::sign(
+                kyc_core::key_rotation::TYP_KEY_ROTATION,
+                Some(&new_did.key_id()),
+                payload.to_string().as_bytes(),
+                &new,
+            );
+            log.push(AuditEvent::KeyRotated {
+                previous: old_did.as_str().into(),
+                current: new_did.as_str().into(),
+                by: "admin-1".into(),
+                statement,
+            });
+        },
+        "rotation_not_signed",
+    );
+    // A genuine statement, but for another successor than the entry names.
+    business_fails(
+        |_| {},
+        |log| {
+            let AuditEvent::KeyRotated { statement, .. } = rotation(&old, &DidKey::generate().1)
+            else {
+                unreachable!()
+            };
+            log.push(AuditEvent::KeyRotated {
+                previous: old_did.as_str().into(),
+                current: new_did.as_str().into(),
+                by: "admin-1".into(),
+                statement,
+            });
+        },
+        "rotation_not_signed",
+    );
 }

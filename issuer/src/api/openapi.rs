@@ -67,6 +67,7 @@ pub const STAFF_TOKEN: &str = "staffToken";
     paths(
         service::healthz,
         service::openapi_json,
+        service::key_rotations,
         holders::nonce,
         holders::liveness_challenge,
         biometric::vendor_result,
@@ -93,6 +94,7 @@ pub const STAFF_TOKEN: &str = "staffToken";
     components(schemas(
         Problem,
         service::Health,
+        service::KeyRotations,
         holders::Nonce,
         Submission,
         DocumentUpload,
@@ -295,6 +297,7 @@ mod tests {
     const ROUTES: &[(&str, &str, Caller)] = &[
         ("GET", "/healthz", Anyone),
         ("GET", "/openapi.json", Anyone),
+        ("GET", "/v1/key-rotations", Anyone),
         ("GET", "/v1/audit/checkpoint", Anyone),
         ("GET", "/v1/audit/entries", Staff("auditor")),
         ("GET", "/v1/audit/proof/inclusion", Staff("auditor")),

@@ -88,6 +88,8 @@ pub struct AppState {
     pub audience: String,
     /// The API's OpenAPI document, with the public URL as its server (built at start).
     pub openapi: Arc<str>,
+    /// The key rotation statements published, oldest first (read at start).
+    pub key_rotations: Arc<[String]>,
 }
 
 impl std::fmt::Debug for AppState {

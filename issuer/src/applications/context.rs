@@ -101,6 +101,10 @@ pub struct IssuanceSettings {
     pub validity_days: [u32; 4],
     /// How long a signed status list stays valid.
     pub status_list_validity: Duration,
+    /// When the signing key took over from its predecessor (the last rotation's `at`), if it
+    /// did: no credential it signs is dated before that day, so that a merchant's trust file
+    /// (which opens the successor's window at the start of that day) accepts it.
+    pub key_since: Option<DateTime<Utc>>,
 }
 
 /// Settings beyond issuance: status streams, webhook delivery, retention of personal data.

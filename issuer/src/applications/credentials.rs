@@ -131,9 +131,17 @@ impl Applications {
                     .issued_at
             }
         };
-        let valid_from = day_floor(first_issued);
-        let validity = self.validity(&current.jurisdiction, tier);
-        if now >= valid_from + validity {
+        let first_day = day_floor(first_issued);
+        let valid_until = first_day + self.validity(&current.jurisdiction, tier);
+        // Not before the current key took over: a batch re-issued after a rotation is dated
+        // within the new key's window, and ends when the first batch does.
+        let valid_from = first_day.max(
+            self.settings
+                .key_since
+                .map_or(DateTime::<Utc>::MIN_UTC, day_floor),
+        );
+        let validity = valid_until - valid_from;
+        if now >= valid_until {
             return Err(ApplicationError::WrongState(
                 "the approval's credentials have expired; apply again".into(),
             ));

@@ -39,6 +39,11 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// The signing key: rotate it (issuer stopped).
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
     /// Staff tokens for the configuration's [[staff]] entries.
     Staff {
         #[command(subcommand)]
@@ -63,6 +68,22 @@ enum StaffCommand {
     HashToken,
     /// Generate a random staff token; prints the token, then its digest.
     NewToken,
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// With the issuer stopped: a new signing key. The current key signs a statement naming
+    /// its successor, logged as key_rotated and published at /v1/key-rotations (merchants
+    /// learn it with `kyc-verify trust learn`); then the new key replaces it. Prints the new
+    /// DID, then the statement. Run it again to finish an interrupted rotation.
+    Rotate {
+        /// The configuration file.
+        #[arg(long)]
+        config: PathBuf,
+        /// The admin rotating it (logged by commitment).
+        #[arg(long)]
+        by: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -221,6 +242,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit { command } => audit(command)?,
         Command::Staff { command } => staff(command)?,
         Command::SubjectKeys { command } => subject_keys(command)?,
+        Command::Key {
+            command: KeyCommand::Rotate { config, by },
+        } => {
+            let config = Config::load(&config)?;
+            let dir = service::DataDir::create(&config)?;
+            let rotated = service::rotate_key(&config, &dir, &by)?;
+            println!("{}\n{}", rotated.current, rotated.statement);
+            eprintln!(
+                "rotated {} -> {}; statement published in {}",
+                rotated.previous,
+                rotated.current,
+                rotated.published.display()
+            );
+        }
         Command::Keygen { out } => {
             let (_, did) = signing_key::create(&out)?;
             println!("{did}");

@@ -11,8 +11,9 @@
 //! application may be issued more than one credential (each meeting the rule; ids unique).
 //! `credential_revoked` must name an issued credential not yet revoked, and sets its bit in the
 //! status list `credential_issued` named; `status_list_published` must count exactly the bits
-//! the log set in that list so far. `subject_erased`,
-//! `key_rotated`, `webhook_registered` and `webhook_deleted` carry no invariant here. An event kind this auditor does not know is a
+//! the log set in that list so far. `key_rotated` must carry a statement signed by the key it
+//! retires, naming the same two keys. `subject_erased`, `webhook_registered` and
+//! `webhook_deleted` carry no invariant here. An event kind this auditor does not know is a
 //! violation: it cannot vouch for rules it has not read.
 
 use std::collections::{BTreeSet, HashMap};
@@ -247,8 +248,19 @@ impl BusinessReplay {
                     }
                 }
             }
+            AuditEvent::KeyRotated {
+                previous,
+                current,
+                statement,
+                ..
+            } => {
+                let signed = kyc_core::key_rotation::KeyRotation::verify(&statement)
+                    .map_err(|_| Violation::RotationNotSigned)?;
+                if signed.previous != previous || signed.current != current {
+                    return Err(Violation::RotationNotSigned);
+                }
+            }
             AuditEvent::SubjectErased { .. }
-            | AuditEvent::KeyRotated { .. }
             | AuditEvent::WebhookRegistered { .. }
             | AuditEvent::WebhookDeleted { .. } => {}
             other => {

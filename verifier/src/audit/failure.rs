@@ -216,6 +216,10 @@ pub enum Violation {
         /// The revocations the log holds for that list.
         logged: u64,
     },
+    /// A key rotation whose statement is not signed by the key it retires, or names other
+    /// keys than the entry.
+    #[error("key rotation without a valid statement by the retiring key")]
+    RotationNotSigned,
     /// An event kind this auditor has no rules for (a newer `kyc-core`): it cannot vouch for it.
     #[error("event kind {0:?} has no replay rules in this auditor")]
     UnsupportedEvent(String),
@@ -227,6 +231,7 @@ impl Violation {
         match self {
             Self::DuplicateApplication => "duplicate_application",
             Self::StatusListCount { .. } => "status_list_count_mismatch",
+            Self::RotationNotSigned => "rotation_not_signed",
             Self::UnknownApplication => "unknown_application",
             Self::ApplicationClosed => "application_closed",
             Self::ApproveWithoutTier => "approve_without_tier",

@@ -95,6 +95,11 @@ enum Command {
         #[command(subcommand)]
         command: StatusCommand,
     },
+    /// The trust file: learn an issuer's key rotation from its signed statement.
+    Trust {
+        #[command(subcommand)]
+        command: TrustCommand,
+    },
     /// Audit the issuer's log: replay it, or check single proofs.
     Audit {
         #[command(subcommand)]
@@ -126,6 +131,22 @@ point to, whatever address it was fetched from.")]
         /// Fetch only these list numbers.
         #[arg(long, value_name = "N", value_delimiter = ',')]
         list: Vec<u64>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TrustCommand {
+    /// Learn a key rotation: the statement must be signed by a key the trust file trusts; that
+    /// key is retired at the statement's time and its successor added to the same issuer. The
+    /// file is rewritten (comments are not kept). Prints what was learnt as JSON.
+    Learn {
+        /// The trust file to update.
+        #[arg(long)]
+        trust: PathBuf,
+        /// The statement: a file holding the compact JWS, or the issuer's
+        /// `GET /v1/key-rotations` answer (every statement in it is learnt, in order).
+        #[arg(long)]
+        statement: PathBuf,
     },
 }
 
@@ -616,7 +637,36 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print_verdict(&verdict)
         }
         Command::Audit { command } => run_audit(command),
+        Command::Trust {
+            command: TrustCommand::Learn { trust, statement },
+        } => trust_learn(&trust, &statement),
     }
+}
+
+fn trust_learn(trust: &Path, statement: &Path) -> anyhow::Result<ExitCode> {
+    let mut list = load_trust(trust)?;
+    let text = read_text(statement, "statement")?;
+    let statements: Vec<String> = match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(answer) => answer["statements"]
+            .as_array()
+            .with_context(|| format!("{}: no statements", statement.display()))?
+            .iter()
+            .filter_map(|s| s.as_str().map(str::to_owned))
+            .collect(),
+        Err(_) => vec![text.trim().to_owned()],
+    };
+    let mut learnt = Vec::new();
+    for s in &statements {
+        learnt.push(list.learn(s)?);
+    }
+    if learnt.iter().any(|l| l.changed) {
+        let tmp = trust.with_extension("toml.tmp");
+        std::fs::write(&tmp, list.to_toml())
+            .and_then(|()| std::fs::rename(&tmp, trust))
+            .with_context(|| format!("writing {}", trust.display()))?;
+    }
+    println!("{}", serde_json::to_string_pretty(&learnt)?);
+    Ok(ExitCode::SUCCESS)
 }
 
 fn main() -> ExitCode {

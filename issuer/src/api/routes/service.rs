@@ -13,6 +13,32 @@ pub(crate) fn routes() -> Routes {
     Routes::new()
         .get("/healthz", healthz)
         .get("/openapi.json", openapi_json)
+        .get("/v1/key-rotations", key_rotations)
+}
+
+/// The issuer's key rotations.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct KeyRotations {
+    /// Every rotation statement, oldest first: a compact JWS (`typ` `kyc-key-rotation+jwt`)
+    /// signed by the retiring key, payload `{previous, current, at}`.
+    statements: Vec<String>,
+}
+
+/// The issuer's key rotation statements, for merchants to learn a successor key from one they
+/// trust (`kyc-verify trust learn`).
+#[utoipa::path(
+    get,
+    path = "/v1/key-rotations",
+    tag = "service",
+    responses((status = 200, description = "Every rotation, oldest first", body = KeyRotations)),
+)]
+pub(crate) async fn key_rotations(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CACHE_CONTROL, "public, max-age=300")],
+        Json(KeyRotations {
+            statements: state.key_rotations.to_vec(),
+        }),
+    )
 }
 
 /// The service's health.
