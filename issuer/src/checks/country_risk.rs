@@ -98,7 +98,7 @@ impl FatfLists {
             .iter()
             .chain(&lists.increased_monitoring)
         {
-            if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
+            if !crate::model::country::is_alpha2(code) {
                 return Err(invalid(format!(
                     "{code:?} is not an ISO 3166-1 alpha-2 code"
                 )));
@@ -337,6 +337,8 @@ mod tests {
         let base = EMBEDDED.1;
         for bad in [
             base.replace("\"KP\"", "\"PRK\""),
+            // Two capitals, but no country: ISO 3166-1 has not assigned QQ.
+            base.replace("\"KP\"", "\"QQ\""),
             base.replace("\"DZ\"", "\"IR\""),
             base.replace("published = \"2025-10-24\"", "published = \"soon\""),
             format!("{base}\nextra = 1"),

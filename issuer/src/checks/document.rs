@@ -10,7 +10,8 @@
 //!
 //! Outcome: *clear* when everything holds; *rejected* with one reason per failure; *consider*
 //! when a name matches only leniently (a name truncated to fit the zone, a middle name left
-//! out), the MRZ gives no birth date, or the nationality has no entry in [`icao_nationality`];
+//! out), the MRZ gives no birth date, or the nationality is no ISO 3166-1 country
+//! ([`crate::model::country`]);
 //! *not performed* (`no_mrz`) when no zone was submitted: there is no OCR here. Reasons are
 //! codes, never values: no name, number or date ends up in them.
 
@@ -19,6 +20,7 @@ use kyc_core::audit_event::{AuditCheck, CheckOutcome};
 use mrz::{CyrillicLanguage, MrzData, MrzDate, ParseOptions, TransliterationStyle};
 
 use super::check::Check;
+use crate::model::country::{self, MrzNationality};
 use crate::model::{name, CheckRecord};
 use crate::model::{Identity, Reason, Submission};
 
@@ -156,13 +158,13 @@ impl Findings {
                 self.rejected.push(Reason::DocumentNumberMismatch);
             }
         }
-        match icao_nationality(identity.nationality.as_str()) {
-            Some(codes) => {
-                if !codes.contains(&data.nationality.trim_end_matches('<')) {
-                    self.rejected.push(Reason::NationalityMismatch);
-                }
-            }
-            None => self.consider.push(Reason::NationalityNotMapped),
+        // The zone's code read through ISO 3166-1 and ICAO 9303's own codes (`D`, `GBD`, `RKS`…).
+        let printed = country::from_mrz(data.nationality.trim_end_matches('<'));
+        let typed = identity.nationality.as_str();
+        if !country::is_alpha2(typed) {
+            self.consider.push(Reason::NationalityNotMapped);
+        } else if !matches!(printed, MrzNationality::Country(c) if c == typed) {
+            self.rejected.push(Reason::NationalityMismatch);
         }
     }
 
@@ -345,70 +347,6 @@ fn spellings(name: &str) -> Vec<Vec<String>> {
         }
     }
     out
-}
-
-/// The ICAO 9303 nationality codes (Part 3 §5, based on ISO 3166-1 alpha-3) that an ISO
-/// 3166-1 alpha-2 nationality may appear as in a zone; `None` when this table does not know
-/// the country. Germany is `D` (Part 3 §5); `DEU` is accepted too, as some systems write it.
-pub fn icao_nationality(alpha2: &str) -> Option<&'static [&'static str]> {
-    let codes: &'static [&'static str] = match alpha2 {
-        // European Union.
-        "AT" => &["AUT"],
-        "BE" => &["BEL"],
-        "BG" => &["BGR"],
-        "HR" => &["HRV"],
-        "CY" => &["CYP"],
-        "CZ" => &["CZE"],
-        "DK" => &["DNK"],
-        "EE" => &["EST"],
-        "FI" => &["FIN"],
-        "FR" => &["FRA"],
-        "DE" => &["D", "DEU"],
-        "GR" => &["GRC"],
-        "HU" => &["HUN"],
-        "IE" => &["IRL"],
-        "IT" => &["ITA"],
-        "LV" => &["LVA"],
-        "LT" => &["LTU"],
-        "LU" => &["LUX"],
-        "MT" => &["MLT"],
-        "NL" => &["NLD"],
-        "PL" => &["POL"],
-        "PT" => &["PRT"],
-        "RO" => &["ROU"],
-        "SK" => &["SVK"],
-        "SI" => &["SVN"],
-        "ES" => &["ESP"],
-        "SE" => &["SWE"],
-        // EEA, Switzerland and the United Kingdom (`GBR`: British citizen).
-        "IS" => &["ISL"],
-        "LI" => &["LIE"],
-        "NO" => &["NOR"],
-        "CH" => &["CHE"],
-        "GB" => &["GBR"],
-        // Elsewhere.
-        "US" => &["USA"],
-        "CA" => &["CAN"],
-        "MX" => &["MEX"],
-        "BR" => &["BRA"],
-        "AR" => &["ARG"],
-        "CN" => &["CHN"],
-        "HK" => &["HKG"],
-        "TW" => &["TWN"],
-        "JP" => &["JPN"],
-        "KR" => &["KOR"],
-        "IN" => &["IND"],
-        "AU" => &["AUS"],
-        "NZ" => &["NZL"],
-        "ZA" => &["ZAF"],
-        "RU" => &["RUS"],
-        "UA" => &["UKR"],
-        "TR" => &["TUR"],
-        "IL" => &["ISR"],
-        "SG" => &["SGP"],
-        _ => return None,
-    };
-    Some(codes)
 }
 
 #[cfg(test)]
@@ -816,20 +754,60 @@ mod tests {
         );
     }
 
+    /// A valid TD3 of Erika's data under the nationality (and issuing state) code `code`.
+    fn erika_as(code: &str) -> serde_json::Value {
+        let zone = mrz::format_td3(&mrz::Td3Fields {
+            issuing_country: code.into(),
+            document_number: "C01X00T47".into(),
+            surname: "Mustermann".into(),
+            given_names: "Erika".into(),
+            nationality: code.into(),
+            date_of_birth: MrzDate::Calendar(mrz::Date::new(1990, 1, 31)),
+            sex: mrz::Sex::Female,
+            date_of_expiry: MrzDate::Calendar(mrz::Date::new(2035, 8, 1)),
+            ..Default::default()
+        });
+        doc("passport", &zone)
+    }
+
     #[test]
-    fn nationality_table() {
-        for code in [
-            "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE",
-            "IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "US",
-            "GB", "CN", "JP", "CH", "NO", "CA", "AU", "IN", "BR", "RU", "TR",
-        ] {
-            let codes = icao_nationality(code).expect(code);
-            assert!(
-                codes.iter().all(|c| mrz::country_name(c).is_some()),
-                "{code}"
-            );
+    fn every_country_and_every_icao_code_is_read() {
+        // Every ISO 3166-1 country's passport (and Kosovo's) matches its nationality: no
+        // country goes to review for want of a table entry (a Yemeni one did).
+        for code in country::all_alpha2() {
+            let mut id = erika();
+            id.nationality = kyc_core::credential::CountryCode::parse(code).expect(code);
+            for zone_code in country::mrz_codes(code).expect(code) {
+                let (outcome, reasons) = run(&erika_as(zone_code), &id, "2026-11-26");
+                assert_eq!(
+                    outcome,
+                    CheckOutcome::Clear,
+                    "{code} as {zone_code}: {reasons:?}"
+                );
+            }
         }
-        assert_eq!(icao_nationality("DE"), Some(&["D", "DEU"][..]));
+        // ICAO 9303 Part 3's own codes, read through a real zone.
+        for (zone_code, typed) in [
+            ("D", "DE"),
+            ("GBD", "GB"),
+            ("GBN", "GB"),
+            ("GBO", "GB"),
+            ("GBP", "GB"),
+            ("GBS", "GB"),
+            ("RKS", "XK"),
+        ] {
+            let mut id = erika();
+            id.nationality = kyc_core::credential::CountryCode::parse(typed).expect(typed);
+            let (outcome, reasons) = run(&erika_as(zone_code), &id, "2026-11-26");
+            assert_eq!(outcome, CheckOutcome::Clear, "{zone_code}: {reasons:?}");
+        }
+        // An organisation's or a stateless person's document names no nationality a typed one
+        // could match: a mismatch, never a silent pass.
+        for zone_code in ["UNO", "UNA", "UNK", "EUE", "XXA", "XXB", "XXC", "XXX"] {
+            let (outcome, reasons) = run(&erika_as(zone_code), &erika(), "2026-11-26");
+            assert_eq!(outcome, CheckOutcome::Rejected, "{zone_code}");
+            assert_eq!(reasons, ["nationality_mismatch"], "{zone_code}");
+        }
     }
 
     #[test]

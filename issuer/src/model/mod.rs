@@ -2,6 +2,7 @@
 //! records the store keeps and the audit log describes, the liveness challenge, a reviewer's
 //! decision. Plain data: no I/O, no HTTP, no configuration.
 
+pub mod country;
 mod liveness;
 pub mod name;
 mod reasons;
