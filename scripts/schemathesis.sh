@@ -34,7 +34,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-roles=(reviewer compliance admin)
+roles=(reviewer compliance admin auditor)
 token() { printf 'schemathesis-%s-token-0123456789abcdef' "$1"; }
 {
   echo "listen = \"127.0.0.1:0\""
@@ -72,6 +72,7 @@ for role in "${roles[@]}"; do
     reviewer) paths='^/v1/review' ;;
     compliance) paths='^/v1/reports$' ;;
     admin) paths='^/v1/(credentials/|subjects/[^/]+$|webhooks)' ;;
+    auditor) paths='^/v1/audit/(entries|proof/)' ;;
   esac
   echo "== schemathesis: the $role's operations, with a $role token"
   run -H "Authorization: Bearer $(token "$role")" --include-path-regex "$paths" \
