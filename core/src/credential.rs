@@ -70,7 +70,7 @@ impl TryFrom<u64> for KycTier {
         Self::ALL
             .get(usize::try_from(n).unwrap_or(usize::MAX))
             .copied()
-            .ok_or_else(|| MalformedError::Structure(format!("kycTier {n} is not 0–3")))
+            .ok_or_else(|| MalformedError::Structure("kycTier is not one of 0–3".into()))
     }
 }
 

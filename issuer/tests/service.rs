@@ -481,6 +481,34 @@ async fn bad_requests_change_nothing() {
         "{p}"
     );
 
+    // Issue 12, finding 9: a value where a name of a fixed set belongs (serde would say
+    // ``unknown variant `…` ``) and numbers of the wrong kind are not echoed in the problem
+    // (`expect_problem` fails on any of the applicant's personal data).
+    let mut echoed = submission(&holder);
+    echoed["document"]["type"] = json!("Erika Mustermann 1990-01-31");
+    let p = expect_problem(client.post(&url).json(&echoed).send().await.unwrap(), 400).await;
+    assert!(!p.to_string().contains("Erika"), "{p}");
+    for tier in [json!(1.5), json!(12_345_678_901_u64)] {
+        let p = expect_problem(
+            client
+                .post(format!(
+                    "{base}/v1/review/00000000-0000-0000-0000-000000000000"
+                ))
+                .bearer_auth(REVIEWER_TOKEN)
+                .json(&json!({"action": "approve", "tier": tier}))
+                .send()
+                .await
+                .unwrap(),
+            400,
+        )
+        .await;
+        let text = p.to_string();
+        assert!(
+            !text.contains("1.5") && !text.contains("12345678901"),
+            "{text}"
+        );
+    }
+
     let mut bad_holder = submission(&holder);
     bad_holder["holder"] = json!("did:web:example.com");
     expect_problem(
