@@ -19,6 +19,16 @@ use kyc_verifier::audit::{
 
 const ORIGIN: &str = "issuer.kyc.example/audit";
 
+/// The log's own key: fixed, because the realistic log rotates the issuer's key to it and a
+/// checkpoint must be signed by the key the last rotation names.
+fn log_key() -> SignerKey {
+    SignerKey::new(ORIGIN, ed25519_dalek::SigningKey::from_bytes(&[42; 32])).unwrap()
+}
+
+fn log_did() -> DidKey {
+    DidKey::from_verifying_key(log_key().verifier().verifying_key())
+}
+
 fn signer(name: &str) -> SignerKey {
     let (key, _) = DidKey::generate();
     SignerKey::new(name, key).unwrap()
@@ -204,7 +214,7 @@ fn realistic() -> Log {
         .clear_for("app-e", KycTier::Basic)
         .decide("app-e", Low, Approve, Some(KycTier::Basic), None)
         .issue("app-e", "urn:uuid:cred-e", KycTier::Basic)
-        .push(rotation(&DidKey::generate().0, &DidKey::generate().1))
+        .push(rotation(&DidKey::generate().0, &log_did()))
         .push(AuditEvent::WebhookRegistered {
             webhook: "hook-1".into(),
             url_hash: "n4bQgYhMfWWaL-qgxVrQFaO_TxsrC4Is0V1sFbDwCgg".into(),
@@ -235,7 +245,7 @@ fn fails(report: &ReplayReport, code: &str, seq: Option<u64>) -> AuditFailure {
 
 #[test]
 fn valid_log_replays() {
-    let key = signer(ORIGIN);
+    let key = log_key();
     let log = realistic();
     let note = log.checkpoint(&key);
     let mut seen = Vec::new();
@@ -318,7 +328,7 @@ fn valid_log_replays() {
 
 #[test]
 fn empty_log_and_entries_beyond_the_checkpoint() {
-    let key = signer(ORIGIN);
+    let key = log_key();
     let log = realistic();
     let empty = sign(&log.lines, 0, &key);
     let report = run("", &empty, &key.verifier(), None);
@@ -346,7 +356,7 @@ impl XorShift {
 
 #[test]
 fn one_flipped_byte_anywhere_fails() {
-    let key = signer(ORIGIN);
+    let key = log_key();
     let log = realistic();
     let note = log.checkpoint(&key);
     let text = log.text().into_bytes();
@@ -391,7 +401,7 @@ fn one_flipped_byte_anywhere_fails() {
 
 #[test]
 fn deleted_and_swapped_lines() {
-    let key = signer(ORIGIN);
+    let key = log_key();
     let log = realistic();
     let note = log.checkpoint(&key);
     let mut deleted = log.lines.clone();
@@ -424,7 +434,7 @@ fn deleted_and_swapped_lines() {
 
 #[test]
 fn truncated_log_with_old_checkpoint_against_newer_state() {
-    let key = signer(ORIGIN);
+    let key = log_key();
     let log = realistic();
     let dir = tempfile::tempdir().unwrap();
     let state_path = dir.path().join("state.json");
@@ -462,7 +472,7 @@ fn truncated_log_with_old_checkpoint_against_newer_state() {
 
 #[test]
 fn forked_log_against_state() {
-    let key = signer(ORIGIN);
+    let key = log_key();
     let log = realistic();
     let state = run(&log.text(), &log.checkpoint(&key), &key.verifier(), None)
         .next_state()
@@ -507,7 +517,7 @@ fn forked_log_against_state() {
 
 #[test]
 fn checkpoint_by_an_unknown_key() {
-    let key = signer(ORIGIN);
+    let key = log_key();
     let impostor = signer(ORIGIN);
     let log = realistic();
     let report = run(
@@ -546,7 +556,7 @@ fn checkpoint_by_an_unknown_key() {
 
 #[test]
 fn non_canonical_lines_are_malformed() {
-    let key = signer(ORIGIN);
+    let key = log_key();
     let log = realistic();
     let note = log.checkpoint(&key);
     let spaced = log.lines[7].replacen(",\"kind\"", ", \"kind\"", 1);
@@ -603,7 +613,7 @@ fn business_fails(
     bad: impl FnOnce(&mut Log),
     code: &str,
 ) -> AuditFailure {
-    let key = signer(ORIGIN);
+    let key = log_key();
     let mut log = realistic();
     setup(&mut log);
     let seq = log.lines.len() as u64;
@@ -819,7 +829,7 @@ fn application_lifecycle_rules() {
 
 #[test]
 fn time_going_backwards() {
-    let key = signer(ORIGIN);
+    let key = log_key();
     let mut log = realistic();
     // Chain::append refuses it, so the issuer's own writer could not have: write it by hand.
     let (kind, data) = AuditEvent::DocumentsSubmitted {
@@ -842,7 +852,7 @@ fn time_going_backwards() {
 /// thread and four agree, and a failure deep in a later chunk has its exact seq.
 #[test]
 fn many_chunks() {
-    let key = signer(ORIGIN);
+    let key = log_key();
     let mut log = Log::new();
     for i in 0..2_000 {
         let app = format!("7f3c{i:08}-5b1e-4c1a-9d2e-0a4b6c8d0e1f");
@@ -899,7 +909,7 @@ fn many_chunks() {
 
 #[test]
 fn inclusion_and_consistency_proofs() {
-    let key = signer(ORIGIN);
+    let key = log_key();
     let log = realistic();
     let tree = leaves(&log.lines);
     let size = log.lines.len() as u64;
@@ -1008,7 +1018,7 @@ fn write(dir: &Path, name: &str, contents: &str) -> String {
 fn cli_exit_codes() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let key = signer(ORIGIN);
+    let key = log_key();
     let log = realistic();
     let key_file = write(d, "log.vkey", &format!("{}\n", key.verifier()));
     let key_text = key.verifier().to_string();
@@ -1256,7 +1266,7 @@ fn publications_count_the_logged_revocations() {
 
 #[test]
 fn a_status_list_is_judged_by_the_log() {
-    let key = signer(ORIGIN);
+    let key = log_key();
     let (issuer_key, _) = DidKey::generate();
     let mut log = realistic();
     let at = log.time;
@@ -1384,4 +1394,49 @@ fn a_rotation_needs_the_retiring_keys_statement() {
         },
         "rotation_not_signed",
     );
+}
+
+#[test]
+fn after_a_rotation_only_the_key_it_names_signs_checkpoints() {
+    // The realistic log rotated the issuer's key to the log's key: a checkpoint by any other
+    // key of the same origin, even over the right tree, names a key the log never did.
+    let mut log = realistic();
+    let rotated_at = log
+        .lines
+        .iter()
+        .position(|l| l.contains("\"key_rotated\""))
+        .unwrap() as u64;
+    let impostor = signer(ORIGIN);
+    let report = run(
+        &log.text(),
+        &log.checkpoint(&impostor),
+        &impostor.verifier(),
+        None,
+    );
+    fails(&report, "checkpoint_key_not_in_log", Some(rotated_at));
+
+    // A rotation must retire the key in service.
+    let mut stray = realistic();
+    let seq = stray.lines.len() as u64;
+    stray.push(rotation(&DidKey::generate().0, &DidKey::generate().1));
+    let report = run(
+        &stray.text(),
+        &stray.checkpoint(&log_key()),
+        &log_key().verifier(),
+        None,
+    );
+    fails(&report, "rotation_out_of_chain", Some(seq));
+
+    // The checkpoint that closes a rotation may be the retiring key's; a later one not.
+    let old = ed25519_dalek::SigningKey::from_bytes(&[42; 32]);
+    log.push(rotation(&old, &DidKey::generate().1));
+    let retiring = log_key();
+    let size = log.lines.len();
+    let closing = sign(&log.lines, size, &retiring);
+    let report = run(&log.text(), &closing, &retiring.verifier(), None);
+    assert!(report.valid, "{report:#?}");
+    log.submit("app-late");
+    let later = log.checkpoint(&retiring);
+    let report = run(&log.text(), &later, &retiring.verifier(), None);
+    fails(&report, "checkpoint_key_not_in_log", Some(size as u64 - 1));
 }

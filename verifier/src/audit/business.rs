@@ -12,7 +12,8 @@
 //! `credential_revoked` must name an issued credential not yet revoked, and sets its bit in the
 //! status list `credential_issued` named; `status_list_published` must count exactly the bits
 //! the log set in that list so far. `key_rotated` must carry a statement signed by the key it
-//! retires, naming the same two keys. `subject_erased`, `webhook_registered` and
+//! retires, naming the same two keys, and retire the key the previous rotation put in service;
+//! after a rotation, the checkpoint must be signed by the key the last one names. `subject_erased`, `webhook_registered` and
 //! `webhook_deleted` carry no invariant here. An event kind this auditor does not know is a
 //! violation: it cannot vouch for rules it has not read.
 
@@ -103,6 +104,8 @@ pub(crate) struct BusinessReplay {
     pub(crate) counts: Counts,
     /// A list being looked for.
     pub(crate) watch: Option<Watch>,
+    /// Every `key_rotated` entry: its seq, the retired key, its successor.
+    pub(crate) rotations: Vec<(u64, String, String)>,
 }
 
 impl BusinessReplay {
@@ -117,6 +120,18 @@ impl BusinessReplay {
     /// The revocations logged so far in the list at `url`.
     fn revoked_in(&self, url: &str) -> BTreeSet<u64> {
         self.revoked_bits.get(url).cloned().unwrap_or_default()
+    }
+
+    /// Whether `signer` (the checkpoint's key) may have signed a checkpoint of `size` entries:
+    /// once the log has rotated the key, only the key the last rotation within `size` names,
+    /// or, for the checkpoint that closes the rotation itself (`size` = its seq + 1), the key
+    /// it retired. Before any rotation the log says nothing about the key. The seq of the
+    /// rotation that refuses it, if one does.
+    pub(crate) fn checkpoint_key_refused(&self, size: u64, signer: &[u8; 32]) -> Option<u64> {
+        let (seq, previous, current) = self.rotations.iter().rev().find(|(s, ..)| *s < size)?;
+        let is = |did: &str| kyc_core::did::public_key_bytes(did).is_ok_and(|k| k == *signer);
+        let allowed = is(current) || (size == seq + 1 && is(previous));
+        (!allowed).then_some(*seq)
     }
 
     /// The end of the log: a watched list's `validFrom` after every entry sees them all.
@@ -259,6 +274,15 @@ impl BusinessReplay {
                 if signed.previous != previous || signed.current != current {
                     return Err(Violation::RotationNotSigned);
                 }
+                // Each rotation retires the key the one before put in service.
+                if self
+                    .rotations
+                    .last()
+                    .is_some_and(|(_, _, in_service)| *in_service != previous)
+                {
+                    return Err(Violation::RotationOutOfChain);
+                }
+                self.rotations.push((seq, previous, current));
             }
             AuditEvent::SubjectErased { .. }
             | AuditEvent::WebhookRegistered { .. }

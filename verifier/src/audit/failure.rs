@@ -216,6 +216,14 @@ pub enum Violation {
         /// The revocations the log holds for that list.
         logged: u64,
     },
+    /// A key rotation that retires another key than the one the previous rotation put in
+    /// service.
+    #[error("key rotation retiring a key that is not in service")]
+    RotationOutOfChain,
+    /// The checkpoint is signed by another key than the one the log's last key rotation put in
+    /// service: a key the log never named.
+    #[error("checkpoint signed by a key the log's key rotations do not name")]
+    CheckpointKeyNotInLog,
     /// A key rotation whose statement is not signed by the key it retires, or names other
     /// keys than the entry.
     #[error("key rotation without a valid statement by the retiring key")]
@@ -232,6 +240,8 @@ impl Violation {
             Self::DuplicateApplication => "duplicate_application",
             Self::StatusListCount { .. } => "status_list_count_mismatch",
             Self::RotationNotSigned => "rotation_not_signed",
+            Self::CheckpointKeyNotInLog => "checkpoint_key_not_in_log",
+            Self::RotationOutOfChain => "rotation_out_of_chain",
             Self::UnknownApplication => "unknown_application",
             Self::ApplicationClosed => "application_closed",
             Self::ApproveWithoutTier => "approve_without_tier",

@@ -216,8 +216,15 @@ fn replay_watching(
     report.entries = log.len();
     report.bytes = consumed.bytes;
     let mut watched = None;
+    let mut key_refused = None;
     if let Some(mut business) = business {
         business.finish();
+        key_refused = business
+            .checkpoint_key_refused(checkpoint.size(), key.verifying_key().as_bytes())
+            .map(|seq| AuditFailure::Invariant {
+                seq,
+                violation: Violation::CheckpointKeyNotInLog,
+            });
         watched = business.watch.take();
         let counts = business.counts;
         report.applications = counts.applications;
@@ -225,7 +232,12 @@ fn replay_watching(
         report.credentials_revoked = counts.credentials_revoked;
         report.decisions_by_level = counts.decisions;
     }
-    report.conclude(outcome.and_then(|()| log.finish()).err());
+    report.conclude(
+        outcome
+            .and_then(|()| log.finish())
+            .and_then(|()| key_refused.map_or(Ok(()), Err))
+            .err(),
+    );
     Ok((report, watched))
 }
 
