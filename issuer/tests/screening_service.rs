@@ -71,6 +71,16 @@ async fn pep_hit_cleared_by_a_reviewer_then_reload_to_a_sanctions_hit() {
         check(queued, "screening")["reasons"],
         json!(["pep_match", "match:test/Q-1"])
     );
+    // Issue 18, item 5: the reviewer also sees why: the score, the entry's name that matched
+    // (as compared), the evidence. The customer sees none of it.
+    let detail = &check(queued, "screening")["match_details"][0];
+    assert_eq!(detail["entry"], "test/Q-1", "{queued}");
+    assert!(detail["score"].as_f64().unwrap() >= 0.9, "{detail}");
+    let matched_name = detail["name"].as_str().unwrap().to_owned();
+    assert!(matched_name.contains("mustermann"), "{detail}");
+    let evidence = detail["evidence"].as_array().unwrap();
+    assert!(evidence.contains(&json!("dob_exact")), "{detail}");
+    assert!(screening.get("match_details").is_none(), "{screening}");
     let version = screening["data_version"].clone();
     assert!(version.as_str().unwrap().starts_with("test@"), "{version}");
     assert_eq!(view["state"], "in_review");
@@ -93,6 +103,10 @@ async fn pep_hit_cleared_by_a_reviewer_then_reload_to_a_sanctions_hit() {
     assert!(
         text.contains(version.as_str().unwrap()),
         "list version not in the audit log"
+    );
+    assert!(
+        !text.contains(&matched_name),
+        "the matched name is not for the log"
     );
 
     // The reviewer finds it is not this customer, clears it and asks for a document; after

@@ -43,6 +43,7 @@ impl From<&ApplicationRecord> for ApplicationView {
         let mut view = Self::for_staff(a);
         for check in &mut view.checks {
             check.matches.clear();
+            check.match_details.clear();
         }
         view
     }

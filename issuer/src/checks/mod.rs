@@ -15,7 +15,7 @@ use kyc_core::audit_event::{AuditCheck, CheckOutcome};
 use serde::Deserialize;
 
 use crate::jurisdiction::{JurisdictionPolicy, Jurisdictions};
-use crate::model::{age_on, CheckRecord, Reason, Submission};
+use crate::model::{age_on, CheckRecord, MatchDetail, Reason, Submission};
 
 mod check;
 
@@ -300,11 +300,20 @@ impl CheckSuite {
         let result = screener.current().screen_submission(submission, &config);
         let mut record = screening::check_record(&result, ctx.cleared, ctx.now);
         if record.outcome != CheckOutcome::Clear {
-            record.matches = result
+            let open: Vec<&screening::Hit> = result
                 .hits
                 .iter()
-                .map(screening::Hit::key)
-                .filter(|k| !ctx.cleared.contains(k))
+                .filter(|h| !ctx.cleared.contains(&h.key()))
+                .collect();
+            record.matches = open.iter().map(|h| h.key()).collect();
+            record.match_details = open
+                .iter()
+                .map(|h| MatchDetail {
+                    entry: h.key(),
+                    score: h.score,
+                    name: h.name.clone(),
+                    evidence: h.reasons.clone(),
+                })
                 .collect();
         }
         record

@@ -14,8 +14,8 @@ pub use liveness::{HeadTurn, LivenessChallenge};
 pub use reasons::{IdNumberProblem, Reason, UnknownReason};
 pub use records::{
     ApplicationRecord, ApplicationState, CheckRecord, CheckRecordWire, CredentialRecord,
-    DecisionRecord, LivenessAnswer, ReportRecord, Revocation, SubjectRecord, VendorPending,
-    WebhookRecord, MATCH_PREFIX,
+    DecisionRecord, LivenessAnswer, MatchDetail, ReportRecord, Revocation, SubjectRecord,
+    VendorPending, WebhookRecord, MATCH_PREFIX,
 };
 pub use review::ReviewDecision;
 pub use submission::{age_on, Identity, Residence, Submission, APPLICATION_SCHEMA, UPLOADABLE};

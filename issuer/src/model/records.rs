@@ -68,11 +68,32 @@ pub struct CheckRecord {
     /// The screening-list entries (`list/entity`) the check matched and a reviewer has not
     /// cleared: references for the reviewer, not findings of their own.
     pub matches: Vec<String>,
+    /// Why each of `matches` matched, for the reviewer: the score, the entry's name that
+    /// matched, the evidence. Never in the audit log (which carries `matches` only) nor in the
+    /// holder's view.
+    pub match_details: Vec<MatchDetail>,
     /// When it completed.
     pub at: DateTime<Utc>,
     /// The version of the data it ran against (a sanctions list, the FATF lists), when any.
     pub data_version: Option<String>,
 }
+
+/// Why a screening-list entry matched, as a reviewer sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MatchDetail {
+    /// The entry, `list/entity` (as in `match:` reasons).
+    pub entry: String,
+    /// The match score in [0, 1] (four decimals) against the screening threshold.
+    pub score: f64,
+    /// The entry's name that matched best, as compared (transliterated, lower case).
+    pub name: String,
+    /// The evidence codes (`name_strong`, `dob_exact`, `nationality_mismatch`…).
+    pub evidence: Vec<String>,
+}
+
+// Scores are finite (rounded to four decimals), so equality is an equivalence.
+impl Eq for MatchDetail {}
 
 /// The prefix of a reason on the wire that names a screening-list entry (`match:ofac-sdn/36`).
 pub const MATCH_PREFIX: &str = "match:";
@@ -90,6 +111,7 @@ impl CheckRecord {
             outcome,
             reasons,
             matches: Vec::new(),
+            match_details: Vec::new(),
             at,
             data_version: None,
         }
@@ -120,12 +142,16 @@ pub struct CheckRecordWire {
     /// The version of the data it ran against (a sanctions list, the FATF lists), when any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_version: Option<String>,
+    /// For a reviewer: why each matched entry matched (absent when none, and for anyone else).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub match_details: Vec<MatchDetail>,
 }
 
 impl From<CheckRecord> for CheckRecordWire {
     fn from(r: CheckRecord) -> Self {
         Self {
             reasons: r.wire_reasons(),
+            match_details: r.match_details,
             check: r.check,
             outcome: r.outcome,
             at: r.at,
@@ -151,6 +177,7 @@ impl TryFrom<CheckRecordWire> for CheckRecord {
             outcome: w.outcome,
             reasons,
             matches,
+            match_details: w.match_details,
             at: w.at,
             data_version: w.data_version,
         })

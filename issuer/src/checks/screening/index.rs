@@ -463,7 +463,7 @@ impl ScreeningLists {
                 _ => None,
             });
         let mut hits = Vec::new();
-        for (entity, (name, _)) in best {
+        for (entity, (name, name_id)) in best {
             let entity = entity as usize;
             let dobs = &self.dobs[Self::slice(&self.dob_start, &self.dobs, entity)];
             let nats = &self.nationalities
@@ -493,6 +493,12 @@ impl ScreeningLists {
                 // Four decimals: the score is recorded, and must not vary in the last bits.
                 score: (eval.score * 10_000.0).round() / 10_000.0,
                 reasons: eval.reasons.iter().map(|r| (*r).to_owned()).collect(),
+                name: self
+                    .name_token_ids(name_id as usize)
+                    .iter()
+                    .map(|&t| self.token_text.get(t as usize).map_or("", |s| s.as_ref()))
+                    .collect::<Vec<_>>()
+                    .join(" "),
             });
         }
         hits

@@ -404,6 +404,7 @@ mod tests {
             kind,
             score: 0.95,
             reasons: reasons.iter().map(|r| (*r).to_owned()).collect(),
+            name: "ivan sidorov".into(),
         }
     }
 

@@ -66,6 +66,11 @@ pub struct Hit {
     /// Reason codes (`name_strong`, `name_match`, `name_phonetic`, `dob_exact`, `dob_year`,
     /// `nationality_match`, `nationality_mismatch`); never a name or a date.
     pub reasons: Vec<String>,
+    /// The entry's name that matched best (one of its names and aliases), as the screening
+    /// compared it (its tokens, transliterated, lower case): for the reviewer, never for the
+    /// log.
+    #[serde(default)]
+    pub name: String,
 }
 
 impl Hit {
