@@ -38,8 +38,8 @@ use crate::applications::{
 use crate::auth::{MAX_CLOCK_SKEW_SECS, MAX_TOKEN_LIFETIME_SECS, NONCE_TTL_SECS};
 use crate::events::StateChange;
 use crate::model::{
-    ApplicationState, CheckRecord, DecisionRecord, HeadTurn, LivenessChallenge, ReportRecord,
-    Revocation, Submission,
+    ApplicationState, CheckRecord, DecisionRecord, HeadTurn, LivenessChallenge, MatchDetail,
+    ReportRecord, Revocation, Submission,
 };
 use crate::webhooks::{Endpoint, Registered};
 
@@ -101,6 +101,7 @@ pub const STAFF_TOKEN: &str = "staffToken";
         ApplicationView,
         ApplicationState,
         CheckRecord,
+        MatchDetail,
         DecisionRecord,
         ReportRecord,
         LivenessChallenge,
