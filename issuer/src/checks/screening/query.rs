@@ -67,9 +67,10 @@ pub struct Hit {
     /// `nationality_match`, `nationality_mismatch`); never a name or a date.
     pub reasons: Vec<String>,
     /// The entry's name that matched best (one of its names and aliases), as the screening
-    /// compared it (its tokens, transliterated, lower case): for the reviewer, never for the
-    /// log.
-    #[serde(default)]
+    /// compared it (its tokens, transliterated, lower case): for the reviewer's view of the
+    /// check only. Not serialised with the result, which stays free of names (a hit's name
+    /// resembles the customer's).
+    #[serde(skip)]
     pub name: String,
 }
 
