@@ -6,11 +6,8 @@
 
 mod spawned_issuer;
 
-use kyc_core::DidKey;
-use serde_json::{json, Value};
-use spawned_issuer::{
-    commitment, expect_problem, replay_export, start, submission, submit, ADMIN_TOKEN,
-};
+use serde_json::Value;
+use spawned_issuer::{commitment, expect_problem, replay_export, start};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_log_names_credentials_and_staff_by_commitment() {
@@ -18,32 +15,14 @@ async fn the_log_names_credentials_and_staff_by_commitment() {
     let issuer = start(tmp.path(), "");
     let base = issuer.base.clone();
     let client = reqwest::Client::new();
-    let (holder_key, holder) = DidKey::generate();
 
     // Reviewed by rita, a batch of two collected, revoked by adam.
-    let view = submit(&client, &base, &submission(&holder)).await;
-    let id = view["id"].as_str().unwrap().to_owned();
-    spawned_issuer::approve_tier0(&client, &base, &id).await;
-    let batch: Value = spawned_issuer::collect(&client, &base, &id, &holder_key, 2)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let ids: Vec<String> = batch["credentials"]
-        .as_array()
-        .unwrap()
+    let (_, _, batch) = spawned_issuer::approved_batch(&client, &base, 2).await;
+    let ids: Vec<String> = batch
         .iter()
         .map(|c| c["id"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(ids.len(), 2);
-    let revoked = client
-        .post(format!("{base}/v1/credentials/{}/revoke", ids[0]))
-        .bearer_auth(ADMIN_TOKEN)
-        .json(&json!({"reason": "fraud"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(revoked.status(), 204);
+    spawned_issuer::revoke(&client, &base, &ids[0]).await;
     // The entries are the auditor's: a shop holding a credential id reads nothing.
     expect_problem(
         client

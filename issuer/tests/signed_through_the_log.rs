@@ -9,8 +9,8 @@ use std::process::Command;
 
 use kyc_core::status_list::{Bitstring, StatusListCredential};
 use kyc_core::DidKey;
-use serde_json::{json, Value};
-use spawned_issuer::{replay_export, start, submission, submit, ADMIN_TOKEN};
+use serde_json::Value;
+use spawned_issuer::{replay_export, start};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_signature_is_in_the_log_and_lists_are_judged_by_it() {
@@ -18,17 +18,7 @@ async fn every_signature_is_in_the_log_and_lists_are_judged_by_it() {
     let issuer = start(tmp.path(), "");
     let base = issuer.base.clone();
     let client = reqwest::Client::new();
-    let (holder_key, holder) = DidKey::generate();
-
-    let view = submit(&client, &base, &submission(&holder)).await;
-    let id = view["id"].as_str().unwrap().to_owned();
-    spawned_issuer::approve_tier0(&client, &base, &id).await;
-    let batch: Value = spawned_issuer::collect(&client, &base, &id, &holder_key, 2)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let credentials = batch["credentials"].as_array().unwrap().clone();
+    let (_, _, credentials) = spawned_issuer::approved_batch(&client, &base, 2).await;
     let list_url = format!("{base}/v1/status-lists/1");
     let fetch = || async {
         client
@@ -41,17 +31,7 @@ async fn every_signature_is_in_the_log_and_lists_are_judged_by_it() {
             .unwrap()
     };
     let before = fetch().await;
-    let revoked = client
-        .post(format!(
-            "{base}/v1/credentials/{}/revoke",
-            credentials[0]["id"].as_str().unwrap()
-        ))
-        .bearer_auth(ADMIN_TOKEN)
-        .json(&json!({"reason": "fraud"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(revoked.status(), 204);
+    spawned_issuer::revoke(&client, &base, credentials[0]["id"].as_str().unwrap()).await;
     let after = fetch().await;
     assert_ne!(before, after, "a revocation publishes a new list");
     drop(issuer);

@@ -139,6 +139,12 @@ struct CacheFile {
     jwt: String,
 }
 
+/// The list (`vc+jwt`) a cache file's `text` holds, as [`store`] writes it; nothing is
+/// verified yet.
+pub fn cached_jwt(text: &str) -> Result<String, serde_json::Error> {
+    serde_json::from_str::<CacheFile>(text).map(|file| file.jwt)
+}
+
 /// Verify a status list `jwt` for caching: its signature, and that its signer is a trusted
 /// issuer key in service when the list was published.
 pub fn verify_trusted(

@@ -1312,10 +1312,18 @@ fn a_status_list_is_judged_by_the_log() {
     let log_path = write(dir.path(), "log.jsonl", &log.text());
     let note_path = write(dir.path(), "checkpoint", &note);
     let verifier = key.verifier().to_string();
+    // A file of the shop's status cache (as `kyc-verify status sync` writes it) is read too;
+    // other JSON is no cache file.
+    let cached = serde_json::json!({
+        "url": LIST_URL, "fetchedAt": "2026-03-01T10:00:00Z", "jwt": served
+    })
+    .to_string();
     for (name, list, exit) in [
         ("served.jwt", served.as_str(), 0),
+        ("cached.json", cached.as_str(), 0),
         ("forged.jwt", forged.as_str(), 1),
         ("garbage.jwt", "not.a.list", 2),
+        ("other.json", "{\"jwt\": 1}", 2),
     ] {
         let list = write(dir.path(), name, list);
         let (code, json) = kyc_verify(&[

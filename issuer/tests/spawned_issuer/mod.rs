@@ -259,3 +259,36 @@ pub(crate) fn commitment(dir: &Path, flag: &str, value: &str) -> String {
     assert!(output.status.success(), "{output:?}");
     String::from_utf8(output.stdout).unwrap().trim().to_owned()
 }
+
+/// A new holder's application, approved at tier 0 by rita and collected as a batch of `n`:
+/// the holder's key, the application id and the credentials.
+pub(crate) async fn approved_batch(
+    client: &reqwest::Client,
+    base: &str,
+    n: usize,
+) -> (SigningKey, String, Vec<Value>) {
+    let (holder_key, holder) = kyc_core::DidKey::generate();
+    let view = submit(client, base, &submission(&holder)).await;
+    let id = view["id"].as_str().unwrap().to_owned();
+    approve_tier0(client, base, &id).await;
+    let batch: Value = collect(client, base, &id, &holder_key, n)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let credentials = batch["credentials"].as_array().unwrap().clone();
+    assert_eq!(credentials.len(), n);
+    (holder_key, id, credentials)
+}
+
+/// adam revokes credential `id` (and with it its approval); 204.
+pub(crate) async fn revoke(client: &reqwest::Client, base: &str, id: &str) {
+    let revoked = client
+        .post(format!("{base}/v1/credentials/{id}/revoke"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&serde_json::json!({"reason": "fraud"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 204);
+}

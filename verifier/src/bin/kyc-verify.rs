@@ -150,19 +150,38 @@ enum TrustCommand {
     },
 }
 
+/// An exported log and what verifies it.
+#[derive(Args)]
+struct LogArgs {
+    /// The exported log (JSON Lines).
+    #[arg(long)]
+    log: PathBuf,
+    /// The signed checkpoint (C2SP tlog-checkpoint).
+    #[arg(long)]
+    checkpoint: PathBuf,
+    /// The log's verifier key: a file holding it, or the key text itself.
+    #[arg(long)]
+    key: String,
+}
+
+impl LogArgs {
+    /// The log opened, its size in bytes, the checkpoint's text and the key.
+    fn open(&self) -> anyhow::Result<(std::fs::File, u64, String, VerifierKey)> {
+        let key = load_key(&self.key)?;
+        let note = read_text(&self.checkpoint, "checkpoint")?;
+        let file = std::fs::File::open(&self.log)
+            .with_context(|| format!("opening log {}", self.log.display()))?;
+        let total = file.metadata().map(|m| m.len()).unwrap_or(0);
+        Ok((file, total, note, key))
+    }
+}
+
 #[derive(Subcommand)]
 enum AuditCommand {
     /// Replay a log against its signed checkpoint and print a JSON report.
     Replay {
-        /// The exported log (JSON Lines).
-        #[arg(long)]
-        log: PathBuf,
-        /// The signed checkpoint (C2SP tlog-checkpoint).
-        #[arg(long)]
-        checkpoint: PathBuf,
-        /// The log's verifier key: a file holding it, or the key text itself.
-        #[arg(long)]
-        key: String,
+        #[command(flatten)]
+        log: LogArgs,
         /// The last verified checkpoint: the log must extend it; updated when the replay is
         /// valid, created on the first run.
         #[arg(long)]
@@ -177,15 +196,8 @@ enum AuditCommand {
         /// (`kyc-verify status sync --cache DIR`).
         #[arg(long)]
         list: PathBuf,
-        /// The exported log (JSON Lines).
-        #[arg(long)]
-        log: PathBuf,
-        /// The signed checkpoint (C2SP tlog-checkpoint).
-        #[arg(long)]
-        checkpoint: PathBuf,
-        /// The log's verifier key: a file holding it, or the key text itself.
-        #[arg(long)]
-        key: String,
+        #[command(flatten)]
+        log: LogArgs,
     },
     /// Check an inclusion proof (JSON) against a signed checkpoint.
     Inclusion {
@@ -487,22 +499,13 @@ fn replay_progress(total: u64) -> impl FnMut(u64) {
 
 fn run_audit(command: AuditCommand) -> anyhow::Result<ExitCode> {
     match command {
-        AuditCommand::Replay {
-            log,
-            checkpoint,
-            key,
-            state,
-        } => {
-            let key = load_key(&key)?;
-            let note = read_text(&checkpoint, "checkpoint")?;
+        AuditCommand::Replay { log, state } => {
+            let (file, total, note, key) = log.open()?;
             let saved = state
                 .as_deref()
                 .map(AuditorState::load)
                 .transpose()?
                 .flatten();
-            let file = std::fs::File::open(&log)
-                .with_context(|| format!("opening log {}", log.display()))?;
-            let total = file.metadata().map(|m| m.len()).unwrap_or(0);
             let report = audit::replay(
                 std::io::BufReader::new(file),
                 &note,
@@ -516,25 +519,16 @@ fn run_audit(command: AuditCommand) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::from(report.exit_code()))
         }
-        AuditCommand::StatusList {
-            list,
-            log,
-            checkpoint,
-            key,
-        } => {
-            let key = load_key(&key)?;
-            let note = read_text(&checkpoint, "checkpoint")?;
+        AuditCommand::StatusList { list, log } => {
             let text = read_text(&list, "status list")?;
-            // A status cache file is `{"url", "fetchedAt", "jwt"}`; anything else is the JWT.
-            let list = match serde_json::from_str::<serde_json::Value>(&text) {
-                Ok(cached) => cached["jwt"]
-                    .as_str()
-                    .map(str::to_owned)
-                    .with_context(|| format!("{}: no jwt in the cache file", list.display()))?,
-                Err(_) => text,
+            // JSON is a file of the status cache; anything else is the JWT itself.
+            let list = if serde_json::from_str::<serde_json::Value>(&text).is_ok() {
+                status_cache::cached_jwt(&text)
+                    .with_context(|| format!("{}: not a status cache file", list.display()))?
+            } else {
+                text
             };
-            let file = std::fs::File::open(&log)
-                .with_context(|| format!("opening log {}", log.display()))?;
+            let (file, _, note, key) = log.open()?;
             let verdict =
                 audit::check_status_list(std::io::BufReader::new(file), &note, &key, &list)?;
             println!("{}", serde_json::to_string_pretty(&verdict)?);
