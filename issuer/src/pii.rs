@@ -389,17 +389,6 @@ impl Drop for KeyEncryptionKey {
     }
 }
 
-/// A key for `purpose` derived from the issuer's signing key: `HMAC-SHA-256(sk, purpose)`
-/// (HKDF-Expand's first block with the signing key as PRK, RFC 5869 §2.3, without the counter
-/// byte's ambiguity since `purpose` is fixed per use). The derived key never leaves the process.
-#[must_use]
-pub fn derive_key(signing_key: &ed25519_dalek::SigningKey, purpose: &[u8]) -> [u8; 32] {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(signing_key.as_bytes())
-        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
-    mac.update(purpose);
-    mac.finalize().into_bytes().into()
-}
-
 fn check_context(context: &str) -> Result<(), PiiError> {
     if context.is_empty() || context.len() > MAX_CONTEXT_LEN {
         return Err(PiiError::InvalidContext);
